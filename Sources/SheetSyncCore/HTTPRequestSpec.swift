@@ -1,0 +1,185 @@
+/// One HTTP request as configured in a job: the "Send API Request" step.
+public struct HTTPRequestSpec: Sendable, Hashable {
+    public enum Method: String, Sendable, CaseIterable {
+        case GET, POST, PUT, PATCH, DELETE, HEAD
+    }
+
+    /// What happens to the run when the request finally fails.
+    public enum FailurePolicy: String, Sendable, CaseIterable {
+        /// Stop the run at this step and mark it failed.
+        case terminate
+        /// Record the failure and go on with what does not depend on this step.
+        case `continue`
+    }
+
+    public var method: Method
+    public var url: Template
+    public var query: [NamedTemplate]
+    public var headers: [NamedTemplate]
+    public var body: RequestBody?
+    /// Default 10 seconds, as in the reference product.
+    public var timeout: Duration
+    /// Send through the proxy configured in sheetsync.yml.
+    public var proxy: Bool
+    public var verifyTLS: Bool
+    /// PEM file of extra trusted CA certificates, relative to the project.
+    public var caFile: String?
+    /// Status codes that count as success; `nil` means any 2xx.
+    public var successCodes: [Int]?
+    public var error: ErrorExtraction?
+    public var onFailure: FailurePolicy
+    public var retry: RetryPolicy
+    /// Largest response body accepted; `nil` uses sheetsync.yml's (default 64 MiB).
+    public var maxResponseBytes: Int?
+
+    public static let defaultTimeout: Duration = .seconds(10)
+
+    public init(method: Method = .GET, url: Template, query: [NamedTemplate] = [], headers: [NamedTemplate] = [],
+                body: RequestBody? = nil, timeout: Duration = HTTPRequestSpec.defaultTimeout, proxy: Bool = false,
+                verifyTLS: Bool = true, caFile: String? = nil, successCodes: [Int]? = nil, error: ErrorExtraction? = nil,
+                onFailure: FailurePolicy = .terminate, retry: RetryPolicy = RetryPolicy(), maxResponseBytes: Int? = nil) {
+        self.method = method
+        self.url = url
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.proxy = proxy
+        self.verifyTLS = verifyTLS
+        self.caFile = caFile
+        self.successCodes = successCodes
+        self.error = error
+        self.onFailure = onFailure
+        self.retry = retry
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    /// Every template in the request, for validation.
+    public var templates: [Template] {
+        var all = [url] + query.map(\.value) + headers.map(\.value)
+        if let body { all += body.templates }
+        return all
+    }
+}
+
+/// A name with a template value: a query parameter, header or form field.
+public struct NamedTemplate: Sendable, Hashable {
+    public var name: String
+    public var value: Template
+
+    public init(name: String, value: Template) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// Where the error code and message of a failed response sit in its body.
+public struct ErrorExtraction: Sendable, Hashable {
+    public var code: JSONPath?
+    public var message: JSONPath?
+
+    public init(code: JSONPath? = nil, message: JSONPath? = nil) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// Which failures are retried, how often, and how long to wait.
+public struct RetryPolicy: Sendable, Hashable {
+    /// Total attempts, the first included.
+    public var attempts: Int
+    /// Status codes retried; connection errors and timeouts are always retried.
+    public var on: [Int]
+    /// First backoff delay; it doubles each attempt, with jitter, capped by `maxDelay`.
+    public var initialDelay: Duration
+    public var maxDelay: Duration
+
+    public static let defaultStatuses = [429, 502, 503, 504]
+
+    public init(attempts: Int = 3, on: [Int] = RetryPolicy.defaultStatuses, initialDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60)) {
+        self.attempts = attempts
+        self.on = on
+        self.initialDelay = initialDelay
+        self.maxDelay = maxDelay
+    }
+}
+
+/// A request body in one of the forms the reference product offers.
+public enum RequestBody: Sendable, Hashable {
+    /// A JSON document; strings are templates, and a string that is exactly one
+    /// reference becomes that value with its JSON type.
+    case json(JSONTemplate)
+    /// `application/x-www-form-urlencoded`.
+    case form([NamedTemplate])
+    /// `multipart/form-data` with text fields and files.
+    case multipart([MultipartPart])
+    /// Text sent as is, with its content type.
+    case raw(Template, contentType: String)
+    /// One file as the whole body ("binary": one attachment per request).
+    case binary(path: Template, contentType: String)
+    /// Push jobs: the whole record as a JSON object ("Send Specified Data Object").
+    case record
+
+    public var templates: [Template] {
+        switch self {
+        case .json(let json): json.templates
+        case .form(let fields): fields.map(\.value)
+        case .multipart(let parts): parts.flatMap(\.templates)
+        case .raw(let text, _): [text]
+        case .binary(let path, _): [path]
+        case .record: []
+        }
+    }
+}
+
+/// One part of a `multipart/form-data` body.
+public struct MultipartPart: Sendable, Hashable {
+    public enum Content: Sendable, Hashable {
+        case text(Template)
+        case file(path: Template, filename: String?, contentType: String?)
+    }
+
+    public var name: String
+    public var content: Content
+
+    public init(name: String, content: Content) {
+        self.name = name
+        self.content = content
+    }
+
+    var templates: [Template] {
+        switch content {
+        case .text(let value): [value]
+        case .file(let path, _, _): [path]
+        }
+    }
+}
+
+/// A JSON document whose strings are templates.
+public indirect enum JSONTemplate: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(Template)
+    case array([JSONTemplate])
+    case object([Member])
+
+    public struct Member: Sendable, Hashable {
+        public var key: String
+        public var value: JSONTemplate
+
+        public init(key: String, value: JSONTemplate) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public var templates: [Template] {
+        switch self {
+        case .null, .bool, .number: []
+        case .string(let template): [template]
+        case .array(let elements): elements.flatMap(\.templates)
+        case .object(let members): members.flatMap(\.value.templates)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+/// A job, decoded from `jobs/<name>.yml`; the file name is the job name.
+public struct JobDefinition: Sendable, Hashable {
+    /// What the job does.
+    public enum Kind: Sendable, Hashable {
+        case pull(PullJob)
+        case push(PushJob)
+
+        public var name: String {
+            switch self {
+            case .pull: "pull"
+            case .push: "push"
+            }
+        }
+    }
+
+    public var name: String
+    public var kind: Kind
+    /// The worksheet the job writes (pull) or reads (push).
+    public var worksheet: String
+    /// Cron expression, `@hourly`-style macro or `@every 5m`; `nil` runs only on demand.
+    public var schedule: String?
+    /// IANA time zone for `schedule`; `nil` uses sheetsync.yml's, else UTC.
+    public var timezone: String?
+    public var description: String?
+    /// Default values for `{{param.x}}`, overridden by `--param x=…`.
+    public var params: [String: String]
+    /// The file the job came from, relative to the project.
+    public var file: String
+
+    public init(name: String, kind: Kind, worksheet: String, schedule: String? = nil, timezone: String? = nil,
+                description: String? = nil, params: [String: String] = [:], file: String) {
+        self.name = name
+        self.kind = kind
+        self.worksheet = worksheet
+        self.schedule = schedule
+        self.timezone = timezone
+        self.description = description
+        self.params = params
+        self.file = file
+    }
+
+    /// The main request of the job.
+    public var request: HTTPRequestSpec {
+        switch kind {
+        case .pull(let pull): pull.request
+        case .push(let push): push.request
+        }
+    }
+}
+
+/// A field filled from a JSON path: `total: "$.amount.value"`.
+public struct FieldMapping: Sendable, Hashable {
+    public var field: String
+    public var path: JSONPath
+
+    public init(field: String, path: JSONPath) {
+        self.field = field
+        self.path = path
+    }
+}
+
+/// A pull job: request → Get Multiple Data → upsert into a worksheet.
+public struct PullJob: Sendable, Hashable {
+    public var request: HTTPRequestSpec
+    public var paginate: PaginationSpec?
+    /// The array (or object) in the response that becomes rows. Default `$`.
+    public var records: JSONPath
+    /// Fields that identify a record; default the worksheet's key.
+    public var key: [String]?
+    public var fields: [FieldMapping]
+    public var children: [ChildMapping]
+    public var incremental: IncrementalSpec?
+
+    public init(request: HTTPRequestSpec, paginate: PaginationSpec? = nil, records: JSONPath, key: [String]? = nil,
+                fields: [FieldMapping], children: [ChildMapping] = [], incremental: IncrementalSpec? = nil) {
+        self.request = request
+        self.paginate = paginate
+        self.records = records
+        self.key = key
+        self.fields = fields
+        self.children = children
+        self.incremental = incremental
+    }
+}
+
+/// Nested arrays of each record that become rows of a child worksheet.
+public struct ChildMapping: Sendable, Hashable {
+    public var worksheet: String
+    public var records: JSONPath
+    public var fields: [FieldMapping]
+
+    public init(worksheet: String, records: JSONPath, fields: [FieldMapping]) {
+        self.worksheet = worksheet
+        self.records = records
+        self.fields = fields
+    }
+}
+
+/// Incremental sync: only fetch what changed since the saved cursor.
+public struct IncrementalSpec: Sendable, Hashable {
+    /// Where each record's cursor value sits (`$.updated_at`).
+    public var cursor: JSONPath
+    /// The cursor used before anything is saved.
+    public var start: String?
+    /// A window re-read on each run for late-arriving records.
+    public var lookback: Duration?
+
+    public init(cursor: JSONPath, start: String? = nil, lookback: Duration? = nil) {
+        self.cursor = cursor
+        self.start = start
+        self.lookback = lookback
+    }
+}
+
+/// How a pull job walks through pages. Stop rules combine: the first that holds ends the run.
+public struct PaginationSpec: Sendable, Hashable {
+    public enum Style: String, Sendable, CaseIterable {
+        case page, offset, cursor, nextURL = "next_url", linkHeader = "link_header"
+    }
+
+    /// Where a cursor token is sent back.
+    public enum TokenLocation: String, Sendable, CaseIterable {
+        case query, header, body
+    }
+
+    public var style: Style
+    /// The query (or body) parameter carrying the page number, offset or cursor.
+    public var param: String?
+    /// First page number or offset (default 1 for `page`, 0 for `offset`).
+    public var start: Int?
+    /// Parameter name and value for the page size, if the API takes one.
+    public var sizeParam: String?
+    public var size: Int?
+    /// For `cursor`: where the next token sits in the body. For `next_url`: where the next URL sits.
+    public var next: JSONPath?
+    public var location: TokenLocation
+    /// Stop when this path is false.
+    public var hasMore: JSONPath?
+    /// Stop when this many records (or pages, with `total_pages`) have been fetched.
+    public var total: JSONPath?
+    public var totalPages: JSONPath?
+    public var maxPages: Int
+    public var stopOnEmpty: Bool
+    /// A page shorter than `size` is the last one (off by default: many APIs return short pages mid-way).
+    public var stopOnShortPage: Bool
+    public var delay: Duration?
+    public var requestsPerSecond: Double?
+
+    public static let defaultMaxPages = 10_000
+
+    public init(style: Style, param: String? = nil, start: Int? = nil, sizeParam: String? = nil, size: Int? = nil,
+                next: JSONPath? = nil, location: TokenLocation = .query, hasMore: JSONPath? = nil, total: JSONPath? = nil,
+                totalPages: JSONPath? = nil, maxPages: Int = PaginationSpec.defaultMaxPages, stopOnEmpty: Bool = true,
+                stopOnShortPage: Bool = false, delay: Duration? = nil, requestsPerSecond: Double? = nil) {
+        self.style = style
+        self.param = param
+        self.start = start
+        self.sizeParam = sizeParam
+        self.size = size
+        self.next = next
+        self.location = location
+        self.hasMore = hasMore
+        self.total = total
+        self.totalPages = totalPages
+        self.maxPages = maxPages
+        self.stopOnEmpty = stopOnEmpty
+        self.stopOnShortPage = stopOnShortPage
+        self.delay = delay
+        self.requestsPerSecond = requestsPerSecond
+    }
+}

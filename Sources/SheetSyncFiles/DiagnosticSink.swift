@@ -1,0 +1,48 @@
+import SheetSyncCore
+import Yams
+
+/// Collects the problems found in one file so that all of them are reported in one pass.
+final class DiagnosticSink {
+    let file: String
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(file: String) {
+        self.file = file
+    }
+
+    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    func error(_ message: String, at mark: Mark?, columnOffset: Int = 0) {
+        add(.error, message, at: mark, columnOffset: columnOffset)
+    }
+
+    func warning(_ message: String, at mark: Mark?, columnOffset: Int = 0) {
+        add(.warning, message, at: mark, columnOffset: columnOffset)
+    }
+
+    private func add(_ severity: Diagnostic.Severity, _ message: String, at mark: Mark?, columnOffset: Int) {
+        diagnostics.append(Diagnostic(file: file, line: mark?.line ?? 1, column: (mark?.column ?? 1) + columnOffset,
+                                      severity: severity, message: message))
+    }
+
+    /// Parses YAML text into a node tree, reporting syntax errors at their position.
+    func compose(_ text: String) -> Node? {
+        do {
+            return try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            switch error {
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+                 .composer(let context, let problem, let mark, _):
+                let detail = context.map { " \($0.text)" } ?? ""
+                self.error("YAML syntax error: \(problem)\(detail)", at: mark)
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                self.error("duplicate key '\(duplicates.joined(separator: "', '"))'; each key may appear once", at: context.mark)
+            default:
+                self.error("YAML syntax error: \(error)", at: nil)
+            }
+        } catch {
+            self.error("YAML syntax error: \(error)", at: nil)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import SheetSyncCore
+import Yams
+
+/// Decodes `jobs/<name>.yml` into a `JobDefinition`, checking it against the
+/// project's worksheets, environment and secrets. Every problem is reported with
+/// its position; decoding carries on past errors so that one pass finds them all.
+struct JobFileDecoder {
+    static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request"]
+    static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental"]
+    static let pushKeys = commonKeys + ["when", "on", "fields", "delivery", "write_back"]
+
+    /// What the decoder checks references against.
+    struct Context {
+        var worksheets: [String: WorksheetDefinition]
+        /// Is `{{env.X}}` resolvable (environment or sheetsync.yml `env:`)?
+        var hasEnv: (String) -> Bool
+        /// Is `{{secret.X}}` resolvable (environment or secrets file)?
+        var hasSecret: (String) -> Bool
+        var secretsFileName: String?
+    }
+
+    let reader: NodeReader
+    let context: Context
+    var sink: DiagnosticSink { reader.sink }
+
+    init(sink: DiagnosticSink, context: Context) {
+        self.reader = NodeReader(sink: sink)
+        self.context = context
+    }
+
+    func decode(_ text: String, name: String) -> JobDefinition? {
+        guard let root = sink.compose(text) else {
+            if !sink.hasErrors { sink.error("the file is empty; a job needs at least 'kind', 'worksheet' and 'request'", at: nil) }
+            return nil
+        }
+        // Read the kind first: it decides which keys are allowed.
+        var kindName: String?
+        if let pairs = root.mapping, let node = pairs["kind"] {
+            kindName = reader.enumValue(node, "kind", as: KindName.self)?.rawValue
+        }
+        let allowed = kindName == "pull" ? Self.pullKeys : kindName == "push" ? Self.pushKeys : Array(Set(Self.pullKeys + Self.pushKeys)).sorted()
+        guard let mapping = reader.mapping(root, context: "", allowed: allowed) else { return nil }
+        if mapping.value("kind") == nil {
+            sink.error("missing required key 'kind' (expected 'pull' or 'push')", at: root.mark)
+        }
+
+        var worksheet: WorksheetDefinition?
+        var worksheetName = ""
+        if let node = reader.required("worksheet", in: mapping), let value = reader.string(node, "worksheet") {
+            worksheetName = value
+            worksheet = context.worksheets[value]
+            if worksheet == nil {
+                let known = context.worksheets.keys.sorted()
+                let hint = known.isEmpty ? " (no worksheets are defined: add schema/\(value).yml)" : Suggestion.didYouMean(value, in: known)
+                sink.error("worksheet '\(value)' is not defined in schema/\(hint)", at: node.mark)
+            }
+        }
+        let description = mapping.value("description").flatMap { reader.string($0, "description") }
+        let schedule = mapping.value("schedule").flatMap { reader.string($0, "schedule") }
+        var timezone: String?
+        if let node = mapping.value("timezone"), let value = reader.string(node, "timezone") {
+            if TimeZone(identifier: value) == nil {
+                sink.error("unknown time zone '\(value)'; use an IANA name such as 'Europe/Berlin' or 'UTC'", at: node.mark)
+            } else {
+                timezone = value
+            }
+        }
+        var params: [String: String] = [:]
+        if let node = mapping.value("params"), let pairs = node.mapping {
+            for (key, value) in pairs {
+                if let k = key.scalar?.string, let v = reader.string(value, "params.\(k)") { params[k] = v }
+            }
+        } else if let node = mapping.value("params") {
+            sink.error("expected a mapping of parameter names to default values for 'params', found \(reader.describe(node))", at: node.mark)
+        }
+
+        let isPush = kindName == "push"
+        let scope = TemplateScope(kind: isPush ? .push : .pull, worksheet: worksheet, paginated: mapping.has("paginate"))
+        let request = reader.required("request", in: mapping).flatMap { decodeRequest($0, scope: scope, isPush: isPush) }
+
+        let kind: JobDefinition.Kind?
+        switch kindName {
+        case "pull": kind = decodePull(mapping, request: request, worksheet: worksheet, scope: scope)
+        case "push": kind = decodePush(mapping, request: request, worksheet: worksheet)
+        default: kind = nil
+        }
+        guard let kind, !sink.hasErrors else { return nil }
+        return JobDefinition(name: name, kind: kind, worksheet: worksheetName, schedule: schedule, timezone: timezone,
+                             description: description, params: params, file: sink.file)
+    }
+
+    enum KindName: String, CaseIterable { case pull, push }
+
+    // MARK: - Pull
+
+    private func decodePull(_ mapping: NodeReader.Mapping, request: HTTPRequestSpec?, worksheet: WorksheetDefinition?,
+                            scope: TemplateScope) -> JobDefinition.Kind? {
+        let records = mapping.value("records").flatMap { reader.jsonPath($0, "records") } ?? JSONPath(components: [], text: "$")
+        var key: [String]?
+        if let node = mapping.value("key"), let names = reader.stringList(node, "key") {
+            key = names
+            if let worksheet {
+                for name in names where worksheet.field(named: name) == nil {
+                    sink.error("key field '\(name)' is not in worksheet '\(worksheet.name)'\(Suggestion.didYouMean(name, in: worksheet.fields.map(\.name)))", at: node.mark)
+                }
+            }
+        }
+        var fields: [FieldMapping] = []
+        if let node = mapping.value("fields") {
+            fields = decodeFieldMappings(node, context: "fields", worksheet: worksheet, allowParent: false)
+        } else if let worksheet {
+            // No mapping: each field comes from the member of the same name.
+            fields = worksheet.fields.map { FieldMapping(field: $0.name, path: JSONPath(components: [.member($0.name)])) }
+        }
+        if let worksheet {
+            let mapped = Set(fields.map(\.field))
+            let keyNames = key ?? worksheet.key
+            for name in keyNames where !mapped.contains(name) && worksheet.field(named: name) != nil {
+                sink.error("key field '\(name)' of worksheet '\(worksheet.name)' is not mapped in 'fields'; every row needs its key", at: mapping.value("fields")?.mark ?? mapping.node.mark)
+            }
+        }
+        var children: [ChildMapping] = []
+        if let node = mapping.value("children") {
+            if let items = node.sequence {
+                children = items.compactMap(decodeChild)
+            } else {
+                sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
+            }
+        }
+        var incremental: IncrementalSpec?
+        if let node = mapping.value("incremental"), let map = reader.mapping(node, context: "incremental", allowed: ["cursor", "start", "lookback"]) {
+            let cursor = reader.required("cursor", in: map).flatMap { reader.jsonPath($0, "incremental.cursor") }
+            let start = map.value("start").flatMap { reader.string($0, "incremental.start") }
+            let lookback = map.value("lookback").flatMap { reader.duration($0, "incremental.lookback") }
+            if let cursor { incremental = IncrementalSpec(cursor: cursor, start: start, lookback: lookback) }
+        }
+        let paginate = mapping.value("paginate").flatMap(decodePagination)
+        guard let request else { return nil }
+        return .pull(PullJob(request: request, paginate: paginate, records: records, key: key, fields: fields,
+                             children: children, incremental: incremental))
+    }
+
+    private func decodeFieldMappings(_ node: Node, context: String, worksheet: WorksheetDefinition?, allowParent: Bool) -> [FieldMapping] {
+        guard let pairs = node.mapping else {
+            sink.error("expected a mapping of worksheet fields to JSON paths for '\(context)', found \(reader.describe(node))", at: node.mark)
+            return []
+        }
+        var result: [FieldMapping] = []
+        for (keyNode, valueNode) in pairs {
+            guard let field = keyNode.scalar?.string else { continue }
+            if let worksheet, worksheet.field(named: field) == nil {
+                sink.error("field '\(field)' is not in worksheet '\(worksheet.name)'\(Suggestion.didYouMean(field, in: worksheet.fields.map(\.name)))", at: keyNode.mark)
+                continue
+            }
+            guard let path = reader.jsonPath(valueNode, "\(context).\(field)") else { continue }
+            if path.root == .parent, !allowParent {
+                sink.error("'$parent' is only available in 'children' mappings", at: valueNode.mark)
+                continue
+            }
+            result.append(FieldMapping(field: field, path: path))
+        }
+        return result
+    }
+
+    private func decodeChild(_ node: Node) -> ChildMapping? {
+        guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields"]) else { return nil }
+        var worksheet: WorksheetDefinition?
+        var name = ""
+        if let wsNode = reader.required("worksheet", in: map), let value = reader.string(wsNode, "children.worksheet") {
+            name = value
+            worksheet = context.worksheets[value]
+            if worksheet == nil {
+                sink.error("worksheet '\(value)' is not defined in schema/\(Suggestion.didYouMean(value, in: context.worksheets.keys.sorted()))", at: wsNode.mark)
+            }
+        }
+        let records = reader.required("records", in: map).flatMap { reader.jsonPath($0, "children.records") }
+        let fields = reader.required("fields", in: map).map { decodeFieldMappings($0, context: "children.fields", worksheet: worksheet, allowParent: true) } ?? []
+        guard let records else { return nil }
+        return ChildMapping(worksheet: name, records: records, fields: fields)
+    }
+
+    private func decodePagination(_ node: Node) -> PaginationSpec? {
+        let keys = ["style", "param", "start", "size_param", "size", "next", "in", "has_more", "total", "total_pages",
+                    "max_pages", "stop_on_empty", "stop_on_short_page", "delay", "requests_per_second"]
+        guard let map = reader.mapping(node, context: "paginate", allowed: keys),
+              let styleNode = reader.required("style", in: map, hint: " (page, offset, cursor, next_url or link_header)"),
+              let style = reader.enumValue(styleNode, "paginate.style", as: PaginationSpec.Style.self) else { return nil }
+        var spec = PaginationSpec(style: style)
+        spec.param = map.value("param").flatMap { reader.string($0, "paginate.param") }
+        spec.start = map.value("start").flatMap { reader.int($0, "paginate.start") }
+        spec.sizeParam = map.value("size_param").flatMap { reader.string($0, "paginate.size_param") }
+        spec.size = map.value("size").flatMap { reader.int($0, "paginate.size", range: 1...1_000_000) }
+        spec.next = map.value("next").flatMap { reader.jsonPath($0, "paginate.next") }
+        if let n = map.value("in"), let location = reader.enumValue(n, "paginate.in", as: PaginationSpec.TokenLocation.self) { spec.location = location }
+        spec.hasMore = map.value("has_more").flatMap { reader.jsonPath($0, "paginate.has_more") }
+        spec.total = map.value("total").flatMap { reader.jsonPath($0, "paginate.total") }
+        spec.totalPages = map.value("total_pages").flatMap { reader.jsonPath($0, "paginate.total_pages") }
+        if let n = map.value("max_pages"), let value = reader.int(n, "paginate.max_pages", range: 1...10_000_000) { spec.maxPages = value }
+        if let n = map.value("stop_on_empty"), let value = reader.bool(n, "paginate.stop_on_empty") { spec.stopOnEmpty = value }
+        if let n = map.value("stop_on_short_page"), let value = reader.bool(n, "paginate.stop_on_short_page") { spec.stopOnShortPage = value }
+        spec.delay = map.value("delay").flatMap { reader.duration($0, "paginate.delay") }
+        spec.requestsPerSecond = map.value("requests_per_second").flatMap { reader.double($0, "paginate.requests_per_second") }
+        switch style {
+        case .cursor, .nextURL:
+            if spec.next == nil {
+                sink.error("paginate style '\(style.rawValue)' needs 'next', the JSON path of the next \(style == .cursor ? "token" : "URL") in the response", at: map.node.mark)
+            }
+            if style == .cursor, spec.param == nil, spec.location != .header {
+                sink.error("paginate style 'cursor' needs 'param', the name the token is sent back as", at: map.node.mark)
+            }
+        case .page, .offset:
+            if spec.param == nil { spec.param = style == .page ? "page" : "offset" }
+            if spec.start == nil { spec.start = style == .page ? 1 : 0 }
+            if style == .offset, spec.size == nil {
+                sink.error("paginate style 'offset' needs 'size', the number of records per page", at: map.node.mark)
+            }
+        case .linkHeader:
+            break
+        }
+        return spec
+    }
+
+    // MARK: - Push
+
+    private func decodePush(_ mapping: NodeReader.Mapping, request: HTTPRequestSpec?, worksheet: WorksheetDefinition?) -> JobDefinition.Kind? {
+        let when = mapping.value("when").flatMap { reader.string($0, "when") }
+        var on: [PushJob.Operation] = [.insert, .update]
+        if let node = mapping.value("on") {
+            let items = node.sequence.map(Array.init) ?? [node]
+            on = items.compactMap { reader.enumValue($0, "on", as: PushJob.Operation.self) }
+            if items.isEmpty { sink.error("'on' is empty; name at least one of insert, update, delete", at: node.mark) }
+        }
+        var fields: [String]?
+        if let node = mapping.value("fields") {
+            if node.mapping != nil {
+                sink.error("'fields' of a push job is a list of the fields whose changes are sent, found a mapping", at: node.mark)
+            } else if let names = reader.stringList(node, "fields") {
+                fields = names
+                if let worksheet {
+                    for name in names where worksheet.field(named: name) == nil {
+                        sink.error("field '\(name)' is not in worksheet '\(worksheet.name)'\(Suggestion.didYouMean(name, in: worksheet.fields.map(\.name)))", at: node.mark)
+                    }
+                }
+            }
+        }
+        var delivery = DeliverySpec()
+        if let node = mapping.value("delivery"),
+           let map = reader.mapping(node, context: "delivery", allowed: ["attempts", "backoff", "batch_size", "concurrency", "signing_secret"]) {
+            if let n = map.value("attempts"), let value = reader.int(n, "delivery.attempts", range: 1...100) { delivery.attempts = value }
+            if let n = map.value("backoff") {
+                let items = n.sequence.map(Array.init) ?? [n]
+                let delays = items.compactMap { reader.duration($0, "delivery.backoff") }
+                if delays.count == items.count, !delays.isEmpty { delivery.backoff = delays }
+            }
+            if let n = map.value("batch_size"), let value = reader.int(n, "delivery.batch_size", range: 1...10_000) { delivery.batchSize = value }
+            if let n = map.value("concurrency"), let value = reader.int(n, "delivery.concurrency", range: 1...256) { delivery.concurrency = value }
+            if let n = map.value("signing_secret"), let template = reader.template(n, "delivery.signing_secret") {
+                checkReferences(template, node: n, scope: TemplateScope(kind: .push, worksheet: worksheet, paginated: false))
+                if template.references.allSatisfy({ $0.source != .secret }) {
+                    sink.error("'delivery.signing_secret' must come from a secret, as in '{{secret.ERP_SIGNING_KEY}}'", at: n.mark)
+                }
+                delivery.signingSecret = template
+            }
+        }
+        let writeBack = mapping.value("write_back").map { decodeFieldMappings($0, context: "write_back", worksheet: worksheet, allowParent: false) } ?? []
+        guard var request else { return nil }
+        if request.successCodes == nil { request.successCodes = [200] }
+        if request.body == nil, request.method != .GET, request.method != .HEAD, request.method != .DELETE { request.body = .record }
+        return .push(PushJob(when: when, on: on, fields: fields, request: request, delivery: delivery, writeBack: writeBack))
+    }
+}

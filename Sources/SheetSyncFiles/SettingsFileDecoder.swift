@@ -1,0 +1,63 @@
+import SheetSyncCore
+import Yams
+
+/// Decodes `sheetsync.yml`:
+///
+/// ```yaml
+/// database: data/shop.db            # default sheetsync.db
+/// timezone: Europe/Berlin           # default UTC
+/// secrets_file: .secrets.yml        # NAME: value lines, mode 0600
+/// env: { SHOP_URL: "http://127.0.0.1:8080" }   # defaults for {{env.X}}
+/// proxy: { url: "http://proxy:3128", username: me, password: "{{secret.PROXY_PASSWORD}}" }
+/// http: { max_response_bytes: 64MiB, user_agent: "sheetsync/0.1" }
+/// ```
+struct SettingsFileDecoder {
+    static let rootKeys = ["database", "timezone", "secrets_file", "env", "proxy", "http"]
+
+    let reader: NodeReader
+    var sink: DiagnosticSink { reader.sink }
+
+    init(sink: DiagnosticSink) {
+        self.reader = NodeReader(sink: sink)
+    }
+
+    func decode(_ text: String) -> ProjectSettings {
+        var settings = ProjectSettings()
+        guard let root = sink.compose(text), !reader.isNull(root),
+              let map = reader.mapping(root, context: "", allowed: Self.rootKeys) else { return settings }
+        settings.database = map.value("database").flatMap { reader.string($0, "database") }
+        if let n = map.value("timezone"), let zone = reader.string(n, "timezone") {
+            if Foundation.TimeZone(identifier: zone) == nil {
+                sink.error("unknown time zone '\(zone)'; use an IANA name such as 'Europe/Berlin' or 'UTC'", at: n.mark)
+            } else {
+                settings.timezone = zone
+            }
+        }
+        settings.secretsFile = map.value("secrets_file").flatMap { reader.string($0, "secrets_file") }
+        if let n = map.value("env") {
+            if let pairs = n.mapping {
+                for (key, value) in pairs {
+                    if let name = key.scalar?.string, let text = reader.string(value, "env.\(name)") { settings.env[name] = text }
+                }
+            } else {
+                sink.error("expected a mapping of variable names to values for 'env', found \(reader.describe(n))", at: n.mark)
+            }
+        }
+        if let n = map.value("proxy"), let proxyMap = reader.mapping(n, context: "proxy", allowed: ["url", "username", "password"]),
+           let urlNode = reader.required("url", in: proxyMap), let url = reader.template(urlNode, "proxy.url") {
+            let password = proxyMap.value("password").flatMap { reader.template($0, "proxy.password") }
+            if let password, password.isLiteral, !password.text.isEmpty, let node = proxyMap.value("password") {
+                sink.error("'proxy.password' is a literal; use a secret such as '{{secret.PROXY_PASSWORD}}'", at: node.mark)
+            }
+            settings.proxy = ProxySettings(url: url, username: proxyMap.value("username").flatMap { reader.template($0, "proxy.username") },
+                                           password: password)
+        }
+        if let n = map.value("http"), let httpMap = reader.mapping(n, context: "http", allowed: ["max_response_bytes", "user_agent"]) {
+            if let b = httpMap.value("max_response_bytes"), let size = reader.byteSize(b, "http.max_response_bytes") { settings.http.maxResponseBytes = size }
+            if let u = httpMap.value("user_agent"), let agent = reader.string(u, "http.user_agent") { settings.http.userAgent = agent }
+        }
+        return settings
+    }
+}
+
+import Foundation
