@@ -45,7 +45,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SheetSyncCoreTests", dependencies: ["SheetSyncCore"]),
-        .testTarget(name: "SheetSyncFilesTests", dependencies: ["SheetSyncFiles", "SheetSyncCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SheetSyncFilesTests", dependencies: ["SheetSyncFiles", "SheetSyncCore"]),
         .testTarget(
             name: "SheetSyncStoreTests",
             dependencies: ["SheetSyncStore", "SheetSyncCore", .product(name: "GRDB", package: "GRDB.swift")]

@@ -1,0 +1,100 @@
+import GRDB
+
+/// Versioned migrations of sheetsync's own `_sheetsync_*` tables.
+///
+/// Each migration runs once, in order, inside the caller's transaction, and is
+/// recorded in `_sheetsync_migrations`. Never edit a released migration: add one.
+/// (GRDB's `DatabaseMigrator` would work too, but it names its table
+/// `grdb_migrations`; keeping every table sheetsync owns under `_sheetsync_` makes
+/// them easy to tell apart from worksheets in the user's database.)
+enum BookkeepingMigrations {
+    static let all: [(version: Int, name: String, sql: String)] = [
+        (1, "v1-bookkeeping", """
+        CREATE TABLE _sheetsync_worksheets (
+            name TEXT PRIMARY KEY,
+            key TEXT NOT NULL,                -- JSON array of key field names
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE _sheetsync_fields (
+            worksheet TEXT NOT NULL REFERENCES _sheetsync_worksheets(name) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            type TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (worksheet, name)
+        );
+        CREATE TABLE _sheetsync_schema_changes (
+            id INTEGER PRIMARY KEY,
+            worksheet TEXT NOT NULL,
+            change TEXT NOT NULL,
+            sql TEXT NOT NULL,
+            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE _sheetsync_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            trigger TEXT NOT NULL,            -- cli, schedule, backfill, demo
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            status TEXT NOT NULL,             -- running, succeeded, partial, failed
+            requests INTEGER NOT NULL DEFAULT 0,
+            inserted INTEGER NOT NULL DEFAULT 0,
+            updated INTEGER NOT NULL DEFAULT 0,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            rejected INTEGER NOT NULL DEFAULT 0,
+            error_code TEXT,
+            error_message TEXT
+        );
+        CREATE INDEX _sheetsync_runs_job ON _sheetsync_runs(job, id);
+        CREATE TABLE _sheetsync_requests (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES _sheetsync_runs(id) ON DELETE CASCADE,
+            method TEXT NOT NULL,
+            url TEXT NOT NULL,                -- secrets redacted
+            status INTEGER,
+            duration_ms INTEGER,
+            bytes INTEGER,
+            attempt INTEGER NOT NULL DEFAULT 1,
+            error TEXT,
+            sent_at TEXT NOT NULL
+        );
+        CREATE INDEX _sheetsync_requests_run ON _sheetsync_requests(run_id);
+        CREATE TABLE _sheetsync_rejects (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            run_id INTEGER REFERENCES _sheetsync_runs(id) ON DELETE SET NULL,
+            worksheet TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            rejected_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE _sheetsync_state (
+            job TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT,
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            PRIMARY KEY (job, name)
+        );
+        """),
+    ]
+
+    /// Applies every migration not yet recorded.
+    static func run(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE IF NOT EXISTS _sheetsync_migrations (
+                version INTEGER PRIMARY KEY,
+                name TEXT NOT NULL,
+                applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+            )
+            """)
+        let applied = Set(try Int.fetchAll(db, sql: "SELECT version FROM _sheetsync_migrations"))
+        if let newest = applied.max(), newest > (all.map(\.version).max() ?? 0) {
+            throw StoreError(.newerDatabase, "This database was written by a newer sheetsync (schema version \(newest)). Upgrade sheetsync to use it.")
+        }
+        for migration in all where !applied.contains(migration.version) {
+            try db.execute(sql: migration.sql)
+            try db.execute(sql: "INSERT INTO _sheetsync_migrations (version, name) VALUES (?, ?)",
+                           arguments: [migration.version, migration.name])
+        }
+    }
+}

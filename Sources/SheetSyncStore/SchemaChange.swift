@@ -1,0 +1,60 @@
+import SheetSyncCore
+
+/// One change that `migrate` makes (or would make) to a worksheet table.
+public struct SchemaChange: Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case createTable
+        case addField(String, FieldType)
+        /// A column a user added by hand with the same name: recorded, not altered.
+        case adoptColumn(String, FieldType)
+        case removeField(String)
+        case retypeField(String, from: FieldType, to: FieldType)
+        case changeKey(from: [String], to: [String])
+    }
+
+    public var worksheet: String
+    public var kind: Kind
+    /// The SQL that carries the change out, for `migrate --dry-run`.
+    public var statements: [String]
+
+    /// Removing or retyping a field, or changing the key, can lose data and needs
+    /// `--allow-destructive`.
+    public var isDestructive: Bool {
+        switch kind {
+        case .removeField, .retypeField, .changeKey: true
+        case .createTable, .addField, .adoptColumn: false
+        }
+    }
+
+    /// A one-line account for people.
+    public var description: String {
+        switch kind {
+        case .createTable: "create worksheet '\(worksheet)'"
+        case .addField(let name, let type): "add field '\(name)' (\(type.rawValue)) to '\(worksheet)'"
+        case .adoptColumn(let name, let type): "adopt existing column '\(name)' (\(type.rawValue)) of '\(worksheet)'"
+        case .removeField(let name): "remove field '\(name)' from '\(worksheet)' (its data is deleted)"
+        case .retypeField(let name, let from, let to):
+            "change field '\(name)' of '\(worksheet)' from \(from.rawValue) to \(to.rawValue) (values that cannot be converted become NULL)"
+        case .changeKey(let from, let to):
+            "change the key of '\(worksheet)' from [\(from.joined(separator: ", "))] to [\(to.joined(separator: ", "))]"
+        }
+    }
+}
+
+/// Everything `migrate` would do for a set of worksheets.
+public struct SchemaPlan: Sendable {
+    public var changes: [SchemaChange]
+    /// Worksheet tables sheetsync created whose schema file is gone. They are left
+    /// alone: sheetsync never drops a worksheet table.
+    public var orphanedWorksheets: [String]
+
+    public var isEmpty: Bool { changes.isEmpty }
+    public var destructiveChanges: [SchemaChange] { changes.filter(\.isDestructive) }
+
+    /// The SQL of every change, in order, as a script.
+    public var sql: String {
+        changes.map { change in
+            "-- \(change.description)\n" + change.statements.map { $0 + ";" }.joined(separator: "\n")
+        }.joined(separator: "\n\n")
+    }
+}

@@ -1,0 +1,44 @@
+/// An error from the SQLite store, with a stable code and a message that says what
+/// to do about it.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case cannotOpen = "cannot_open"
+        case destructiveChange = "destructive_change"
+        case migrationFailed = "migration_failed"
+        case writeRefused = "write_refused"
+        case sqlError = "sql_error"
+        case newerDatabase = "newer_database"
+    }
+
+    public var code: Code
+    public var message: String
+    /// The underlying error (usually GRDB's `DatabaseError`), for logs.
+    public var underlying: (any Error)?
+
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String { message }
+}
+
+/// SQL text helpers. All SQL lives in this module, so a PostgreSQL backend can be
+/// added later without touching the other stages.
+enum SQL {
+    /// `"name"` with embedded quotes doubled.
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// `'text'` with embedded quotes doubled.
+    static func literal(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// The current time as sheetsync writes it: ISO-8601 UTC with milliseconds.
+    static let now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+}
+
+import Foundation

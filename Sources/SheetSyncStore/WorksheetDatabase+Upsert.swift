@@ -1,0 +1,107 @@
+import GRDB
+import SheetSyncCore
+
+/// Rows for one worksheet, values aligned with `columns` (user fields only; the
+/// system columns are written by the store).
+public struct RowBatch: Sendable {
+    public var columns: [String]
+    public var rows: [[SQLValue]]
+
+    public init(columns: [String], rows: [[SQLValue]] = []) {
+        self.columns = columns
+        self.rows = rows
+    }
+}
+
+/// What an upsert did.
+public struct UpsertCounts: Sendable, Equatable {
+    public var inserted = 0
+    public var updated = 0
+    public var unchanged = 0
+
+    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0) {
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+    }
+
+    public static func += (lhs: inout UpsertCounts, rhs: UpsertCounts) {
+        lhs.inserted += rhs.inserted
+        lhs.updated += rhs.updated
+        lhs.unchanged += rhs.unchanged
+    }
+}
+
+extension WorksheetDatabase {
+    /// Inserts new rows and updates changed ones, in one transaction.
+    ///
+    /// Uses `INSERT … ON CONFLICT (key) DO UPDATE SET … WHERE` some column differs, so
+    /// an unchanged row is not written at all: its `_updated_at` and `_synced_at`
+    /// stay as they were and no change is captured for push jobs.
+    public func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String) throws(StoreError) -> UpsertCounts {
+        try write { db in try Self.upsert(batch, into: worksheet, source: source, db) }
+    }
+
+    static func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String, _ db: Database) throws -> UpsertCounts {
+        guard !batch.rows.isEmpty else { return UpsertCounts() }
+        let keyIndexes = try worksheet.key.map { name -> Int in
+            guard let index = batch.columns.firstIndex(of: name) else {
+                throw StoreError(.sqlError, "Unable to write rows to '\(worksheet.name)', key field '\(name)' has no value. Map it in the job's 'fields'.")
+            }
+            return index
+        }
+        var existing = try existingKeys(batch.rows.map { row in keyIndexes.map { row[$0] } }, in: worksheet, db)
+        let statement = try db.cachedStatement(sql: upsertSQL(columns: batch.columns, worksheet: worksheet))
+        var counts = UpsertCounts()
+        for row in batch.rows {
+            let key = keyIndexes.map { row[$0] }
+            var arguments = StatementArguments(row.map(\.databaseValue))
+            arguments += [source]
+            try statement.execute(arguments: arguments)
+            let changed = db.changesCount > 0
+            if existing.contains(key) {
+                if changed { counts.updated += 1 } else { counts.unchanged += 1 }
+            } else {
+                counts.inserted += 1
+                existing.insert(key)
+            }
+        }
+        return counts
+    }
+
+    /// `INSERT … ON CONFLICT … DO UPDATE … WHERE a IS NOT excluded.a OR …`.
+    static func upsertSQL(columns: [String], worksheet: WorksheetDefinition) -> String {
+        let quoted = columns.map(SQL.quote)
+        let nonKey = columns.filter { !worksheet.key.contains($0) }.map(SQL.quote)
+        let table = SQL.quote(worksheet.name)
+        var sql = "INSERT INTO \(table) (\(quoted.joined(separator: ", ")), \"_synced_at\", \"_source\") "
+        sql += "VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")), \(SQL.now), ?) "
+        sql += "ON CONFLICT (\(worksheet.key.map(SQL.quote).joined(separator: ", "))) "
+        if nonKey.isEmpty { return sql + "DO NOTHING" }
+        sql += "DO UPDATE SET " + nonKey.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        sql += ", \"_updated_at\" = \(SQL.now), \"_synced_at\" = excluded.\"_synced_at\", \"_source\" = excluded.\"_source\" "
+        sql += "WHERE " + nonKey.map { "\(table).\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
+        return sql
+    }
+
+    /// Which of `keys` already have a row: one indexed query per batch, so an upsert
+    /// can tell an insert from an update without a query per row.
+    static func existingKeys(_ keys: [[SQLValue]], in worksheet: WorksheetDefinition, _ db: Database) throws -> Set<[SQLValue]> {
+        var found = Set<[SQLValue]>()
+        let width = worksheet.key.count
+        let chunkSize = max(1, 500 / width)
+        let keyList = worksheet.key.map(SQL.quote).joined(separator: ", ")
+        var start = 0
+        while start < keys.count {
+            let chunk = Array(keys[start..<min(start + chunkSize, keys.count)])
+            start += chunkSize
+            let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+            let sql = "SELECT \(keyList) FROM \(SQL.quote(worksheet.name)) WHERE (\(keyList)) IN (VALUES \(Array(repeating: tuple, count: chunk.count).joined(separator: ", ")))"
+            let arguments = StatementArguments(chunk.flatMap { $0.map(\.databaseValue) })
+            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
+                found.insert((0..<width).map { SQLValue(row[$0] as DatabaseValue) })
+            }
+        }
+        return found
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GRDB
+import SheetSyncCore
+
+/// The project's SQLite file: worksheet tables plus sheetsync's `_sheetsync_*` tables.
+///
+/// Opened in WAL mode with a busy timeout and foreign keys on, so that users can
+/// read (and write) the same file with `sqlite3`, Datasette or their own code while
+/// sheetsync runs.
+public final class WorksheetDatabase: Sendable {
+    /// How long a writer waits for another writer's lock before giving up.
+    public static let busyTimeout: TimeInterval = 10
+
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and brings sheetsync's own
+    /// tables up to date. Worksheet tables are changed only by `migrate(_:)`.
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(Self.busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "sheetsync"
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+                throw StoreError(.cannotOpen, "Unable to open database '\(path)', the directory '\(directory)' does not exist. Create it or choose another path with --db.")
+            }
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.write { db in try BookkeepingMigrations.run(db) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.cannotOpen, "Unable to open database '\(path)', \(describe(error)). Check the path and its permissions, or choose another with --db.", underlying: error)
+        }
+    }
+
+    /// Versions of sheetsync's own tables that have been applied, in order.
+    public func appliedMigrations() throws(StoreError) -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT name FROM _sheetsync_migrations ORDER BY version") }
+    }
+
+    /// Runs `body` in a read transaction, translating errors.
+    func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.sqlError, describe(error), underlying: error)
+        }
+    }
+
+    /// Runs `body` in one write transaction, translating errors.
+    func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.sqlError, describe(error), underlying: error)
+        }
+    }
+}
+
+/// SQLite's own message for a GRDB error, without GRDB's decoration.
+func describe(_ error: any Error) -> String {
+    if let error = error as? DatabaseError {
+        return error.message ?? "\(error.resultCode)"
+    }
+    return "\(error)"
+}

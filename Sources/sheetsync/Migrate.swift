@@ -1,0 +1,59 @@
+import ArgumentParser
+import SheetSyncStore
+
+/// `sheetsync migrate`: creates and alters worksheet tables to match schema/.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create and update worksheet tables to match schema/.",
+        discussion: """
+            Adding a field adds a column and touches no data. Removing or retyping a field, or
+            changing a key, is refused unless --allow-destructive is given; then the other
+            columns keep their data and retyped values are converted (NULL where impossible).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(name: .customLong("dry-run"), help: "Print the SQL that would run, and change nothing.")
+    var dryRun = false
+
+    @Flag(name: .customLong("allow-destructive"), help: "Allow removing or retyping fields and changing keys.")
+    var allowDestructive = false
+
+    func run() async throws {
+        let project = try global.loadProject(blockingOn: isSchemaProblem)
+        let database = try global.openDatabase(for: project)
+        do {
+            if dryRun {
+                let plan = try database.plan(for: project.worksheets)
+                if plan.isEmpty {
+                    Output.out("-- nothing to change: the tables match schema/")
+                } else {
+                    Output.out(plan.sql)
+                    if !plan.destructiveChanges.isEmpty, !allowDestructive {
+                        Output.err("note: \(plan.destructiveChanges.count) change(s) above can lose data and need --allow-destructive.")
+                    }
+                }
+                reportOrphans(plan)
+                return
+            }
+            let plan = try database.migrate(project.worksheets, allowDestructive: allowDestructive)
+            if plan.isEmpty {
+                Output.out("Up to date: \(project.worksheets.count) worksheet(s) in \(database.path)")
+            } else {
+                for change in plan.changes { Output.out("- " + change.description) }
+                Output.out("Applied \(plan.changes.count) change(s) to \(database.path)")
+            }
+            reportOrphans(plan)
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+
+    private func reportOrphans(_ plan: SchemaPlan) {
+        for name in plan.orphanedWorksheets {
+            Output.err("note: table '\(name)' has no schema file any more; sheetsync leaves it alone (drop it with 'sheetsync query --write \"DROP TABLE \(name)\"' if you no longer need it).")
+        }
+    }
+}

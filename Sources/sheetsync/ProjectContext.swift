@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import SheetSyncCore
+import SheetSyncFiles
+import SheetSyncStore
+
+extension GlobalOptions {
+    var projectURL: URL {
+        URL(fileURLWithPath: project, isDirectory: true).standardizedFileURL
+    }
+
+    /// Loads the project; the caller decides which problems stop it.
+    func loadProject() -> Project {
+        ProjectLoader.load(directory: projectURL)
+    }
+
+    /// Loads the project and stops with exit code 1 when `blocking` finds errors
+    /// (all of the project's problems are printed to stderr either way).
+    func loadProject(blockingOn blocking: (Diagnostic) -> Bool = { _ in true }) throws -> Project {
+        let project = loadProject()
+        let blockers = project.errors.filter(blocking)
+        // Show what concerns this command in full; other files' problems in one line.
+        let relevant = project.diagnostics.filter(blocking)
+        if !relevant.isEmpty { Output.report(relevant) }
+        let otherErrors = project.errors.count - blockers.count
+        if otherErrors > 0 {
+            Output.err("note: \(otherErrors) problem(s) in other project files; run 'sheetsync validate' to see them.")
+        }
+        if !blockers.isEmpty {
+            Output.err("Fix the problems above (run 'sheetsync validate' to list them), then try again.")
+            throw ExitCode.failure
+        }
+        return project
+    }
+
+    func databasePath(for project: Project) -> String {
+        project.databaseURL(override: database).path
+    }
+
+    /// Opens the project's database, creating sheetsync's own tables if needed.
+    func openDatabase(for project: Project) throws -> WorksheetDatabase {
+        do {
+            return try WorksheetDatabase(path: databasePath(for: project))
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+}
+
+/// Only problems in sheetsync.yml and schema/ block commands that touch tables.
+func isSchemaProblem(_ diagnostic: Diagnostic) -> Bool {
+    diagnostic.file == "sheetsync.yml" || diagnostic.file.hasPrefix("schema/")
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+
+/// The `sheetsync` command: keeps SQLite worksheet tables in sync with HTTP APIs.
+@main
+struct SheetSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sheetsync",
+        abstract: "Keep SQLite worksheet tables in sync with HTTP APIs.",
+        discussion: """
+            A project is a directory with schema/*.yml (worksheets), jobs/*.yml (jobs) and an
+            optional sheetsync.yml. Exit codes: 0 success, 1 failure (invalid files, a failed job,
+            an SQL error), 2 partial success (rejected records), 64 bad command-line usage.
+            """,
+        version: "0.1.0",
+        subcommands: [Validate.self, Migrate.self, Query.self, Jobs.self]
+    )
+}
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("project"), help: ArgumentHelp("Project directory holding sheetsync.yml, jobs/ and schema/.", valueName: "dir"))
+    var project: String = "."
+
+    @Option(name: .customLong("db"), help: ArgumentHelp("Database file (default: SHEETSYNC_DB, else 'database' in sheetsync.yml, else sheetsync.db in the project).", valueName: "path"))
+    var database: String?
+
+    @Option(name: .customLong("log-level"), help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: LogLevelOption = .info
+
+    @Option(name: .customLong("log-format"), help: "Log format on stderr: text or json.")
+    var logFormat: LogFormat = .text
+}

@@ -1,0 +1,46 @@
+import Testing
+@testable import SheetSyncCore
+
+struct ValueParsingTests {
+    @Test(arguments: [
+        ("10s", Duration.seconds(10)), ("500ms", .milliseconds(500)), ("5m", .seconds(300)),
+        ("1h30m", .seconds(5400)), ("2d", .seconds(172_800)), ("1.5s", .milliseconds(1500)), ("30", .seconds(30)),
+    ])
+    func durations(text: String, expected: Duration) throws {
+        #expect(try DurationText.parse(text) == expected)
+    }
+
+    @Test(arguments: ["", "ten seconds", "5x", "m5", "-3s"])
+    func badDurations(text: String) {
+        #expect(throws: CoreError.self) { try DurationText.parse(text) }
+    }
+
+    @Test func durationsFormatShort() {
+        #expect(DurationText.format(.seconds(10)) == "10s")
+        #expect(DurationText.format(.milliseconds(250)) == "250ms")
+        #expect(DurationText.format(.seconds(300)) == "5m")
+        #expect(DurationText.format(.seconds(7200)) == "2h")
+    }
+
+    @Test func civilDatesRoundTrip() {
+        for days in stride(from: Int64(-800_000), through: 800_000, by: 997) {
+            let (y, m, d) = CivilDate.fromDays(days)
+            #expect(CivilDate.days(year: y, month: m, day: d) == days)
+        }
+        #expect(CivilDate.fromDays(0) == (1970, 1, 1))
+        #expect(CivilDate.days(year: 2000, month: 3, day: 1) == 11_017)
+    }
+
+    @Test func dateTimesCompareAsInstants() throws {
+        let a = try #require(UTCDateTime(iso: "2024-03-10T12:00:00+01:00"))
+        let b = try #require(UTCDateTime(iso: "2024-03-10T11:30:00Z"))
+        #expect(a < b)
+        #expect(UTCDateTime(iso: "2024-03-10T11:00:00Z") == a)
+    }
+
+    @Test func suggestionsFindTypos() {
+        #expect(Suggestion.closest(to: "urll", in: ["url", "method", "query"]) == "url")
+        #expect(Suggestion.closest(to: "hedaers", in: ["headers", "body"]) == "headers")
+        #expect(Suggestion.closest(to: "zzz", in: ["url", "method"]) == nil)
+    }
+}
