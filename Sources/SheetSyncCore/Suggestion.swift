@@ -5,6 +5,14 @@ public enum Suggestion {
     public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let limit = max(1, word.count / 3)
         var best: (String, Int)?
+        let candidates = Array(candidates)
+        // A word that is the start of exactly one candidate ('erp' → 'erp_id') is a likely slip too.
+        if word.count >= 3 {
+            let extensions = candidates.filter { $0.lowercased().hasPrefix(word.lowercased()) && $0.count > word.count }
+            if extensions.count == 1, !candidates.contains(where: { editDistance(word.lowercased(), $0.lowercased()) <= limit }) {
+                return extensions[0]
+            }
+        }
         for candidate in candidates {
             let distance = editDistance(word.lowercased(), candidate.lowercased())
             if distance <= limit, distance < (best?.1 ?? Int.max) { best = (candidate, distance) }

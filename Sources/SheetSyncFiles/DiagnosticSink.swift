@@ -33,7 +33,7 @@ final class DiagnosticSink {
             switch error {
             case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
                  .composer(let context, let problem, let mark, _):
-                let detail = context.map { " \($0.text)" } ?? ""
+                let detail = context.map { " \($0.text) that starts at line \($0.mark.line), column \($0.mark.column)" } ?? ""
                 self.error("YAML syntax error: \(problem)\(detail)", at: mark)
             case .duplicatedKeysInMapping(let duplicates, let context):
                 self.error("duplicate key '\(duplicates.joined(separator: "', '"))'; each key may appear once", at: context.mark)

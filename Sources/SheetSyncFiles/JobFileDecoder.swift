@@ -117,7 +117,7 @@ struct JobFileDecoder {
             let mapped = Set(fields.map(\.field))
             let keyNames = key ?? worksheet.key
             for name in keyNames where !mapped.contains(name) && worksheet.field(named: name) != nil {
-                sink.error("key field '\(name)' of worksheet '\(worksheet.name)' is not mapped in 'fields'; every row needs its key", at: mapping.value("fields")?.mark ?? mapping.node.mark)
+                sink.error("key field '\(name)' of worksheet '\(worksheet.name)' is not mapped in 'fields'; every row needs its key", at: mapping.keyNode("fields")?.mark ?? mapping.node.mark)
             }
         }
         var children: [ChildMapping] = []
