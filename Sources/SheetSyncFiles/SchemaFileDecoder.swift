@@ -60,7 +60,9 @@ struct SchemaFileDecoder {
            let names = reader.stringList(node, "key") {
             let items = node.sequence.map(Array.init) ?? [node]
             for (index, keyName) in names.enumerated() {
-                if fields.contains(where: { $0.name == keyName }) || !(mapping.value("fields")?.mapping != nil) {
+                // Any declared field counts, even one with a bad type (reported once, above).
+                let declared = mapping.value("fields")?.mapping?.keys.compactMap { $0.scalar?.string }
+                if declared?.contains(keyName) ?? true {
                     key.append(keyName)
                 } else {
                     let known = fields.map(\.name)

@@ -8,6 +8,25 @@ extension WorksheetDatabase {
         try read { db in try Self.plan(worksheets, db) }
     }
 
+    /// What `migrate` would do to the database at `path`, without creating or
+    /// changing the file (a missing file is planned as a new, empty database).
+    public static func plan(for worksheets: [WorksheetDefinition], atPath path: String) throws(StoreError) -> SchemaPlan {
+        if FileManager.default.fileExists(atPath: path) {
+            return try WorksheetDatabase(path: path).plan(for: worksheets)
+        }
+        do {
+            let memory = try DatabaseQueue()
+            return try memory.write { db in
+                try BookkeepingMigrations.run(db)
+                return try plan(worksheets, db)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.sqlError, describe(error), underlying: error)
+        }
+    }
+
     /// Brings the worksheet tables in line with `worksheets`, in one transaction.
     ///
     /// Adding fields and creating worksheets always happens. Removing or retyping a

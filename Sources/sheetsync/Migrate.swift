@@ -22,10 +22,9 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let project = try global.loadProject(blockingOn: isSchemaProblem)
-        let database = try global.openDatabase(for: project)
         do {
             if dryRun {
-                let plan = try database.plan(for: project.worksheets)
+                let plan = try WorksheetDatabase.plan(for: project.worksheets, atPath: global.databasePath(for: project))
                 if plan.isEmpty {
                     Output.out("-- nothing to change: the tables match schema/")
                 } else {
@@ -37,6 +36,7 @@ struct Migrate: AsyncParsableCommand {
                 reportOrphans(plan)
                 return
             }
+            let database = try global.openDatabase(for: project)
             let plan = try database.migrate(project.worksheets, allowDestructive: allowDestructive)
             if plan.isEmpty {
                 Output.out("Up to date: \(project.worksheets.count) worksheet(s) in \(database.path)")
@@ -45,7 +45,7 @@ struct Migrate: AsyncParsableCommand {
                 Output.out("Applied \(plan.changes.count) change(s) to \(database.path)")
             }
             reportOrphans(plan)
-        } catch {
+        } catch let error as StoreError {
             Output.err("error: \(error.message)")
             throw ExitCode.failure
         }

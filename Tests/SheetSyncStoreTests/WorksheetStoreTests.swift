@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+import Testing
+@testable import SheetSyncCore
+@testable import SheetSyncStore
+
+struct WorksheetStoreTests {
+    static let everyType = WorksheetDefinition(name: "samples", key: ["id"], fields: [
+        .init(name: "id", type: .text), .init(name: "label", type: .text), .init(name: "count", type: .integer),
+        .init(name: "ratio", type: .number), .init(name: "amount", type: .decimal), .init(name: "active", type: .boolean),
+        .init(name: "day", type: .date), .init(name: "at", type: .datetime), .init(name: "doc", type: .json),
+    ])
+
+    @Test func opensInWALWithBusyTimeoutAndForeignKeys() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        let pragmas = try database.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA busy_timeout"),
+             try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(pragmas.0 == "wal")
+        #expect(pragmas.1 == 10_000)
+        #expect(pragmas.2 == 1)
+        #expect(try database.appliedMigrations() == ["v1-bookkeeping"])
+        // Opening again applies nothing twice.
+        #expect(try WorksheetDatabase(path: file.path).appliedMigrations() == ["v1-bookkeeping"])
+        let tables = try file.rawConnection().read { db in
+            try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_sheetsync\\_%' ESCAPE '\\' ORDER BY name")
+        }
+        #expect(tables == ["_sheetsync_fields", "_sheetsync_migrations", "_sheetsync_rejects", "_sheetsync_requests",
+                           "_sheetsync_runs", "_sheetsync_schema_changes", "_sheetsync_state", "_sheetsync_worksheets"])
+    }
+
+    @Test func everyFieldTypeRoundTrips() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        try database.migrate([Self.everyType])
+        let source: [JSONValue] = [
+            .string("s-1"), .string("Grüße, \"quoted\"\nnew line"), .string("42"), .number("0.1"),
+            .number("123456789012345678901234567890.123456789012"), .string("yes"), .string("2024-02-29"),
+            .string("2024-03-10T09:34:56.789+05:30"), .object(JSONObject(["k": .array([.number("1e2"), .null])])),
+        ]
+        let row = try zip(Self.everyType.fields, source).map { field, value in try field.type.convert(value) }
+        let counts = try database.upsert(RowBatch(columns: Self.everyType.fields.map(\.name), rows: [row]), into: Self.everyType, source: "test")
+        #expect(counts == UpsertCounts(inserted: 1))
+
+        let stored = try file.rawConnection().read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT id, label, count, typeof(count), ratio, typeof(ratio), amount, typeof(amount), active, typeof(active),
+                       day, at, doc, json_extract(doc, '$.k[0]'), _source, _synced_at IS NOT NULL, _created_at = _updated_at
+                FROM samples
+                """)!
+        }
+        #expect(stored[0] as String == "s-1")
+        #expect(stored[1] as String == "Grüße, \"quoted\"\nnew line")
+        #expect(stored[2] as Int64 == 42)
+        #expect(stored[3] as String == "integer")
+        #expect(stored[4] as Double == 0.1)
+        #expect(stored[5] as String == "real")
+        #expect(stored[6] as String == "123456789012345678901234567890.123456789012")
+        #expect(stored[7] as String == "text")
+        #expect(stored[8] as Int64 == 1)
+        #expect(stored[9] as String == "integer")
+        #expect(stored[10] as String == "2024-02-29")
+        #expect(stored[11] as String == "2024-03-10T04:04:56.789Z")
+        #expect(stored[12] as String == #"{"k":[1e2,null]}"#)
+        #expect(stored[13] as Double == 100)
+        #expect(stored[14] as String == "test")
+        #expect(stored[15] as Bool == true)
+        #expect(stored[16] as Bool == true)
+    }
+
+    @Test func checkConstraintsGuardWritesFromOtherClients() throws {
+        let file = TemporaryDatabase()
+        try WorksheetDatabase(path: file.path).migrate([Self.everyType])
+        let raw = try file.rawConnection()
+        #expect(throws: DatabaseError.self) { try raw.write { try $0.execute(sql: "INSERT INTO samples (id, active) VALUES ('x', 2)") } }
+        #expect(throws: DatabaseError.self) { try raw.write { try $0.execute(sql: "INSERT INTO samples (id, doc) VALUES ('x', '{broken')") } }
+        #expect(throws: DatabaseError.self) { try raw.write { try $0.execute(sql: "INSERT INTO samples (label) VALUES ('no key')") } }
+        try raw.write { try $0.execute(sql: "INSERT INTO samples (id, active, doc) VALUES ('ok', 1, '[1]')") }
+        let created = try raw.read { try String.fetchOne($0, sql: "SELECT _created_at FROM samples WHERE id = 'ok'") }
+        #expect(created?.hasSuffix("Z") == true)
+    }
+
+    @Test func unchangedRowsAreNotWritten() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        let sheet = WorksheetDefinition(name: "orders", key: ["id"], fields: [.init(name: "id", type: .text), .init(name: "status", type: .text)])
+        try database.migrate([sheet])
+        let first = RowBatch(columns: ["id", "status"], rows: [[.text("a"), .text("new")], [.text("b"), .text("new")]])
+        #expect(try database.upsert(first, into: sheet, source: "job") == UpsertCounts(inserted: 2))
+        let before = try file.rawConnection().read { try Row.fetchAll($0, sql: "SELECT id, _updated_at, _synced_at FROM orders ORDER BY id") }
+        Thread.sleep(forTimeInterval: 0.01)
+
+        let second = RowBatch(columns: ["id", "status"], rows: [[.text("a"), .text("new")], [.text("b"), .text("paid")], [.text("c"), .text("new")]])
+        #expect(try database.upsert(second, into: sheet, source: "job") == UpsertCounts(inserted: 1, updated: 1, unchanged: 1))
+        let after = try file.rawConnection().read { try Row.fetchAll($0, sql: "SELECT id, _updated_at, _synced_at FROM orders ORDER BY id") }
+        #expect(after[0] == before[0], "unchanged row 'a' was rewritten")
+        #expect(after[1]["_updated_at"] as String != before[1]["_updated_at"] as String)
+
+        // Measured with SQLite's own changes(): the same statement on an unchanged row changes nothing.
+        let changes = try database.write { db -> Int in
+            try db.execute(sql: WorksheetDatabase.upsertSQL(columns: ["id", "status"], worksheet: sheet), arguments: ["a", "new", "job"])
+            return db.changesCount
+        }
+        #expect(changes == 0)
+    }
+
+    @Test func duplicateKeysInOneBatchCountOnce() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        let sheet = WorksheetDefinition(name: "items", key: ["order_id", "sku"], fields: [
+            .init(name: "order_id", type: .text), .init(name: "sku", type: .text), .init(name: "qty", type: .integer)])
+        try database.migrate([sheet])
+        let batch = RowBatch(columns: ["order_id", "sku", "qty"], rows: [
+            [.text("o1"), .text("A"), .integer(1)], [.text("o1"), .text("B"), .integer(1)], [.text("o1"), .text("A"), .integer(2)]])
+        #expect(try database.upsert(batch, into: sheet, source: "j") == UpsertCounts(inserted: 2, updated: 1))
+    }
+
+    @Test func openInTheSqlite3ShellWhileHeld() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        let sheet = WorksheetDefinition(name: "orders", key: ["id"], fields: [.init(name: "id", type: .text)])
+        try database.migrate([sheet])
+        _ = try database.upsert(RowBatch(columns: ["id"], rows: [[.text("a")], [.text("b")]]), into: sheet, source: "j")
+        // `database` keeps its connections open while the shell reads and writes.
+        let read = try sqlite3Shell(file.path, "SELECT count(*) FROM orders;")
+        #expect(read.status == 0)
+        #expect(read.output == "2")
+        let write = try sqlite3Shell(file.path, "INSERT INTO orders (id) VALUES ('c'); SELECT count(*) FROM orders;")
+        #expect(write.output == "3")
+        #expect(try database.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM orders") } == 3)
+    }
+}
