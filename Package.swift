@@ -5,7 +5,7 @@ import PackageDescription
 ///
 /// Module layout follows ../shared/DESIGN.md: a core without I/O, one module per
 /// stage, and a thin executable that wires them together. Stage modules never
-/// import each other.
+/// import each other; SheetSyncRunner connects them.
 let package = Package(
     name: "sheetsync",
     platforms: [.macOS(.v14)],
@@ -17,29 +17,54 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // Already in the graph through the two above; named here so targets can use NIO's types.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "SheetSyncCore"),
         .target(
             name: "SheetSyncFiles",
-            dependencies: [
-                "SheetSyncCore",
-                .product(name: "Yams", package: "Yams"),
-            ]
+            dependencies: ["SheetSyncCore", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "SheetSyncStore",
+            dependencies: ["SheetSyncCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "SheetSyncHTTP",
             dependencies: [
                 "SheetSyncCore",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(name: "SheetSyncTransform", dependencies: ["SheetSyncCore"]),
+        .target(
+            name: "SheetSyncRunner",
+            dependencies: [
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncTransform",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SheetSyncDemo",
+            dependencies: [
+                "SheetSyncCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "sheetsync",
             dependencies: [
-                "SheetSyncCore",
-                "SheetSyncFiles",
-                "SheetSyncStore",
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncRunner", "SheetSyncDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -49,6 +74,25 @@ let package = Package(
         .testTarget(
             name: "SheetSyncStoreTests",
             dependencies: ["SheetSyncStore", "SheetSyncCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "SheetSyncTransformTests", dependencies: ["SheetSyncTransform", "SheetSyncCore"]),
+        .testTarget(
+            name: "SheetSyncHTTPTests",
+            dependencies: [
+                "SheetSyncHTTP", "SheetSyncCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(
+            name: "SheetSyncRunnerTests",
+            dependencies: [
+                "SheetSyncRunner", "SheetSyncDemo", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .testTarget(name: "SheetSyncCLITests", dependencies: ["sheetsync"]),
     ]

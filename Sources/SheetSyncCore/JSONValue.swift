@@ -116,3 +116,24 @@ extension JSONValue {
         out += "\""
     }
 }
+
+extension JSONValue {
+    /// Indented JSON for people (`sheetsync test`), two spaces per level.
+    public func prettyText(indent: String = "") -> String {
+        let inner = indent + "  "
+        switch self {
+        case .array(let elements):
+            if elements.isEmpty { return "[]" }
+            return "[\n" + elements.map { inner + $0.prettyText(indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let object):
+            if object.members.isEmpty { return "{}" }
+            return "{\n" + object.members.map { member in
+                var key = ""
+                JSONValue.writeQuoted(member.key, to: &key)
+                return inner + key + ": " + member.value.prettyText(indent: inner)
+            }.joined(separator: ",\n") + "\n\(indent)}"
+        default:
+            return jsonText
+        }
+    }
+}

@@ -42,6 +42,8 @@ enum BookkeepingMigrations {
             updated INTEGER NOT NULL DEFAULT 0,
             unchanged INTEGER NOT NULL DEFAULT 0,
             rejected INTEGER NOT NULL DEFAULT 0,
+            deleted INTEGER NOT NULL DEFAULT 0,   -- child rows removed upstream
+            details TEXT,                         -- JSON: counts per worksheet, warnings
             error_code TEXT,
             error_message TEXT
         );

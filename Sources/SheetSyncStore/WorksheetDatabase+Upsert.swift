@@ -1,18 +1,6 @@
 import GRDB
 import SheetSyncCore
 
-/// Rows for one worksheet, values aligned with `columns` (user fields only; the
-/// system columns are written by the store).
-public struct RowBatch: Sendable {
-    public var columns: [String]
-    public var rows: [[SQLValue]]
-
-    public init(columns: [String], rows: [[SQLValue]] = []) {
-        self.columns = columns
-        self.rows = rows
-    }
-}
-
 /// What an upsert did.
 public struct UpsertCounts: Sendable, Equatable {
     public var inserted = 0

@@ -15,16 +15,20 @@ enum LogFormat: String, ExpressibleByArgument, CaseIterable {
 extension GlobalOptions {
     /// Sets up logging to stderr once per process and returns the command's logger.
     func makeLogger(label: String = "sheetsync") -> Logger {
-        LoggingSetup.bootstrap(format: logFormat)
-        var logger = Logger(label: label)
-        logger.logLevel = logLevel.level
-        return logger
+        LoggingSetup.makeLogger(level: logLevel, format: logFormat, label: label)
     }
 }
 
 enum LoggingSetup {
     nonisolated(unsafe) private static var done = false
     private static let lock = NSLock()
+
+    static func makeLogger(level: LogLevelOption, format: LogFormat, label: String = "sheetsync") -> Logger {
+        bootstrap(format: format)
+        var logger = Logger(label: label)
+        logger.logLevel = level.level
+        return logger
+    }
 
     static func bootstrap(format: LogFormat) {
         lock.lock()

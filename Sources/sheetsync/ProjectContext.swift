@@ -10,14 +10,14 @@ extension GlobalOptions {
     }
 
     /// Loads the project; the caller decides which problems stop it.
-    func loadProject() -> Project {
-        ProjectLoader.load(directory: projectURL)
+    func loadProject(environment: [String: String]? = nil) -> Project {
+        ProjectLoader.load(directory: projectURL, environment: environment ?? ProcessInfo.processInfo.environment)
     }
 
     /// Loads the project and stops with exit code 1 when `blocking` finds errors
     /// (all of the project's problems are printed to stderr either way).
-    func loadProject(blockingOn blocking: (Diagnostic) -> Bool = { _ in true }) throws -> Project {
-        let project = loadProject()
+    func loadProject(environment: [String: String]? = nil, blockingOn blocking: (Diagnostic) -> Bool = { _ in true }) throws -> Project {
+        let project = loadProject(environment: environment)
         let blockers = project.errors.filter(blocking)
         // Show what concerns this command in full; other files' problems in one line.
         let relevant = project.diagnostics.filter(blocking)

@@ -1,0 +1,33 @@
+/// Rows of a child worksheet and the parents they belong to.
+///
+/// The store replaces each listed parent's children with `rows`: child rows of those
+/// parents that are not in `rows` are deleted (the item was removed upstream).
+public struct ChildRows: Sendable {
+    public var worksheet: String
+    /// Child columns that hold the parent's key, in the order of the parent key.
+    public var linkColumns: [String]
+    /// The key of every parent in the page whose children are replaced.
+    public var parentKeys: [[SQLValue]]
+    public var rows: RowBatch
+
+    public init(worksheet: String, linkColumns: [String], parentKeys: [[SQLValue]], rows: RowBatch) {
+        self.worksheet = worksheet
+        self.linkColumns = linkColumns
+        self.parentKeys = parentKeys
+        self.rows = rows
+    }
+}
+
+/// A record that could not become a row: why, and its raw JSON.
+public struct Reject: Sendable, Equatable {
+    public var worksheet: String
+    public var reason: String
+    public var raw: String
+
+    public init(worksheet: String, reason: String, raw: String) {
+        self.worksheet = worksheet
+        self.reason = reason
+        self.raw = raw
+    }
+}
+

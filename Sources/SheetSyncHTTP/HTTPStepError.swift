@@ -1,0 +1,37 @@
+/// Why a request step failed, in words a user can act on.
+public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// No response within the timeout.
+        case timeout
+        /// Could not connect, or the connection broke.
+        case connection
+        /// TLS handshake or certificate problem.
+        case tls
+        /// A response whose status is not a success code.
+        case status
+        /// The response body is larger than the cap.
+        case tooLarge = "too_large"
+        /// The request could not be built (template, file, URL).
+        case invalidRequest = "invalid_request"
+        /// A redirect that was not followed (non-GET, too many, missing Location).
+        case redirect
+    }
+
+    public var code: Code
+    public var message: String
+    /// The HTTP status of the last response, if there was one.
+    public var status: Int?
+    /// Error code and message read from the response body (`request.error`).
+    public var remoteCode: String?
+    public var remoteMessage: String?
+
+    public init(_ code: Code, _ message: String, status: Int? = nil, remoteCode: String? = nil, remoteMessage: String? = nil) {
+        self.code = code
+        self.message = message
+        self.status = status
+        self.remoteCode = remoteCode
+        self.remoteMessage = remoteMessage
+    }
+
+    public var description: String { message }
+}

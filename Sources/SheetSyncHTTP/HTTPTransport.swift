@@ -1,0 +1,274 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import SheetSyncCore
+
+/// Sends requests: one HTTP client per process (plus one for the proxy, if set),
+/// with timeouts, a response size cap, retries with backoff and jitter honouring
+/// `Retry-After`, and redirects handled by sheetsync itself.
+///
+/// Redirects are followed for GET and HEAD only, at most 10, and `Authorization`
+/// is dropped when a redirect leaves the original host.
+public final class HTTPTransport: Sendable {
+    /// Proxy settings with secrets already filled in.
+    public struct Proxy: Sendable {
+        public var host: String
+        public var port: Int
+        public var username: String?
+        public var password: String?
+
+        public init(host: String, port: Int, username: String? = nil, password: String? = nil) {
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+        }
+    }
+
+    public static let maxRedirects = 10
+
+    private let direct: HTTPClient
+    private let proxied: HTTPClient?
+    /// How long to wait between attempts; tests may shorten it.
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    public init(proxy: Proxy? = nil, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)))
+        configuration.httpVersion = .http1Only
+        direct = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        if let proxy {
+            var proxyConfiguration = configuration
+            let authorization = proxy.username.map { HTTPClient.Authorization.basic(username: $0, password: proxy.password ?? "") }
+            proxyConfiguration.proxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
+            proxied = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: proxyConfiguration)
+        } else {
+            proxied = nil
+        }
+        self.sleep = sleep
+    }
+
+    /// Closes the connections. Call once, when the process is done sending.
+    public func shutdown() async {
+        try? await direct.shutdown()
+        try? await proxied?.shutdown()
+    }
+
+    /// Sends `request`, retrying as its policy says, and reports every attempt.
+    public func send(_ request: PreparedRequest, redactor: Redactor) async -> HTTPExchange {
+        var attempts: [RequestAttempt] = []
+        let policy = request.retry
+        var attempt = 0
+        while true {
+            attempt += 1
+            let started = ContinuousClock.now
+            var record = RequestAttempt(method: request.method.rawValue, url: redactor.redact(request.url), status: nil,
+                                        durationMilliseconds: 0, bytes: 0, attempt: attempt, error: nil)
+            let outcome: Result<HTTPResponseData, HTTPStepError>
+            do {
+                outcome = .success(try await performFollowingRedirects(request))
+            } catch {
+                outcome = .failure(error)
+            }
+            record.durationMilliseconds = Int((ContinuousClock.now - started).components.seconds * 1000
+                + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)
+            let canRetry = attempt < policy.attempts
+            switch outcome {
+            case .success(let response):
+                record.status = response.status
+                record.bytes = response.body.count
+                if request.isSuccess(response.status) {
+                    attempts.append(record)
+                    return HTTPExchange(attempts: attempts, result: .success(response))
+                }
+                let failure = statusError(response, request: request, redactor: redactor)
+                record.error = failure.message
+                attempts.append(record)
+                if canRetry, policy.on.contains(response.status) {
+                    let retryAfter = response.header("Retry-After").flatMap { RetryAfter.delay($0, now: Self.now()) }
+                    if let retryAfter, retryAfter > Self.maxRetryAfter {
+                        var error = failure
+                        error.message += "; the server asked to retry after \(DurationText.format(retryAfter)), longer than sheetsync waits (\(DurationText.format(Self.maxRetryAfter)))"
+                        return HTTPExchange(attempts: attempts, result: .failure(error))
+                    }
+                    try? await sleep(retryAfter ?? backoff(attempt, policy))
+                    continue
+                }
+                var error = failure
+                if attempt > 1 { error.message += " (after \(attempt) attempts)" }
+                return HTTPExchange(attempts: attempts, result: .failure(error))
+            case .failure(let failure):
+                record.error = redactor.redact(failure.message)
+                attempts.append(record)
+                let transient = failure.code == .timeout || failure.code == .connection
+                if transient, canRetry {
+                    try? await sleep(backoff(attempt, policy))
+                    continue
+                }
+                var error = failure
+                error.message = redactor.redact(error.message)
+                if attempt > 1 { error.message += " (after \(attempt) attempts)" }
+                return HTTPExchange(attempts: attempts, result: .failure(error))
+            }
+        }
+    }
+
+    /// A `Retry-After` longer than this is not waited for: the step fails and says so.
+    public static let maxRetryAfter: Duration = .seconds(600)
+
+    /// Exponential backoff with "equal jitter": half fixed, half random.
+    func backoff(_ attempt: Int, _ policy: RetryPolicy) -> Duration {
+        let base = policy.initialDelay * (1 << min(attempt - 1, 20))
+        let capped = min(base, policy.maxDelay)
+        return capped / 2 + capped / 2 * Double.random(in: 0...1)
+    }
+
+    static func now() -> UTCDateTime {
+        let interval = Date().timeIntervalSince1970
+        return UTCDateTime(seconds: Int64(interval), nanoseconds: Int32((interval - interval.rounded(.down)) * 1e9))
+    }
+
+    // MARK: - One attempt
+
+    private func performFollowingRedirects(_ request: PreparedRequest) async throws(HTTPStepError) -> HTTPResponseData {
+        var current = request
+        guard let originalHost = URL(string: request.url)?.host?.lowercased() else {
+            throw HTTPStepError(.invalidRequest, "invalid URL '\(request.url)'")
+        }
+        for _ in 0...Self.maxRedirects {
+            let response = try await perform(current)
+            guard [301, 302, 303, 307, 308].contains(response.status) else { return response }
+            guard current.method == .GET || current.method == .HEAD else {
+                // Other methods are not replayed to a new location: the response is returned as it is.
+                return response
+            }
+            guard let location = response.header("Location"),
+                  let next = URL(string: location, relativeTo: URL(string: current.url))?.absoluteURL else {
+                throw HTTPStepError(.redirect, "HTTP \(response.status) redirect without a usable Location header", status: response.status)
+            }
+            if next.host?.lowercased() != originalHost {
+                // Never carry credentials to another host.
+                current.headers.removeAll { $0.name.lowercased() == "authorization" }
+            }
+            current.url = next.absoluteString
+        }
+        throw HTTPStepError(.redirect, "more than \(Self.maxRedirects) redirects; the server is redirecting in a loop or too far")
+    }
+
+    private func perform(_ request: PreparedRequest) async throws(HTTPStepError) -> HTTPResponseData {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
+        if let body = request.body {
+            outgoing.body = .bytes(ByteBuffer(bytes: body))
+        }
+        if !request.verifyTLS || request.caFile != nil {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if !request.verifyTLS { tls.certificateVerification = .none }
+            if let caFile = request.caFile {
+                guard FileManager.default.fileExists(atPath: caFile) else {
+                    throw HTTPStepError(.invalidRequest, "ca_file '\(caFile)' does not exist; give the path of a PEM file, relative to the project")
+                }
+                tls.trustRoots = .file(caFile)
+            }
+            outgoing.tlsConfiguration = tls
+        }
+        let client = request.useProxy ? (proxied ?? direct) : direct
+        if request.useProxy, proxied == nil {
+            throw HTTPStepError(.invalidRequest, "the job sets 'proxy: true' but sheetsync.yml has no 'proxy:' section; add one with the proxy's url")
+        }
+        let timeout = request.timeout
+        let limit = request.maxResponseBytes
+        let prepared = outgoing
+        let method = request.method
+        do {
+            return try await withDeadline(timeout) {
+                let response = try await client.execute(prepared, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+                if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+                    throw HTTPStepError(.tooLarge, "the response is \(length) bytes, more than the limit of \(limit) bytes; raise 'max_response_bytes' or fetch smaller pages", status: Int(response.status.code))
+                }
+                var bytes: [UInt8] = []
+                if method != .HEAD {
+                    var buffer = try await response.body.collect(upTo: limit)
+                    bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+                }
+                return HTTPResponseData(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                                        body: bytes, url: request.url)
+            }
+        } catch let error as HTTPStepError {
+            throw error
+        } catch {
+            throw classify(error, request: request)
+        }
+    }
+
+    private func withDeadline<T: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw HTTPStepError(.timeout, "no complete response within \(DurationText.format(timeout)) (the request timeout); raise 'request.timeout' if the server is slow")
+            }
+            return value
+        }
+    }
+
+    private func classify(_ error: any Error, request: PreparedRequest) -> HTTPStepError {
+        let text = String(describing: error)
+        if error is NIOTooManyBytesError {
+            return HTTPStepError(.tooLarge, "the response is larger than the limit of \(request.maxResponseBytes) bytes; raise 'max_response_bytes' or fetch smaller pages")
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .connectTimeout:
+                return HTTPStepError(.timeout, "no complete response within \(DurationText.format(request.timeout)) (the request timeout); raise 'request.timeout' if the server is slow")
+            case .remoteConnectionClosed:
+                return HTTPStepError(.connection, "the server closed the connection before answering")
+            default:
+                break
+            }
+        }
+        if error is NIOSSLError || text.contains("SSL") || text.contains("certificate") || text.contains("handshake") {
+            return HTTPStepError(.tls, "TLS failed: \(text). If the server uses a private CA, set 'ca_file'; only for testing, 'verify_tls: false'")
+        }
+        let host = URL(string: request.url).map { "\($0.host ?? "?"):\($0.port.map(String.init) ?? ($0.scheme == "https" ? "443" : "80"))" } ?? request.url
+        return HTTPStepError(.connection, "cannot connect to \(host): \(text)")
+    }
+
+    private func statusError(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError {
+        var remoteCode: String?
+        var remoteMessage: String?
+        if let extraction = request.error, let document = try? JSONReader.parse(response.body) {
+            remoteCode = extraction.code.flatMap { $0.value(in: document) }.flatMap(Self.text)
+            remoteMessage = extraction.message.flatMap { $0.value(in: document) }.flatMap(Self.text)
+        }
+        let expected = request.successCodes.map { "expected " + $0.map(String.init).joined(separator: ", ") } ?? "expected 2xx"
+        var message = "HTTP \(response.status) from \(redactor.redact(request.method.rawValue + " " + response.url)) (\(expected))"
+        if remoteCode != nil || remoteMessage != nil {
+            message += ": " + [remoteCode.map { "[\($0)]" }, remoteMessage].compactMap { $0 }.joined(separator: " ")
+        } else if !response.body.isEmpty {
+            let excerpt = String(decoding: response.body.prefix(200), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+            message += ": " + excerpt
+        }
+        if [301, 302, 303, 307, 308].contains(response.status), request.method != .GET, request.method != .HEAD {
+            message += "; redirects are followed for GET and HEAD only"
+        }
+        return HTTPStepError(.status, redactor.redact(message), status: response.status,
+                             remoteCode: remoteCode.map(redactor.redact), remoteMessage: remoteMessage.map(redactor.redact))
+    }
+
+    private static func text(_ value: JSONValue) -> String? {
+        switch value {
+        case .string(let s): s
+        case .number(let n): n
+        case .bool(let b): b ? "true" : "false"
+        case .null: nil
+        default: value.jsonText
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import SheetSyncCore
+import SheetSyncHTTP
+import SheetSyncStore
+import SheetSyncTransform
+
+/// A request as it will be sent, with secrets masked.
+public struct RequestPreview: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: String?
+}
+
+/// What `run --dry-run` and `test` show: the request, the response and the rows it
+/// would become. Nothing is written to the database.
+public struct PreviewReport: Sendable {
+    public var request: RequestPreview?
+    public var response: HTTPResponseData?
+    public var document: JSONValue?
+    public var records: [JSONValue] = []
+    public var page: TransformedPage?
+    public var error: String?
+    public var redactor = Redactor(secrets: [])
+    public var worksheets: [WorksheetDefinition] = []
+}
+
+extension JobRunner {
+    /// Sends the job's request once and maps the response, writing nothing.
+    public func preview(_ job: JobDefinition, params: [String: String] = [:]) async -> PreviewReport {
+        var report = PreviewReport()
+        guard case .pull(let pull) = job.kind else {
+            report.error = "push jobs send worksheet records; preview them with 'sheetsync deliveries' once push jobs exist"
+            return report
+        }
+        guard let worksheet = project.worksheet(named: job.worksheet) else {
+            report.error = "worksheet '\(job.worksheet)' is not defined in schema/"
+            return report
+        }
+        let sheets = worksheetsByName()
+        report.worksheets = [worksheet] + pull.children.compactMap { sheets[$0.worksheet] }
+        let values: TemplateValues
+        let redactor: Redactor
+        do {
+            (values, redactor) = try self.values(for: job, params: params)
+        } catch {
+            report.error = error.message
+            return report
+        }
+        report.redactor = redactor
+        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
+                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
+        let request: PreparedRequest
+        do {
+            request = try builder.build(pull.request, values: values)
+        } catch {
+            report.error = "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))"
+            return report
+        }
+        report.request = RequestPreview(
+            method: request.method.rawValue, url: redactor.redact(request.url),
+            headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
+            body: request.body.map { redactor.redact(String(decoding: $0.prefix(2000), as: UTF8.self)) })
+        let exchange = await transport.send(request, redactor: redactor)
+        switch exchange.result {
+        case .failure(let error):
+            report.error = error.message
+            // Show the failed response too when there was one.
+            if error.status != nil { report.response = nil }
+            return report
+        case .success(let response):
+            report.response = response
+        }
+        do {
+            let document = try JSONReader.parse(report.response!.body)
+            report.document = document
+            let mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: sheets)
+            report.records = try mapper.records(in: document)
+            report.page = try mapper.transform(document)
+        } catch let error as CoreError {
+            report.error = "the response is not valid JSON: \(error.message)"
+        } catch let error as TransformError {
+            report.error = error.message
+        } catch {
+            report.error = "\(error)"
+        }
+        return report
+    }
+}

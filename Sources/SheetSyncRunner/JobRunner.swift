@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+import SheetSyncCore
+import SheetSyncFiles
+import SheetSyncHTTP
+import SheetSyncStore
+import SheetSyncTransform
+
+/// Runs jobs: request → Get Multiple Data → store, recording everything in the
+/// database's run history. Wires the stage modules together; holds no state of its own.
+public struct JobRunner: Sendable {
+    public let project: Project
+    public let database: WorksheetDatabase
+    public let transport: HTTPTransport
+    public let logger: Logger
+
+    public init(project: Project, database: WorksheetDatabase, transport: HTTPTransport, logger: Logger) {
+        self.project = project
+        self.database = database
+        self.transport = transport
+        self.logger = logger
+    }
+
+    /// The HTTP transport for a project: its proxy (with the password from secrets) configured.
+    public static func makeTransport(for project: Project) throws(HTTPStepError) -> HTTPTransport {
+        guard let proxy = project.settings.proxy else { return HTTPTransport() }
+        let values = templateValues(project: project, names: proxyReferences(project), params: [:], state: [:])
+        do {
+            let url = try proxy.url.renderText(values)
+            guard let parsed = URL(string: url.contains("://") ? url : "http://" + url), let host = parsed.host else {
+                throw HTTPStepError(.invalidRequest, "proxy url '\(url)' in sheetsync.yml is not a URL such as http://proxy.example:3128")
+            }
+            return HTTPTransport(proxy: .init(host: host, port: parsed.port ?? 80,
+                                              username: try proxy.username?.renderText(values),
+                                              password: try proxy.password?.renderText(values)))
+        } catch let error as CoreError {
+            throw HTTPStepError(.invalidRequest, "proxy in sheetsync.yml: \(error.message)")
+        } catch let error as HTTPStepError {
+            throw error
+        } catch {
+            throw HTTPStepError(.invalidRequest, "\(error)")
+        }
+    }
+
+    // MARK: - Template values
+
+    static func proxyReferences(_ project: Project) -> [TemplateReference] {
+        guard let proxy = project.settings.proxy else { return [] }
+        return ([proxy.url] + [proxy.username, proxy.password].compactMap { $0 }).flatMap(\.references)
+    }
+
+    /// Values for the job's templates. Only secrets the job names are looked up.
+    static func templateValues(project: Project, names references: [TemplateReference], params: [String: String],
+                               state: [String: String]) -> TemplateValues {
+        var env = project.settings.env
+        for (key, value) in project.environment { env[key] = value }
+        var secrets: [String: String] = [:]
+        for reference in references where reference.source == .secret {
+            if let value = project.secrets.value(reference.name) { secrets[reference.name] = value }
+        }
+        return TemplateValues(env: env, secrets: secrets, params: params, state: state)
+    }
+
+    func values(for job: JobDefinition, params: [String: String]) throws(StoreError) -> (TemplateValues, Redactor) {
+        var allParams = job.params
+        for (key, value) in params { allParams[key] = value }
+        let references = job.request.templates.flatMap(\.references) + Self.proxyReferences(project)
+        let state = try database.state(job: job.name)
+        let values = Self.templateValues(project: project, names: references, params: allParams, state: state)
+        return (values, Redactor(secrets: values.secrets.values))
+    }
+
+    func worksheetsByName() -> [String: WorksheetDefinition] {
+        Dictionary(uniqueKeysWithValues: project.worksheets.map { ($0.name, $0) })
+    }
+
+    // MARK: - Running a pull job
+
+    /// Runs `job` once and records the run. Never throws: every failure becomes a
+    /// failed run with a message that says what to do.
+    public func run(_ job: JobDefinition, params: [String: String] = [:], trigger: RunTrigger = .cli) async -> RunSummary {
+        let started = ContinuousClock.now
+        var summary = RunSummary(job: job.name, status: .running)
+        guard case .pull(let pull) = job.kind else {
+            summary.status = .failed
+            summary.errorMessage = "push jobs are not supported by 'run' yet"
+            return summary
+        }
+        summary.worksheets = [job.worksheet] + pull.children.map(\.worksheet)
+        do {
+            // New fields get their columns first; destructive changes need 'migrate --allow-destructive'.
+            try database.migrate(project.worksheets)
+            summary.run = try database.beginRun(job: job.name, trigger: trigger)
+        } catch {
+            summary.status = .failed
+            summary.errorCode = error.code.rawValue
+            summary.errorMessage = error.message
+            summary.duration = ContinuousClock.now - started
+            return summary
+        }
+        let run = summary.run!
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(job.name)"
+        logger[metadataKey: "run"] = "\(run)"
+        do {
+            let outcome = try await pullOnce(job, pull, params: params, run: run, summary: &summary, logger: logger)
+            summary.status = outcome
+        } catch let failure as RunFailure {
+            summary.status = failure.continued ? .partial : .failed
+            summary.errorCode = failure.code
+            summary.errorMessage = failure.message
+            logger.error("\(failure.message)")
+        } catch {
+            summary.status = .failed
+            summary.errorMessage = "\(error)"
+        }
+        summary.duration = ContinuousClock.now - started
+        do {
+            try database.finishRun(run, status: summary.status, counts: summary.counts, requests: summary.requests,
+                                   errorCode: summary.errorCode, errorMessage: summary.errorMessage)
+        } catch {
+            logger.error("could not record the end of run \(run): \(error.message)")
+        }
+        return summary
+    }
+
+    /// A failure that ends the run; `continued` when `on_failure: continue` made it partial.
+    struct RunFailure: Error {
+        var code: String
+        var message: String
+        var continued: Bool
+    }
+
+    private func pullOnce(_ job: JobDefinition, _ pull: PullJob, params: [String: String], run: Int64,
+                          summary: inout RunSummary, logger: Logger) async throws -> RunStatus {
+        guard let worksheet = project.worksheet(named: job.worksheet) else {
+            throw RunFailure(code: "invalid_job", message: "worksheet '\(job.worksheet)' is not defined in schema/", continued: false)
+        }
+        let mapper: GetMultipleData
+        do {
+            mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: worksheetsByName())
+        } catch {
+            throw RunFailure(code: "invalid_job", message: error.message, continued: false)
+        }
+        let (values, redactor) = try values(for: job, params: params)
+        let continues = pull.request.onFailure == .continue
+        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
+                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
+        let request: PreparedRequest
+        do {
+            request = try builder.build(pull.request, values: values)
+        } catch {
+            throw RunFailure(code: error.code.rawValue, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))", continued: false)
+        }
+        logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
+        let exchange = await transport.send(request, redactor: redactor)
+        summary.requests += exchange.attempts.count
+        try database.recordRequests(exchange.attempts.map(Self.logEntry), run: run)
+        let response: HTTPResponseData
+        switch exchange.result {
+        case .success(let value): response = value
+        case .failure(let error):
+            let code = error.remoteCode ?? error.code.rawValue
+            throw RunFailure(code: code, message: error.message, continued: continues)
+        }
+        let document: JSONValue
+        do {
+            document = try JSONReader.parse(response.body)
+        } catch {
+            throw RunFailure(code: "invalid_json", message: "the response of \(redactor.redact(request.url)) is not valid JSON: \(error.message)", continued: continues)
+        }
+        let page: TransformedPage
+        do {
+            page = try mapper.transform(document)
+        } catch {
+            throw RunFailure(code: "unexpected_response", message: error.message, continued: continues)
+        }
+        summary.records += page.recordCount
+        let sheets = worksheetsByName()
+        let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
+        summary.counts += try database.writePage(rows: page.rows, into: worksheet, children: children, rejects: page.rejects,
+                                                 job: job.name, run: run)
+        return summary.counts.rejectedTotal > 0 ? .partial : .succeeded
+    }
+
+    static func logEntry(_ attempt: RequestAttempt) -> RequestLogEntry {
+        RequestLogEntry(method: attempt.method, url: attempt.url, status: attempt.status, durationMilliseconds: attempt.durationMilliseconds,
+                        bytes: attempt.bytes, attempt: attempt.attempt, error: attempt.error)
+    }
+}

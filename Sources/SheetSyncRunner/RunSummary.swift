@@ -1,0 +1,53 @@
+import SheetSyncCore
+import SheetSyncHTTP
+import SheetSyncStore
+
+/// What a run did, for the one-line summary, `history` and the exit code.
+public struct RunSummary: Sendable {
+    public var job: String
+    public var run: Int64?
+    public var status: RunStatus
+    public var counts = WriteCounts()
+    public var requests = 0
+    public var records = 0
+    public var duration: Duration = .zero
+    public var errorCode: String?
+    public var errorMessage: String?
+    /// Worksheets in the order they should be reported (the job's first, then children).
+    public var worksheets: [String] = []
+
+    public init(job: String, status: RunStatus) {
+        self.job = job
+        self.status = status
+    }
+
+    /// 0 succeeded, 1 failed, 2 partial (rejects, or a step that failed with `continue`).
+    public var exitCode: Int32 {
+        switch status {
+        case .succeeded, .running: 0
+        case .partial: 2
+        case .failed: 1
+        }
+    }
+
+    /// `shop-orders: succeeded in 0.42s, 1 request, 250 records; orders +250 ~0 =0; order_items +520 …`
+    public var line: String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        var text = "\(job): \(status.rawValue) in \(String(format: "%.2f", seconds))s, \(requests) request\(requests == 1 ? "" : "s"), \(records) record\(records == 1 ? "" : "s")"
+        for name in worksheets {
+            let c = counts.byWorksheet[name] ?? UpsertCounts()
+            var part = "\(name): \(c.inserted) inserted, \(c.updated) updated, \(c.unchanged) unchanged"
+            if let deleted = counts.deleted[name], deleted > 0 { part += ", \(deleted) removed" }
+            if let rejected = counts.rejected[name], rejected > 0 { part += ", \(rejected) rejected" }
+            text += "; " + part
+        }
+        if let run { text += " (run \(run))" }
+        if let errorMessage { text += "\n  error: " + errorMessage }
+        if counts.rejectedTotal > 0 {
+            text += "\n  \(counts.rejectedTotal) record(s) rejected: see 'sheetsync query \"SELECT worksheet, reason FROM _sheetsync_rejects WHERE run_id = \(run ?? 0)\"'"
+        }
+        return text
+    }
+}
+
+import Foundation

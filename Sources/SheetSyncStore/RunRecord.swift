@@ -1,0 +1,68 @@
+import SheetSyncCore
+
+/// What started a run.
+public enum RunTrigger: String, Sendable, CaseIterable {
+    case cli, schedule, backfill, demo
+}
+
+/// How a run ended.
+public enum RunStatus: String, Sendable {
+    case running
+    /// Everything arrived and was stored.
+    case succeeded
+    /// Done, but some records were rejected or a step failed with `on_failure: continue`.
+    case partial
+    case failed
+}
+
+/// One row of `_sheetsync_runs`.
+public struct RunRecord: Sendable {
+    public var id: Int64
+    public var job: String
+    public var trigger: String
+    public var startedAt: String
+    public var endedAt: String?
+    public var status: String
+    public var requests: Int
+    public var inserted: Int
+    public var updated: Int
+    public var unchanged: Int
+    public var rejected: Int
+    public var deleted: Int
+    public var errorCode: String?
+    public var errorMessage: String?
+}
+
+/// Counts of one page or run, per worksheet.
+public struct WriteCounts: Sendable, Equatable {
+    public var byWorksheet: [String: UpsertCounts] = [:]
+    public var rejected: [String: Int] = [:]
+    public var deleted: [String: Int] = [:]
+
+    public init() {}
+
+    public var inserted: Int { byWorksheet.values.reduce(0) { $0 + $1.inserted } }
+    public var updated: Int { byWorksheet.values.reduce(0) { $0 + $1.updated } }
+    public var unchanged: Int { byWorksheet.values.reduce(0) { $0 + $1.unchanged } }
+    public var rejectedTotal: Int { rejected.values.reduce(0, +) }
+    public var deletedTotal: Int { deleted.values.reduce(0, +) }
+
+    public static func += (lhs: inout WriteCounts, rhs: WriteCounts) {
+        for (name, counts) in rhs.byWorksheet { lhs.byWorksheet[name, default: UpsertCounts()] += counts }
+        for (name, count) in rhs.rejected { lhs.rejected[name, default: 0] += count }
+        for (name, count) in rhs.deleted { lhs.deleted[name, default: 0] += count }
+    }
+
+    /// Per-worksheet counts as JSON, for `_sheetsync_runs.details`.
+    public var json: JSONValue {
+        let names = Set(byWorksheet.keys).union(rejected.keys).union(deleted.keys).sorted()
+        return .object(JSONObject(names.map { name in
+            let counts = byWorksheet[name] ?? UpsertCounts()
+            return JSONObject.Member(key: name, value: .object(JSONObject([
+                "inserted": .number(String(counts.inserted)), "updated": .number(String(counts.updated)),
+                "unchanged": .number(String(counts.unchanged)), "rejected": .number(String(rejected[name] ?? 0)),
+                "deleted": .number(String(deleted[name] ?? 0)),
+            ])))
+        }))
+    }
+}

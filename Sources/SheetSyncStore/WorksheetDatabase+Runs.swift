@@ -1,0 +1,144 @@
+import GRDB
+import SheetSyncCore
+
+/// One HTTP attempt for `_sheetsync_requests` (the URL already redacted).
+public struct RequestLogEntry: Sendable {
+    public var method: String
+    public var url: String
+    public var status: Int?
+    public var durationMilliseconds: Int
+    public var bytes: Int
+    public var attempt: Int
+    public var error: String?
+
+    public init(method: String, url: String, status: Int?, durationMilliseconds: Int, bytes: Int, attempt: Int, error: String?) {
+        self.method = method
+        self.url = url
+        self.status = status
+        self.durationMilliseconds = durationMilliseconds
+        self.bytes = bytes
+        self.attempt = attempt
+        self.error = error
+    }
+}
+
+extension WorksheetDatabase {
+    /// Records the start of a run and returns its id.
+    public func beginRun(job: String, trigger: RunTrigger) throws(StoreError) -> Int64 {
+        try write { db in
+            try db.execute(sql: "INSERT INTO _sheetsync_runs (job, trigger, started_at, status) VALUES (?, ?, \(SQL.now), 'running')",
+                           arguments: [job, trigger.rawValue])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records how a run ended.
+    public func finishRun(_ id: Int64, status: RunStatus, counts: WriteCounts, requests: Int,
+                          errorCode: String? = nil, errorMessage: String? = nil) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE _sheetsync_runs SET ended_at = \(SQL.now), status = ?, requests = ?, inserted = ?, updated = ?,
+                    unchanged = ?, rejected = ?, deleted = ?, details = ?, error_code = ?, error_message = ?
+                WHERE id = ?
+                """, arguments: [status.rawValue, requests, counts.inserted, counts.updated, counts.unchanged,
+                                 counts.rejectedTotal, counts.deletedTotal, counts.json.jsonText, errorCode, errorMessage, id])
+        }
+    }
+
+    /// Appends request attempts to `_sheetsync_requests`.
+    public func recordRequests(_ entries: [RequestLogEntry], run: Int64) throws(StoreError) {
+        guard !entries.isEmpty else { return }
+        try write { db in
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO _sheetsync_requests (run_id, method, url, status, duration_ms, bytes, attempt, error, sent_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, \(SQL.now))
+                """)
+            for entry in entries {
+                try statement.execute(arguments: [run, entry.method, entry.url, entry.status, entry.durationMilliseconds,
+                                                  entry.bytes, entry.attempt, entry.error])
+            }
+        }
+    }
+
+    /// Recent runs, newest first.
+    public func runs(job: String? = nil, limit: Int = 20) throws(StoreError) -> [RunRecord] {
+        try read { db in
+            let filter = job == nil ? "" : "WHERE job = ?"
+            let arguments: StatementArguments = job.map { [$0, limit] } ?? [limit]
+            return try Row.fetchAll(db, sql: "SELECT * FROM _sheetsync_runs \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments).map { row in
+                RunRecord(id: row["id"], job: row["job"], trigger: row["trigger"], startedAt: row["started_at"], endedAt: row["ended_at"],
+                          status: row["status"], requests: row["requests"], inserted: row["inserted"], updated: row["updated"],
+                          unchanged: row["unchanged"], rejected: row["rejected"], deleted: row["deleted"],
+                          errorCode: row["error_code"], errorMessage: row["error_message"])
+            }
+        }
+    }
+
+    /// The job's saved state (`{{state.x}}`).
+    public func state(job: String) throws(StoreError) -> [String: String] {
+        try read { db in
+            var result: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM _sheetsync_state WHERE job = ?", arguments: [job]) {
+                result[row["name"]] = row["value"]
+            }
+            return result
+        }
+    }
+
+    /// Writes one page in one transaction: the job's rows, each child worksheet's rows
+    /// (replacing the children of every parent in the page), and the rejects.
+    public func writePage(rows: RowBatch, into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
+                          rejects: [Reject], job: String, run: Int64?, state: [String: String] = [:]) throws(StoreError) -> WriteCounts {
+        try write { db in
+            var counts = WriteCounts()
+            counts.byWorksheet[worksheet.name] = try Self.upsert(rows, into: worksheet, source: job, db)
+            for (child, definition) in children {
+                counts.byWorksheet[definition.name, default: UpsertCounts()] += try Self.upsert(child.rows, into: definition, source: job, db)
+                counts.deleted[definition.name, default: 0] += try Self.removeStaleChildren(child, in: definition, db)
+            }
+            if !rejects.isEmpty {
+                let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")
+                for reject in rejects {
+                    try statement.execute(arguments: [job, run, reject.worksheet, reject.reason, reject.raw])
+                    counts.rejected[reject.worksheet, default: 0] += 1
+                }
+            }
+            for (name, value) in state {
+                try db.execute(sql: """
+                    INSERT INTO _sheetsync_state (job, name, value) VALUES (?, ?, ?)
+                    ON CONFLICT (job, name) DO UPDATE SET value = excluded.value, updated_at = \(SQL.now)
+                    """, arguments: [job, name, value])
+            }
+            return counts
+        }
+    }
+
+    /// Deletes child rows of the page's parents that the response no longer lists.
+    static func removeStaleChildren(_ child: ChildRows, in worksheet: WorksheetDefinition, _ db: Database) throws -> Int {
+        let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
+        let keyIndexes = worksheet.key.compactMap { child.rows.columns.firstIndex(of: $0) }
+        guard linkIndexes.count == child.linkColumns.count, keyIndexes.count == worksheet.key.count else { return 0 }
+        var keep: [[SQLValue]: [[SQLValue]]] = [:]
+        for row in child.rows.rows {
+            keep[linkIndexes.map { row[$0] }, default: []].append(keyIndexes.map { row[$0] })
+        }
+        let table = SQL.quote(worksheet.name)
+        let links = "(" + child.linkColumns.map(SQL.quote).joined(separator: ", ") + ")"
+        let keyColumns = "(" + worksheet.key.map(SQL.quote).joined(separator: ", ") + ")"
+        let linkTuple = "(" + Array(repeating: "?", count: child.linkColumns.count).joined(separator: ", ") + ")"
+        let keyTuple = "(" + Array(repeating: "?", count: worksheet.key.count).joined(separator: ", ") + ")"
+        var deleted = 0
+        for parent in Set(child.parentKeys) {
+            let kept = keep[parent] ?? []
+            var sql = "DELETE FROM \(table) WHERE \(links) = \(linkTuple)"
+            var arguments = parent.map(\.databaseValue)
+            if !kept.isEmpty {
+                sql += " AND \(keyColumns) NOT IN (VALUES \(Array(repeating: keyTuple, count: kept.count).joined(separator: ", ")))"
+                arguments += kept.flatMap { $0.map(\.databaseValue) }
+            }
+            try db.execute(sql: sql, arguments: StatementArguments(arguments))
+            deleted += db.changesCount
+        }
+        return deleted
+    }
+}

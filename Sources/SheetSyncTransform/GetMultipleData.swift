@@ -1,0 +1,159 @@
+import SheetSyncCore
+
+/// "Get Multiple Data": turns a JSON response into worksheet rows.
+///
+/// - `records` selects what becomes rows: an array gives one row per element, a
+///   single object one row, `null` or an empty array none; anything else is an
+///   error naming the path and what was found.
+/// - Each field takes the value at its JSON path (a missing member is NULL) and is
+///   converted to the field's type. A record with a value that cannot be converted,
+///   or without a key, becomes a `Reject` and the rest go on.
+/// - `children` turn nested arrays of each record into rows of child worksheets,
+///   linked to the parent through `$parent.<key>` mappings.
+public struct GetMultipleData: Sendable {
+    public let jobName: String
+    public let job: PullJob
+    public let worksheet: WorksheetDefinition
+    private let fields: [(mapping: FieldMapping, type: FieldType)]
+    private let childPlans: [ChildPlan]
+    private let key: [String]
+
+    struct ChildPlan: Sendable {
+        var mapping: ChildMapping
+        var worksheet: WorksheetDefinition
+        var fields: [(mapping: FieldMapping, type: FieldType)]
+        var linkColumns: [String]
+    }
+
+    /// - Parameter worksheets: every worksheet by name, for the job's and its children's.
+    public init(jobName: String, job: PullJob, worksheet: WorksheetDefinition, worksheets: [String: WorksheetDefinition]) throws(TransformError) {
+        self.jobName = jobName
+        self.job = job
+        self.worksheet = worksheet
+        self.key = worksheet.key
+        self.fields = try Self.typedFields(job.fields, in: worksheet)
+        var plans: [ChildPlan] = []
+        for child in job.children {
+            guard let childSheet = worksheets[child.worksheet] else {
+                throw TransformError("child worksheet '\(child.worksheet)' is not defined in schema/")
+            }
+            let links = worksheet.key.compactMap { keyField in
+                child.fields.first { $0.path.root == .parent && $0.path.components == [.member(keyField)] }?.field
+            }
+            guard links.count == worksheet.key.count else {
+                let example = worksheet.key.map { "\(worksheet.name)_\($0): $parent.\($0)" }.joined(separator: ", ")
+                throw TransformError("children in '\(child.worksheet)' must map every key field of '\(worksheet.name)' from $parent, such as '\(example)'")
+            }
+            plans.append(ChildPlan(mapping: child, worksheet: childSheet, fields: try Self.typedFields(child.fields, in: childSheet), linkColumns: links))
+        }
+        self.childPlans = plans
+    }
+
+    private static func typedFields(_ mappings: [FieldMapping], in worksheet: WorksheetDefinition) throws(TransformError) -> [(mapping: FieldMapping, type: FieldType)] {
+        var result: [(mapping: FieldMapping, type: FieldType)] = []
+        for mapping in mappings {
+            guard let field = worksheet.field(named: mapping.field) else {
+                throw TransformError("field '\(mapping.field)' is not in worksheet '\(worksheet.name)'")
+            }
+            result.append((mapping, field.type))
+        }
+        return result
+    }
+
+    /// The records `records` selects in `response`.
+    public func records(in response: JSONValue) throws(TransformError) -> [JSONValue] {
+        let selected = job.records.select(in: response)
+        if !job.records.isSingular {
+            return selected.flatMap { value -> [JSONValue] in
+                if case .array(let elements) = value { return elements }
+                return [value]
+            }
+        }
+        guard let value = selected.first else {
+            var found = "nothing"
+            if case .object(let object) = response {
+                let keys = object.members.prefix(8).map { "'\($0.key)'" }.joined(separator: ", ")
+                found = "nothing (the response is an object with members \(keys.isEmpty ? "none" : keys))"
+            } else {
+                found = "nothing (the response is \(article(response.kindName)) \(response.kindName))"
+            }
+            throw TransformError("records path '\(job.records.text)' found \(found); check 'records' in the job against a sample ('sheetsync test JOB')")
+        }
+        switch value {
+        case .array(let elements): return elements
+        case .object: return [value]
+        case .null: return []
+        default:
+            throw TransformError("records path '\(job.records.text)' must select an array or an object, found \(article(value.kindName)) \(value.kindName) (\(value.jsonText.prefix(40)))")
+        }
+    }
+
+    /// Rows, child rows and rejects for one response page.
+    public func transform(_ response: JSONValue) throws(TransformError) -> TransformedPage {
+        let records = try records(in: response)
+        var page = TransformedPage(rows: RowBatch(columns: fields.map(\.mapping.field)), recordCount: records.count)
+        var childBatches = childPlans.map { plan in
+            ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
+                      rows: RowBatch(columns: plan.fields.map(\.mapping.field)))
+        }
+        let keyIndexes = key.compactMap { name in fields.firstIndex { $0.mapping.field == name } }
+        for record in records {
+            let row: [SQLValue]
+            do {
+                row = try Self.map(record, parent: nil, fields: fields, key: key, keyIndexes: keyIndexes)
+            } catch {
+                page.rejects.append(Reject(worksheet: worksheet.name, reason: error.message, raw: record.jsonText))
+                continue
+            }
+            page.rows.rows.append(row)
+            for (index, plan) in childPlans.enumerated() {
+                childBatches[index].parentKeys.append(keyIndexes.map { row[$0] })
+                let childKeyIndexes = plan.worksheet.key.compactMap { name in plan.fields.firstIndex { $0.mapping.field == name } }
+                for item in childRecords(plan.mapping.records, in: record) {
+                    do {
+                        let childRow = try Self.map(item, parent: record, fields: plan.fields, key: plan.worksheet.key, keyIndexes: childKeyIndexes)
+                        childBatches[index].rows.rows.append(childRow)
+                    } catch {
+                        page.rejects.append(Reject(worksheet: plan.worksheet.name, reason: error.message, raw: item.jsonText))
+                    }
+                }
+            }
+        }
+        page.children = childBatches
+        return page
+    }
+
+    private func childRecords(_ path: JSONPath, in record: JSONValue) -> [JSONValue] {
+        path.select(in: record).flatMap { value -> [JSONValue] in
+            switch value {
+            case .array(let elements): elements
+            case .null: []
+            default: [value]
+            }
+        }
+    }
+
+    struct RowError: Error { var message: String }
+
+    private static func map(_ record: JSONValue, parent: JSONValue?, fields: [(mapping: FieldMapping, type: FieldType)],
+                            key: [String], keyIndexes: [Int]) throws(RowError) -> [SQLValue] {
+        var row: [SQLValue] = []
+        row.reserveCapacity(fields.count)
+        for (mapping, type) in fields {
+            let value = mapping.path.value(in: record, parent: parent) ?? .null
+            do {
+                row.append(try type.convert(value))
+            } catch {
+                throw RowError(message: "field '\(mapping.field)' (\(mapping.path.text)): \(error.message)")
+            }
+        }
+        for (position, index) in keyIndexes.enumerated() where row[index] == .null {
+            throw RowError(message: "key field '\(key[position])' is missing (\(fields[index].mapping.path.text) found nothing)")
+        }
+        return row
+    }
+}
+
+private func article(_ word: String) -> String {
+    ["a", "e", "i", "o", "u"].contains(word.prefix(1)) ? "an" : "a"
+}

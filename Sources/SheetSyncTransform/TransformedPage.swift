@@ -1,0 +1,29 @@
+import SheetSyncCore
+
+/// What one response page becomes: rows for the job's worksheet, rows for each child
+/// worksheet, and the records that could not be converted.
+public struct TransformedPage: Sendable {
+    public var rows: RowBatch
+    public var children: [ChildRows]
+    public var rejects: [Reject]
+    /// Records found at `records`, rejected ones included.
+    public var recordCount: Int
+
+    public init(rows: RowBatch, children: [ChildRows] = [], rejects: [Reject] = [], recordCount: Int = 0) {
+        self.rows = rows
+        self.children = children
+        self.rejects = rejects
+        self.recordCount = recordCount
+    }
+}
+
+/// A response that cannot be turned into rows at all.
+public struct TransformError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

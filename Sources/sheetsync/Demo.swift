@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import SheetSyncCore
+import SheetSyncDemo
+import SheetSyncFiles
+import SheetSyncRunner
+import SheetSyncStore
+
+/// `sheetsync demo`: the whole product in one command, against the built-in shop.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the built-in demo shop, sync its orders and customers into a fresh database, and show what happened.",
+        discussion: "The demo project (sheetsync.yml, schema/, jobs/) and its database are written to --dir; query them afterwards.",
+        subcommands: [Serve.self]
+    )
+
+    @Option(help: "Where to write the demo project and its database.")
+    var dir: String = "sheetsync-demo"
+
+    @Option(help: "Number of orders the shop generates.")
+    var orders = 250
+
+    @Option(help: "Seed for the shop's generated data.")
+    var seed: UInt64 = 42
+
+    @Option(name: .customLong("log-level"), help: "Log level.")
+    var logLevel: LogLevelOption = .warning
+
+    func run() async throws {
+        let shop = DemoShop(.init(seed: seed, orders: orders))
+        let server = try await shop.start()
+        Output.err("demo shop: \(server.baseURL) (\(orders) orders, token '\(shop.data.configuration.token)')")
+        do {
+            try await runDemo(shop: shop, server: server)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
+    }
+
+    private func runDemo(shop: DemoShop, server: LoopbackServer) async throws {
+        let directory = URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL
+        try writeProject(to: directory, shopURL: server.baseURL)
+        var environment = ProcessInfo.processInfo.environment
+        environment["SHOP_TOKEN"] = shop.data.configuration.token
+        environment["SHOP_URL"] = server.baseURL
+        environment["ERP_URL"] = server.baseURL
+        environment["SHEETSYNC_DB"] = nil
+        let project = ProjectLoader.load(directory: directory, environment: environment)
+        if project.hasErrors {
+            Output.report(project.errors)
+            throw ExitCode.failure
+        }
+        let databasePath = project.databaseURL().path
+        let database: WorksheetDatabase
+        do {
+            database = try WorksheetDatabase(path: databasePath)
+            try database.migrate(project.worksheets)
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+        let transport = try JobRunner.makeTransport(for: project)
+        let runner = JobRunner(project: project, database: database, transport: transport, logger: LoggingSetup.makeLogger(level: logLevel, format: .text))
+        var worst: Int32 = 0
+        Output.out("Synced the demo shop into \(databasePath):")
+        for job in project.jobs {
+            guard case .pull = job.kind else { continue }
+            let summary = await runner.run(job, trigger: .demo)
+            Output.out("  " + summary.line.replacingOccurrences(of: "\n", with: "\n  "))
+            worst = max(worst, summary.exitCode)
+        }
+        await transport.shutdown()
+        let relative = databasePath.hasPrefix(FileManager.default.currentDirectoryPath + "/")
+            ? String(databasePath.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : databasePath
+        Output.out("""
+
+            Try next:
+              sheetsync query --db \(relative) "SELECT status, count(*) AS orders, sum(total) AS revenue FROM orders GROUP BY status ORDER BY orders DESC"
+              sheetsync query --db \(relative) "SELECT o.number, o.customer_email, i.sku, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id LIMIT 10"
+              sqlite3 \(relative) "SELECT job, status, inserted, updated, unchanged, rejected FROM _sheetsync_runs"
+            (with 'swift run', write 'swift run sheetsync' for 'sheetsync'; 'sheetsync demo serve' keeps the shop running)
+            """)
+        if worst != 0 { throw ExitCode(worst) }
+    }
+
+    private func writeProject(to directory: URL, shopURL: String) throws {
+        let fileManager = FileManager.default
+        var files = DemoProject.files
+        files["sheetsync.yml"] = DemoProject.settings(shopURL: shopURL)
+        for (path, text) in files {
+            let url = directory.appendingPathComponent(path)
+            try fileManager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        // A fresh database each time.
+        for suffix in ["", "-wal", "-shm"] {
+            try? fileManager.removeItem(at: directory.appendingPathComponent("sheetsync.db" + suffix))
+        }
+    }
+
+    /// `sheetsync demo serve`: keep the shop running for experiments.
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run the demo shop until Ctrl-C, for experiments with your own jobs.")
+
+        @Option(help: "Port on 127.0.0.1 (0: any free port).")
+        var port = 8080
+
+        @Option(help: "Number of orders the shop generates.")
+        var orders = 250
+
+        @Option(help: "Seed for the shop's generated data.")
+        var seed: UInt64 = 42
+
+        func run() async throws {
+            let shop = DemoShop(.init(seed: seed, orders: orders))
+            let server = try await shop.start(port: port)
+            Output.out("demo shop at \(server.baseURL); token: \(shop.data.configuration.token)")
+            Output.out("  export SHOP_URL=\(server.baseURL) SHOP_TOKEN=\(shop.data.configuration.token)")
+            Output.out("  curl -H 'Authorization: Bearer \(shop.data.configuration.token)' \(server.baseURL)/v1/orders?per_page=2")
+            Output.out("Press Ctrl-C to stop.")
+            // Ctrl-C ends the process (the default action); the shop keeps nothing on disk.
+            await server.wait()
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import SheetSyncCore
+import SheetSyncStore
+
+/// `sheetsync history [JOB]`: recent runs.
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show recent runs with their counts and errors.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Only this job's runs.")
+    var job: String?
+
+    @Option(help: "How many runs to show.")
+    var limit = 20
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
+        let path = global.databasePath(for: project)
+        guard FileManager.default.fileExists(atPath: path) else {
+            Output.err("No runs yet: \(path) does not exist.")
+            return
+        }
+        let database = try global.openDatabase(for: project)
+        let runs: [RunRecord]
+        do {
+            runs = try database.runs(job: job, limit: limit)
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+        if json {
+            Output.out(JSONValue.array(runs.map { run in
+                .object(JSONObject([
+                    "id": .number(String(run.id)), "job": .string(run.job), "trigger": .string(run.trigger),
+                    "started_at": .string(run.startedAt), "ended_at": run.endedAt.map(JSONValue.string) ?? .null,
+                    "status": .string(run.status), "requests": .number(String(run.requests)),
+                    "inserted": .number(String(run.inserted)), "updated": .number(String(run.updated)),
+                    "unchanged": .number(String(run.unchanged)), "rejected": .number(String(run.rejected)),
+                    "deleted": .number(String(run.deleted)),
+                    "error_code": run.errorCode.map(JSONValue.string) ?? .null,
+                    "error_message": run.errorMessage.map(JSONValue.string) ?? .null,
+                ]))
+            }).jsonText)
+            return
+        }
+        if runs.isEmpty {
+            Output.err("No runs\(job.map { " of '\($0)'" } ?? "") yet.")
+            return
+        }
+        Output.out(TextTable.render(
+            header: ["run", "job", "trigger", "started", "status", "req", "ins", "upd", "same", "rej", "error"],
+            rows: runs.map { run in
+                [String(run.id), run.job, run.trigger, run.startedAt, run.status, String(run.requests), String(run.inserted),
+                 String(run.updated), String(run.unchanged), String(run.rejected),
+                 [run.errorCode.map { "[\($0)]" }, run.errorMessage].compactMap { $0 }.joined(separator: " ")]
+            }))
+    }
+}
+
+import Foundation

@@ -1,0 +1,60 @@
+import SheetSyncCore
+import SheetSyncRunner
+
+/// Formats previews for `run --dry-run` and `test`.
+enum ReportPrinter {
+    static let previewRows = 10
+
+    static func printRequest(_ report: PreviewReport) {
+        guard let request = report.request else { return }
+        Output.out("\(request.method) \(request.url)")
+        for header in request.headers { Output.out("\(header.name): \(header.value)") }
+        if let body = request.body { Output.out("\n" + body) }
+    }
+
+    static func printRows(_ report: PreviewReport, verb: String) {
+        guard let page = report.page else { return }
+        let batches: [(String, RowBatch)] = [(report.worksheets.first?.name ?? "rows", page.rows)]
+            + page.children.map { ($0.worksheet, $0.rows) }
+        for (name, batch) in batches {
+            Output.out("\n\(name): \(verb) \(batch.rows.count) row\(batch.rows.count == 1 ? "" : "s")\(batch.rows.count > previewRows ? " (first \(previewRows) shown)" : "")")
+            if !batch.rows.isEmpty {
+                Output.out(TextTable.render(header: batch.columns, rows: batch.rows.prefix(previewRows).map { $0.map(TextTable.cell) }))
+            }
+        }
+        if !page.rejects.isEmpty {
+            Output.out("\n\(page.rejects.count) record(s) would be rejected:")
+            for reject in page.rejects.prefix(previewRows) { Output.out("  \(reject.worksheet): \(reject.reason)") }
+        }
+    }
+
+    static func printDryRun(_ report: PreviewReport) {
+        Output.out("# dry run: nothing is written")
+        printRequest(report)
+        if let response = report.response {
+            Output.out("\n# response: HTTP \(response.status), \(response.body.count) bytes, \(report.records.count) record(s)")
+        }
+        printRows(report, verb: "would write")
+        if let error = report.error { Output.err("error: \(error)") }
+    }
+
+    static func printTest(_ report: PreviewReport) {
+        printRequest(report)
+        if let response = report.response {
+            Output.out("\nHTTP \(response.status)")
+            for header in response.headers { Output.out("\(header.name): \(report.redactor.redact(header.value))") }
+            let text: String
+            if let document = report.document {
+                text = document.prettyText()
+            } else {
+                text = String(decoding: response.body.prefix(4000), as: UTF8.self)
+            }
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            Output.out("")
+            Output.out(report.redactor.redact(lines.prefix(40).joined(separator: "\n")))
+            if lines.count > 40 { Output.out("… (\(lines.count - 40) more lines, \(response.body.count) bytes in all)") }
+        }
+        printRows(report, verb: "Get Multiple Data gives")
+        if let error = report.error { Output.err("error: \(error)") }
+    }
+}

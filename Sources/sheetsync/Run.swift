@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import SheetSyncCore
+import SheetSyncFiles
+import SheetSyncRunner
+import SheetSyncStore
+
+/// `sheetsync run JOB`: runs one job now.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run one job now and print a one-line summary.",
+        discussion: """
+            --dry-run sends the job's request (pull jobs only read), prints it with secrets masked and the rows
+            it would write, and writes nothing. Exit codes: 0 succeeded, 1 failed, 2 partial (rejected records,
+            or a step that failed with on_failure: continue).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The job: the name of a file in jobs/ without .yml.")
+    var job: String
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("A value for {{param.KEY}} (repeatable).", valueName: "key=value"))
+    var params: [String] = []
+
+    @Flag(name: .customLong("dry-run"), help: "Show the request and the rows it would write; write nothing.")
+    var dryRun = false
+
+    func run() async throws {
+        let context = try JobContext(global: global, jobName: job, params: params)
+        defer { context.shutdown() }
+        if dryRun {
+            let report = await context.runner.preview(context.job, params: context.params)
+            ReportPrinter.printDryRun(report)
+            if report.error != nil { throw ExitCode.failure }
+            return
+        }
+        let summary = await context.runner.run(context.job, params: context.params, trigger: .cli)
+        Output.out(summary.line)
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+}
+
+/// What `run` and `test` share: the project, the job, the database, the runner.
+struct JobContext {
+    let project: Project
+    let job: JobDefinition
+    let params: [String: String]
+    let runner: JobRunner
+
+    init(global: GlobalOptions, jobName: String, params rawParams: [String], environment: [String: String]? = nil) throws {
+        var params: [String: String] = [:]
+        for item in rawParams {
+            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+                throw ValidationError("--param expects key=value, got '\(item)'")
+            }
+            params[String(item[..<equals])] = String(item[item.index(after: equals)...])
+        }
+        let jobFile = "jobs/\(jobName).yml"
+        let project = try global.loadProject(environment: environment, blockingOn: { isSchemaProblem($0) || $0.file == jobFile })
+        guard let job = project.job(named: jobName) else {
+            let known = project.jobs.map(\.name)
+            let hint = Suggestion.didYouMean(jobName, in: known)
+            Output.err("error: no job '\(jobName)' in \(global.projectURL.path)/jobs/\(hint)\(known.isEmpty ? "" : " (jobs: \(known.joined(separator: ", ")))")")
+            throw ExitCode.failure
+        }
+        let database = try global.openDatabase(for: project)
+        let transport: HTTPTransportBox
+        do {
+            transport = HTTPTransportBox(try JobRunner.makeTransport(for: project))
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+        self.project = project
+        self.job = job
+        self.params = params
+        self.runner = JobRunner(project: project, database: database, transport: transport.transport, logger: global.makeLogger())
+    }
+
+    func shutdown() {
+        let transport = runner.transport
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            await transport.shutdown()
+            done.signal()
+        }
+        done.wait()
+    }
+}
+
+import SheetSyncHTTP
+
+struct HTTPTransportBox {
+    let transport: HTTPTransport
+    init(_ transport: HTTPTransport) { self.transport = transport }
+}

@@ -1,0 +1,39 @@
+import ArgumentParser
+import SheetSyncCore
+import SheetSyncRunner
+import SheetSyncTransform
+
+/// `sheetsync test JOB`: the "Test API" button.
+struct Test: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send a job's request once and show the response and the rows it would become.",
+        discussion: "Nothing is written. --infer-schema prints a schema/*.yml worksheet guessed from the response, to start from a sample."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The job to test.")
+    var job: String
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("A value for {{param.KEY}} (repeatable).", valueName: "key=value"))
+    var params: [String] = []
+
+    @Flag(name: .customLong("infer-schema"), help: "Print a worksheet definition inferred from the response.")
+    var inferSchema = false
+
+    func run() async throws {
+        let context = try JobContext(global: global, jobName: job, params: params)
+        defer { context.shutdown() }
+        let report = await context.runner.preview(context.job, params: context.params)
+        if inferSchema {
+            guard report.error == nil || !report.records.isEmpty else {
+                Output.err("error: \(report.error ?? "no records")")
+                throw ExitCode.failure
+            }
+            Output.out(SchemaInference.yaml(worksheet: context.job.worksheet, records: report.records))
+            return
+        }
+        ReportPrinter.printTest(report)
+        if report.error != nil { throw ExitCode.failure }
+    }
+}
