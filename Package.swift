@@ -79,10 +79,12 @@ let package = Package(
         .testTarget(
             name: "SheetSyncHTTPTests",
             dependencies: [
-                "SheetSyncHTTP", "SheetSyncCore",
+                "SheetSyncHTTP", "SheetSyncCore", "SheetSyncDemo",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),

@@ -100,7 +100,8 @@ extension Template {
     /// would let a value inject headers.
     public func renderHeader(_ values: TemplateValues, name: String) throws(CoreError) -> String {
         let text = try renderText(values)
-        if text.contains("\r") || text.contains("\n") {
+        // Bytes, not Characters: "\r\n" is a single Character in Swift.
+        if text.utf8.contains(13) || text.utf8.contains(10) {
             throw CoreError(.invalidTemplate, "header '\(name)' would contain a line break after filling in its template; refusing to send it")
         }
         return text

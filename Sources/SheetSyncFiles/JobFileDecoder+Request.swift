@@ -91,7 +91,7 @@ extension JobFileDecoder {
             }
             checkReferences(template, node: valueNode, scope: scope)
             if isHeader {
-                if template.text.contains("\n") || template.text.contains("\r") {
+                if template.text.utf8.contains(10) || template.text.utf8.contains(13) {
                     sink.error("header '\(name)' contains a line break, which would split the request", at: valueNode.mark)
                 }
                 let lower = name.lowercased()

@@ -37,6 +37,9 @@ public final class HTTPTransport: Sendable {
     public init(proxy: Proxy? = nil, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)))
         configuration.httpVersion = .http1Only
+        // sheetsync retries with its own policy (attempts, backoff, jitter), so a refused
+        // connection should fail now and say why, not wait out the whole timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         direct = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         if let proxy {
             var proxyConfiguration = configuration

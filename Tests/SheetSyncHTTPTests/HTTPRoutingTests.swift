@@ -1,0 +1,140 @@
+import Foundation
+import HummingbirdTLS
+import NIOSSL
+import Testing
+import SheetSyncCore
+import SheetSyncDemo
+@testable import SheetSyncHTTP
+
+/// Redirects, the proxy, and TLS verification.
+struct HTTPRoutingTests {
+    let noRedaction = Redactor(secrets: [])
+
+    func send(_ spec: HTTPRequestSpec, transport: HTTPTransport) async throws -> HTTPExchange {
+        let request = try RequestBuilder(projectDirectory: URL(fileURLWithPath: "/tmp")).build(spec, values: TemplateValues())
+        return await transport.send(request, redactor: noRedaction)
+    }
+
+    @Test func followsGETRedirectsKeepingAuthorizationOnTheSameHost() async throws {
+        try await withEdgeServer { server, _ in
+            try await withTransport { transport in
+                let target = (server.baseURL + "/echo").addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let same = try await send(spec(.GET, server.baseURL + "/redirect?to=\(target)&status=301", headers: [("Authorization", "Bearer {{param.x}}")]).with(params: ["x": "tok"]), transport: transport)
+                let echo = try Echo(try same.result.get())
+                #expect(echo.path == "/echo")
+                #expect(echo.header("Authorization") == "Bearer tok")
+            }
+        }
+    }
+
+    @Test func dropsAuthorizationWhenARedirectChangesHost() async throws {
+        try await withEdgeServer { server, _ in
+            try await withTransport { transport in
+                let otherHost = "http://localhost:\(server.port)/echo".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+                let moved = try await send(spec(.GET, server.baseURL + "/redirect?to=\(otherHost)", headers: [("Authorization", "Bearer {{param.x}}"), ("X-Keep", "1")]).with(params: ["x": "tok"]), transport: transport)
+                let echo = try Echo(try moved.result.get())
+                #expect(echo.header("Authorization") == nil)
+                #expect(echo.header("X-Keep") == "1")
+            }
+        }
+    }
+
+    @Test func doesNotFollowRedirectsForPOST() async throws {
+        try await withEdgeServer { server, _ in
+            try await withTransport { transport in
+                let result = try await send(spec(.POST, server.baseURL + "/redirect?to=%2Fecho&status=307"), transport: transport)
+                guard case .failure(let error) = result.result else { Issue.record("POST redirect followed or accepted"); return }
+                #expect(error.status == 307)
+                #expect(error.message.contains("redirects are followed for GET and HEAD only"))
+            }
+        }
+    }
+
+    @Test func stopsRedirectLoops() async throws {
+        try await withEdgeServer { server, _ in
+            try await withTransport { transport in
+                let result = try await send(spec(.GET, server.baseURL + "/loop"), transport: transport)
+                guard case .failure(let error) = result.result else { Issue.record("redirect loop accepted"); return }
+                #expect(error.code == .redirect)
+                #expect(error.message.contains("more than 10 redirects"))
+            }
+        }
+    }
+
+    @Test func usesTheProxyWithCredentialsWhenAsked() async throws {
+        let log = ProxyLog()
+        let proxy = try await ConnectProxy(log: log)
+        try await withEdgeServer { server, _ in
+            try await withTransport(proxy: .init(host: "127.0.0.1", port: proxy.port, username: "user", password: "p@ss")) { transport in
+                var viaProxy = spec(.GET, server.baseURL + "/echo?via=proxy")
+                viaProxy.proxy = true
+                let response = try await send(viaProxy, transport: transport).result.get()
+                #expect(try Echo(response).query == "via=proxy")
+                let direct = try await send(spec(.GET, server.baseURL + "/echo?via=direct"), transport: transport).result.get()
+                #expect(try Echo(direct).query == "via=direct")
+                let logged = await log.requests
+                #expect(logged.count == 1)
+                #expect(logged.first?.target == "127.0.0.1:\(server.port)")
+                #expect(logged.first?.authorization == "Basic " + Data("user:p@ss".utf8).base64EncodedString())
+            }
+        }
+        await proxy.stop()
+    }
+
+    @Test func proxyTrueWithoutAProxyIsAClearError() async throws {
+        try await withTransport { transport in
+            var request = spec(.GET, "http://127.0.0.1:9/x")
+            request.proxy = true
+            let result = try await send(request, transport: transport)
+            guard case .failure(let error) = result.result else { Issue.record("sent without a proxy"); return }
+            #expect(error.message.contains("sheetsync.yml has no 'proxy:' section"))
+        }
+    }
+
+    @Test func tlsSelfSignedIsRefusedByDefaultAndAcceptedWhenTold() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        let key = directory.appendingPathComponent("key.pem").path
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+                             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                             "-addext", "basicConstraints=critical,CA:TRUE"]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        #expect(openssl.terminationStatus == 0)
+
+        let tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+        let server = try await LoopbackServer.start(EdgeCaseServer.router(), server: try .tls(.http1(), tlsConfiguration: tls), scheme: "https")
+        try await withTransport { transport in
+            let refused = try await send(spec(.GET, server.baseURL + "/echo"), transport: transport)
+            guard case .failure(let error) = refused.result else { Issue.record("self-signed certificate accepted by default"); return }
+            #expect(error.code == .tls)
+            #expect(error.message.contains("set 'ca_file'"))
+
+            var insecure = spec(.GET, server.baseURL + "/echo")
+            insecure.verifyTLS = false
+            #expect(try await send(insecure, transport: transport).response?.status == 200)
+
+            var trusted = spec(.GET, server.baseURL + "/echo")
+            trusted.caFile = certificate
+            #expect(try await send(trusted, transport: transport).response?.status == 200)
+        }
+        await server.stop()
+    }
+}
+
+extension HTTPRequestSpec {
+    /// Test helper: bakes param values into literal templates.
+    func with(params: [String: String]) -> HTTPRequestSpec {
+        var copy = self
+        let values = TemplateValues(params: params)
+        copy.headers = headers.map { NamedTemplate(name: $0.name, value: Template(literal: try! $0.value.renderText(values))) }
+        return copy
+    }
+}
