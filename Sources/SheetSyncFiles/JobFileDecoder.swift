@@ -123,7 +123,7 @@ struct JobFileDecoder {
         var children: [ChildMapping] = []
         if let node = mapping.value("children") {
             if let items = node.sequence {
-                children = items.compactMap(decodeChild)
+                children = items.compactMap { decodeChild($0, parent: worksheet) }
             } else {
                 sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
             }
@@ -163,7 +163,7 @@ struct JobFileDecoder {
         return result
     }
 
-    private func decodeChild(_ node: Node) -> ChildMapping? {
+    private func decodeChild(_ node: Node, parent: WorksheetDefinition?) -> ChildMapping? {
         guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields"]) else { return nil }
         var worksheet: WorksheetDefinition?
         var name = ""
@@ -176,6 +176,11 @@ struct JobFileDecoder {
         }
         let records = reader.required("records", in: map).flatMap { reader.jsonPath($0, "children.records") }
         let fields = reader.required("fields", in: map).map { decodeFieldMappings($0, context: "children.fields", worksheet: worksheet, allowParent: true) } ?? []
+        if let parent, worksheet != nil, let fieldsNode = map.value("fields") {
+            for keyField in parent.key where !fields.contains(where: { $0.path.root == .parent && $0.path.components == [.member(keyField)] }) {
+                sink.error("children in '\(name)' must map '\(parent.name)' key field '\(keyField)' from the parent, such as '\(parent.name.hasSuffix("s") ? String(parent.name.dropLast()) : parent.name)_\(keyField): $parent.\(keyField)'; it links each row to its parent", at: fieldsNode.mark)
+            }
+        }
         guard let records else { return nil }
         return ChildMapping(worksheet: name, records: records, fields: fields)
     }

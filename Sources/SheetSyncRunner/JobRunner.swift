@@ -10,11 +10,12 @@ import SheetSyncTransform
 /// database's run history. Wires the stage modules together; holds no state of its own.
 public struct JobRunner: Sendable {
     public let project: Project
-    public let database: WorksheetDatabase
+    /// `nil` only for previews of a project whose database does not exist yet.
+    public let database: WorksheetDatabase?
     public let transport: HTTPTransport
     public let logger: Logger
 
-    public init(project: Project, database: WorksheetDatabase, transport: HTTPTransport, logger: Logger) {
+    public init(project: Project, database: WorksheetDatabase?, transport: HTTPTransport, logger: Logger) {
         self.project = project
         self.database = database
         self.transport = transport
@@ -65,7 +66,7 @@ public struct JobRunner: Sendable {
         var allParams = job.params
         for (key, value) in params { allParams[key] = value }
         let references = job.request.templates.flatMap(\.references) + Self.proxyReferences(project)
-        let state = try database.state(job: job.name)
+        let state = try database?.state(job: job.name) ?? [:]
         let values = Self.templateValues(project: project, names: references, params: allParams, state: state)
         return (values, Redactor(secrets: values.secrets.values))
     }
@@ -87,6 +88,11 @@ public struct JobRunner: Sendable {
             return summary
         }
         summary.worksheets = [job.worksheet] + pull.children.map(\.worksheet)
+        guard let database else {
+            summary.status = .failed
+            summary.errorMessage = "no database is open"
+            return summary
+        }
         do {
             // New fields get their columns first; destructive changes need 'migrate --allow-destructive'.
             try database.migrate(project.worksheets)
@@ -103,7 +109,7 @@ public struct JobRunner: Sendable {
         logger[metadataKey: "job"] = "\(job.name)"
         logger[metadataKey: "run"] = "\(run)"
         do {
-            let outcome = try await pullOnce(job, pull, params: params, run: run, summary: &summary, logger: logger)
+            let outcome = try await pullOnce(job, pull, params: params, run: run, summary: &summary, logger: logger, database: database)
             summary.status = outcome
         } catch let failure as RunFailure {
             summary.status = failure.continued ? .partial : .failed
@@ -132,7 +138,7 @@ public struct JobRunner: Sendable {
     }
 
     private func pullOnce(_ job: JobDefinition, _ pull: PullJob, params: [String: String], run: Int64,
-                          summary: inout RunSummary, logger: Logger) async throws -> RunStatus {
+                          summary: inout RunSummary, logger: Logger, database: WorksheetDatabase) async throws -> RunStatus {
         guard let worksheet = project.worksheet(named: job.worksheet) else {
             throw RunFailure(code: "invalid_job", message: "worksheet '\(job.worksheet)' is not defined in schema/", continued: false)
         }

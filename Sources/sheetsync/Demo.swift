@@ -17,19 +17,15 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Where to write the demo project and its database.")
     var dir: String = "sheetsync-demo"
 
-    @Option(help: "Number of orders the shop generates.")
-    var orders = 250
-
-    @Option(help: "Seed for the shop's generated data.")
-    var seed: UInt64 = 42
+    @OptionGroup var shopOptions: DemoShopOptions
 
     @Option(name: .customLong("log-level"), help: "Log level.")
     var logLevel: LogLevelOption = .warning
 
     func run() async throws {
-        let shop = DemoShop(.init(seed: seed, orders: orders))
+        let shop = DemoShop(.init(seed: shopOptions.seed, orders: shopOptions.orders))
         let server = try await shop.start()
-        Output.err("demo shop: \(server.baseURL) (\(orders) orders, token '\(shop.data.configuration.token)')")
+        Output.err("demo shop: \(server.baseURL) (\(shopOptions.orders) orders, token '\(shop.data.configuration.token)')")
         do {
             try await runDemo(shop: shop, server: server)
         } catch {
@@ -107,14 +103,10 @@ struct Demo: AsyncParsableCommand {
         @Option(help: "Port on 127.0.0.1 (0: any free port).")
         var port = 8080
 
-        @Option(help: "Number of orders the shop generates.")
-        var orders = 250
-
-        @Option(help: "Seed for the shop's generated data.")
-        var seed: UInt64 = 42
+        @OptionGroup var shopOptions: DemoShopOptions
 
         func run() async throws {
-            let shop = DemoShop(.init(seed: seed, orders: orders))
+            let shop = DemoShop(.init(seed: shopOptions.seed, orders: shopOptions.orders))
             let server = try await shop.start(port: port)
             Output.out("demo shop at \(server.baseURL); token: \(shop.data.configuration.token)")
             Output.out("  export SHOP_URL=\(server.baseURL) SHOP_TOKEN=\(shop.data.configuration.token)")
@@ -124,4 +116,13 @@ struct Demo: AsyncParsableCommand {
             await server.wait()
         }
     }
+}
+
+/// Options of the demo shop, shared by `demo` and `demo serve`.
+struct DemoShopOptions: ParsableArguments {
+    @Option(help: "Number of orders the shop generates.")
+    var orders = 250
+
+    @Option(help: "Seed for the shop's generated data.")
+    var seed: UInt64 = 42
 }

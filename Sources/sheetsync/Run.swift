@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let context = try JobContext(global: global, jobName: job, params: params)
+        let context = try JobContext(global: global, jobName: job, params: params, createDatabase: !dryRun)
         defer { context.shutdown() }
         if dryRun {
             let report = await context.runner.preview(context.job, params: context.params)
@@ -49,7 +49,9 @@ struct JobContext {
     let params: [String: String]
     let runner: JobRunner
 
-    init(global: GlobalOptions, jobName: String, params rawParams: [String], environment: [String: String]? = nil) throws {
+    /// - Parameter createDatabase: false for previews: an existing database is read
+    ///   (for saved state), a missing one is not created.
+    init(global: GlobalOptions, jobName: String, params rawParams: [String], createDatabase: Bool = true) throws {
         var params: [String: String] = [:]
         for item in rawParams {
             guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
@@ -58,14 +60,15 @@ struct JobContext {
             params[String(item[..<equals])] = String(item[item.index(after: equals)...])
         }
         let jobFile = "jobs/\(jobName).yml"
-        let project = try global.loadProject(environment: environment, blockingOn: { isSchemaProblem($0) || $0.file == jobFile })
+        let project = try global.loadProject(blockingOn: { isSchemaProblem($0) || $0.file == jobFile })
         guard let job = project.job(named: jobName) else {
             let known = project.jobs.map(\.name)
             let hint = Suggestion.didYouMean(jobName, in: known)
             Output.err("error: no job '\(jobName)' in \(global.projectURL.path)/jobs/\(hint)\(known.isEmpty ? "" : " (jobs: \(known.joined(separator: ", ")))")")
             throw ExitCode.failure
         }
-        let database = try global.openDatabase(for: project)
+        let exists = FileManager.default.fileExists(atPath: global.databasePath(for: project))
+        let database = createDatabase || exists ? try global.openDatabase(for: project) : nil
         let transport: HTTPTransportBox
         do {
             transport = HTTPTransportBox(try JobRunner.makeTransport(for: project))

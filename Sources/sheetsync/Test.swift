@@ -22,7 +22,7 @@ struct Test: AsyncParsableCommand {
     var inferSchema = false
 
     func run() async throws {
-        let context = try JobContext(global: global, jobName: job, params: params)
+        let context = try JobContext(global: global, jobName: job, params: params, createDatabase: false)
         defer { context.shutdown() }
         let report = await context.runner.preview(context.job, params: context.params)
         if inferSchema {

@@ -1,0 +1,116 @@
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import SheetSyncCore
+import SheetSyncDemo
+import SheetSyncFiles
+import SheetSyncHTTP
+@testable import SheetSyncRunner
+import SheetSyncStore
+
+/// An API whose next answer the test decides: status and JSON body.
+actor ScriptedResponses {
+    var status = 200
+    var body = "{}"
+    var requests: [(path: String, authorization: String?)] = []
+
+    func set(status: Int = 200, body: String) {
+        self.status = status
+        self.body = body
+    }
+
+    func next(path: String, authorization: String?) -> (Int, String) {
+        requests.append((path, authorization))
+        return (status, body)
+    }
+}
+
+enum ScriptedAPI {
+    static func router(_ script: ScriptedResponses) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/**") { request, _ -> Response in
+            let (status, body) = await script.next(path: request.uri.path, authorization: request.headers[.authorization])
+            return Response(status: .init(code: status), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        return router
+    }
+}
+
+/// Collects log lines so tests can check what was logged.
+final class LogCapture: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
+
+    func append(_ line: String) {
+        lock.lock()
+        lines.append(line)
+        lock.unlock()
+    }
+
+    func logger() -> Logger {
+        var logger = Logger(label: "test") { _ in CapturingHandler(capture: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct CapturingHandler: LogHandler {
+        let capture: LogCapture
+        var logLevel: Logger.Level = .trace
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            capture.append("\(event.level) \(event.message) \(metadata) \(event.metadata ?? [:])")
+        }
+    }
+}
+
+/// A project on disk, its database, and a runner, for one test.
+final class Harness {
+    let directory: URL
+    let project: Project
+    let database: WorksheetDatabase
+    let transport = HTTPTransport(sleep: { _ in })
+    let logs = LogCapture()
+    var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logs.logger()) }
+
+    init(files: [String: String], environment: [String: String]) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-runner-\(UUID().uuidString)")
+        for (path, text) in files {
+            let url = directory.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        project = ProjectLoader.load(directory: directory, environment: environment)
+        if project.hasErrors { throw DemoError(project.errors.map(\.description).joined(separator: "\n")) }
+        database = try WorksheetDatabase(path: project.databaseURL().path)
+    }
+
+    func shutdown() async {
+        await transport.shutdown()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func job(_ name: String) throws -> JobDefinition {
+        guard let job = project.job(named: name) else { throw DemoError("no job \(name)") }
+        return job
+    }
+
+    func rows(_ sql: String) throws -> [Row] {
+        try DatabaseQueue(path: project.databaseURL().path).read { try Row.fetchAll($0, sql: sql) }
+    }
+
+    func count(_ table: String) throws -> Int {
+        try rows("SELECT count(*) FROM \(table)")[0][0]
+    }
+}
