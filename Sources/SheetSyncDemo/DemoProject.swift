@@ -24,6 +24,48 @@ write_back:
   erp_id: "$.id"
 
 """#,
+        "jobs/orders-by-cursor.yml": #"""
+# The same orders from the shop's v2 API, which pages with a cursor token:
+# {"data": [...], "next_cursor": "c_ord_00100"} → ?after=c_ord_00100
+kind: pull
+description: Orders through cursor pagination (no line items)
+worksheet: orders
+request:
+  url: "{{env.SHOP_URL}}/v2/orders"
+  headers:
+    Authorization: "Bearer {{secret.SHOP_TOKEN}}"
+paginate: { style: cursor, param: after, next: "$.next_cursor", size_param: limit, size: 100 }
+records: "$.data"
+fields:
+  id: "$.id"
+  number: "$.number"
+  status: "$.status"
+  total: "$.amount.value"
+  currency: "$.amount.currency"
+  paid: "$.paid"
+  updated_at: "$.updated_at"
+
+"""#,
+        "jobs/orders-by-link.yml": #"""
+# The same orders from the shop's v3 API: each page is a bare JSON array and the
+# next page is announced in the Link header (Link: </v3/orders?page=2&per_page=100>; rel="next").
+kind: pull
+description: Orders through Link header pagination (no line items)
+worksheet: orders
+request:
+  url: "{{env.SHOP_URL}}/v3/orders?per_page=100"
+  headers:
+    Authorization: "Bearer {{secret.SHOP_TOKEN}}"
+paginate: { style: link_header }
+records: "$"
+fields:
+  id: "$.id"
+  number: "$.number"
+  status: "$.status"
+  total: "$.amount.value"
+  updated_at: "$.updated_at"
+
+"""#,
         "jobs/shop-customers.yml": #"""
 # Pull customers; field names match the API's, so no 'fields' mapping is needed.
 kind: pull
@@ -34,13 +76,15 @@ request:
   url: "{{env.SHOP_URL}}/v1/customers"
   headers:
     Authorization: "Bearer {{secret.SHOP_TOKEN}}"
+paginate: { style: page, size_param: per_page, size: 100, has_more: "$.has_more" }
 records: "$.data"
 
 """#,
         "jobs/shop-orders.yml": #"""
 # Pull orders from the shop API into the 'orders' worksheet; line items go to 'order_items'.
+# Pages are numbered; each run fetches only orders updated since the last one (minus 10 minutes).
 kind: pull
-description: Orders with their line items
+description: Orders with their line items, incrementally
 worksheet: orders
 schedule: "*/15 * * * *"
 params:
@@ -50,13 +94,25 @@ request:
   url: "{{env.SHOP_URL}}/v1/orders"
   query:
     status: "{{param.status}}"
-    per_page: "100"
+    updated_since: "{{state.cursor}}"
   headers:
     Authorization: "Bearer {{secret.SHOP_TOKEN}}"
   timeout: 10s
   success_codes: [200]
   error: { code: "$.error.code", message: "$.error.message" }
   on_failure: terminate
+paginate:
+  style: page
+  param: page
+  start: 1
+  size_param: per_page
+  size: 100
+  has_more: "$.has_more"
+  total: "$.total"
+incremental:
+  cursor: "$.updated_at"
+  start: "2024-01-01T00:00:00Z"
+  lookback: 10m
 records: "$.data"
 fields:
   id: "$.id"

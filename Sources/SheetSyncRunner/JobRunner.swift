@@ -62,12 +62,19 @@ public struct JobRunner: Sendable {
         return TemplateValues(env: env, secrets: secrets, params: params, state: state)
     }
 
-    func values(for job: JobDefinition, params: [String: String]) throws(StoreError) -> (TemplateValues, Redactor) {
+    /// Template values for a job. `state.cursor` is the saved cursor moved back by
+    /// `lookback`, else `incremental.start`, else empty (fetch everything).
+    func values(for job: JobDefinition, params: [String: String], window: BackfillWindow? = nil) throws(StoreError) -> (TemplateValues, Redactor) {
         var allParams = job.params
         for (key, value) in params { allParams[key] = value }
         let references = job.request.templates.flatMap(\.references) + Self.proxyReferences(project)
-        let state = try database?.state(job: job.name) ?? [:]
-        let values = Self.templateValues(project: project, names: references, params: allParams, state: state)
+        var state = try database?.state(job: job.name) ?? [:]
+        if case .pull(let pull) = job.kind, let incremental = pull.incremental {
+            let saved = state[StateKey.cursor] ?? incremental.start
+            state[StateKey.cursor] = saved.map { CursorValue.applying(lookback: incremental.lookback, to: $0) } ?? ""
+        }
+        var values = Self.templateValues(project: project, names: references, params: allParams, state: state)
+        if let window { values.window = ["start": window.start.description, "end": window.end.description] }
         return (values, Redactor(secrets: values.secrets.values))
     }
 
@@ -79,7 +86,8 @@ public struct JobRunner: Sendable {
 
     /// Runs `job` once and records the run. Never throws: every failure becomes a
     /// failed run with a message that says what to do.
-    public func run(_ job: JobDefinition, params: [String: String] = [:], trigger: RunTrigger = .cli) async -> RunSummary {
+    public func run(_ job: JobDefinition, params: [String: String] = [:], trigger: RunTrigger = .cli,
+                    window: BackfillWindow? = nil) async -> RunSummary {
         let started = ContinuousClock.now
         var summary = RunSummary(job: job.name, status: .running)
         guard case .pull(let pull) = job.kind else {
@@ -109,7 +117,8 @@ public struct JobRunner: Sendable {
         logger[metadataKey: "job"] = "\(job.name)"
         logger[metadataKey: "run"] = "\(run)"
         do {
-            let outcome = try await pullOnce(job, pull, params: params, run: run, summary: &summary, logger: logger, database: database)
+            let outcome = try await pullPages(job, pull, params: params, run: run, window: window, summary: &summary,
+                                         logger: logger, database: database)
             summary.status = outcome
         } catch let failure as RunFailure {
             summary.status = failure.continued ? .partial : .failed
@@ -123,7 +132,7 @@ public struct JobRunner: Sendable {
         summary.duration = ContinuousClock.now - started
         do {
             try database.finishRun(run, status: summary.status, counts: summary.counts, requests: summary.requests,
-                                   errorCode: summary.errorCode, errorMessage: summary.errorMessage)
+                                   errorCode: summary.errorCode, errorMessage: summary.errorMessage, details: summary.details)
         } catch {
             logger.error("could not record the end of run \(run): \(error.message)")
         }
@@ -135,58 +144,6 @@ public struct JobRunner: Sendable {
         var code: String
         var message: String
         var continued: Bool
-    }
-
-    private func pullOnce(_ job: JobDefinition, _ pull: PullJob, params: [String: String], run: Int64,
-                          summary: inout RunSummary, logger: Logger, database: WorksheetDatabase) async throws -> RunStatus {
-        guard let worksheet = project.worksheet(named: job.worksheet) else {
-            throw RunFailure(code: "invalid_job", message: "worksheet '\(job.worksheet)' is not defined in schema/", continued: false)
-        }
-        let mapper: GetMultipleData
-        do {
-            mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: worksheetsByName())
-        } catch {
-            throw RunFailure(code: "invalid_job", message: error.message, continued: false)
-        }
-        let (values, redactor) = try values(for: job, params: params)
-        let continues = pull.request.onFailure == .continue
-        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
-                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
-        let request: PreparedRequest
-        do {
-            request = try builder.build(pull.request, values: values)
-        } catch {
-            throw RunFailure(code: error.code.rawValue, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))", continued: false)
-        }
-        logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
-        let exchange = await transport.send(request, redactor: redactor)
-        summary.requests += exchange.attempts.count
-        try database.recordRequests(exchange.attempts.map(Self.logEntry), run: run)
-        let response: HTTPResponseData
-        switch exchange.result {
-        case .success(let value): response = value
-        case .failure(let error):
-            let code = error.remoteCode ?? error.code.rawValue
-            throw RunFailure(code: code, message: error.message, continued: continues)
-        }
-        let document: JSONValue
-        do {
-            document = try JSONReader.parse(response.body)
-        } catch {
-            throw RunFailure(code: "invalid_json", message: "the response of \(redactor.redact(request.url)) is not valid JSON: \(error.message)", continued: continues)
-        }
-        let page: TransformedPage
-        do {
-            page = try mapper.transform(document)
-        } catch {
-            throw RunFailure(code: "unexpected_response", message: error.message, continued: continues)
-        }
-        summary.records += page.recordCount
-        let sheets = worksheetsByName()
-        let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
-        summary.counts += try database.writePage(rows: page.rows, into: worksheet, children: children, rejects: page.rejects,
-                                                 job: job.name, run: run)
-        return summary.counts.rejectedTotal > 0 ? .partial : .succeeded
     }
 
     static func logEntry(_ attempt: RequestAttempt) -> RequestLogEntry {

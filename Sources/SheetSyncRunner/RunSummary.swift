@@ -15,6 +15,21 @@ public struct RunSummary: Sendable {
     public var errorMessage: String?
     /// Worksheets in the order they should be reported (the job's first, then children).
     public var worksheets: [String] = []
+    public var pages = 0
+    /// The stop rule that ended a paginated run.
+    public var stopReason: String?
+    public var warnings: [String] = []
+    /// The incremental cursor after the run.
+    public var cursor: String?
+
+    /// What `_sheetsync_runs.details` keeps: counts per worksheet, pages, stop rule, warnings.
+    public var details: JSONValue {
+        var members: [JSONObject.Member] = [.init(key: "worksheets", value: counts.json), .init(key: "pages", value: .number(String(pages)))]
+        if let stopReason { members.append(.init(key: "stop", value: .string(stopReason))) }
+        if !warnings.isEmpty { members.append(.init(key: "warnings", value: .array(warnings.map(JSONValue.string)))) }
+        if let cursor { members.append(.init(key: "cursor", value: .string(cursor))) }
+        return .object(JSONObject(members))
+    }
 
     public init(job: String, status: RunStatus) {
         self.job = job
@@ -34,6 +49,7 @@ public struct RunSummary: Sendable {
     public var line: String {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         var text = "\(job): \(status.rawValue) in \(String(format: "%.2f", seconds))s, \(requests) request\(requests == 1 ? "" : "s"), \(records) record\(records == 1 ? "" : "s")"
+        if pages > 1 { text += " in \(pages) pages" }
         for name in worksheets {
             let c = counts.byWorksheet[name] ?? UpsertCounts()
             var part = "\(name): \(c.inserted) inserted, \(c.updated) updated, \(c.unchanged) unchanged"
@@ -43,6 +59,7 @@ public struct RunSummary: Sendable {
         }
         if let run { text += " (run \(run))" }
         if let errorMessage { text += "\n  error: " + errorMessage }
+        for warning in warnings { text += "\n  warning: " + warning }
         if counts.rejectedTotal > 0 {
             text += "\n  \(counts.rejectedTotal) record(s) rejected: see 'sheetsync query \"SELECT worksheet, reason FROM _sheetsync_rejects WHERE run_id = \(run ?? 0)\"'"
         }

@@ -78,6 +78,29 @@ enum BookkeepingMigrations {
             PRIMARY KEY (job, name)
         );
         """),
+        (2, "v2-backfills", """
+        CREATE TABLE _sheetsync_backfills (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            range_from TEXT NOT NULL,
+            range_to TEXT NOT NULL,
+            step TEXT NOT NULL,
+            timezone TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            finished_at TEXT
+        );
+        CREATE TABLE _sheetsync_backfill_windows (
+            backfill_id INTEGER NOT NULL REFERENCES _sheetsync_backfills(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',   -- pending, done, failed
+            run_id INTEGER,
+            rows INTEGER NOT NULL DEFAULT 0,
+            finished_at TEXT,
+            PRIMARY KEY (backfill_id, position)
+        );
+        """),
     ]
 
     /// Applies every migration not yet recorded.

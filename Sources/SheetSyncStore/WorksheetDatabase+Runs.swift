@@ -34,14 +34,14 @@ extension WorksheetDatabase {
 
     /// Records how a run ended.
     public func finishRun(_ id: Int64, status: RunStatus, counts: WriteCounts, requests: Int,
-                          errorCode: String? = nil, errorMessage: String? = nil) throws(StoreError) {
+                          errorCode: String? = nil, errorMessage: String? = nil, details: JSONValue? = nil) throws(StoreError) {
         try write { db in
             try db.execute(sql: """
                 UPDATE _sheetsync_runs SET ended_at = \(SQL.now), status = ?, requests = ?, inserted = ?, updated = ?,
                     unchanged = ?, rejected = ?, deleted = ?, details = ?, error_code = ?, error_message = ?
                 WHERE id = ?
                 """, arguments: [status.rawValue, requests, counts.inserted, counts.updated, counts.unchanged,
-                                 counts.rejectedTotal, counts.deletedTotal, counts.json.jsonText, errorCode, errorMessage, id])
+                                 counts.rejectedTotal, counts.deletedTotal, (details ?? counts.json).jsonText, errorCode, errorMessage, id])
         }
     }
 
@@ -88,7 +88,7 @@ extension WorksheetDatabase {
     /// Writes one page in one transaction: the job's rows, each child worksheet's rows
     /// (replacing the children of every parent in the page), and the rejects.
     public func writePage(rows: RowBatch, into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
-                          rejects: [Reject], job: String, run: Int64?, state: [String: String] = [:]) throws(StoreError) -> WriteCounts {
+                          rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:]) throws(StoreError) -> WriteCounts {
         try write { db in
             var counts = WriteCounts()
             counts.byWorksheet[worksheet.name] = try Self.upsert(rows, into: worksheet, source: job, db)
@@ -103,13 +103,31 @@ extension WorksheetDatabase {
                     counts.rejected[reject.worksheet, default: 0] += 1
                 }
             }
-            for (name, value) in state {
-                try db.execute(sql: """
+            try Self.saveState(state, job: job, db)
+            return counts
+        }
+    }
+
+    /// Sets (or, for nil, deletes) state values of a job.
+    public func saveState(_ state: [String: String?], job: String) throws(StoreError) {
+        try write { db in try Self.saveState(state, job: job, db) }
+    }
+
+    /// Deletes every state value of a job.
+    public func resetState(job: String) throws(StoreError) {
+        try write { db in try db.execute(sql: "DELETE FROM _sheetsync_state WHERE job = ?", arguments: [job]) }
+    }
+
+    static func saveState(_ state: [String: String?], job: String, _ db: Database) throws {
+        for (name, value) in state {
+            guard let value else {
+                try db.execute(sql: "DELETE FROM _sheetsync_state WHERE job = ? AND name = ?", arguments: [job, name])
+                continue
+            }
+            try db.execute(sql: """
                     INSERT INTO _sheetsync_state (job, name, value) VALUES (?, ?, ?)
                     ON CONFLICT (job, name) DO UPDATE SET value = excluded.value, updated_at = \(SQL.now)
                     """, arguments: [job, name, value])
-            }
-            return counts
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import SheetSyncCore
 
@@ -41,7 +42,10 @@ extension WorksheetDatabase {
         var existing = try existingKeys(batch.rows.map { row in keyIndexes.map { row[$0] } }, in: worksheet, db)
         let statement = try db.cachedStatement(sql: upsertSQL(columns: batch.columns, worksheet: worksheet))
         var counts = UpsertCounts()
-        for row in batch.rows {
+        // Crash tests ask to die halfway through a page's rows (see FaultInjection in the runner).
+        let dieAt = getenv("SHEETSYNC_FAULT_MID_WRITE") != nil ? batch.rows.count / 2 : -1
+        for (index, row) in batch.rows.enumerated() {
+            if index == dieAt { kill(getpid(), SIGKILL) }
             let key = keyIndexes.map { row[$0] }
             var arguments = StatementArguments(row.map(\.databaseValue))
             arguments += [source]

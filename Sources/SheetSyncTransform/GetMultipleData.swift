@@ -97,7 +97,11 @@ public struct GetMultipleData: Sendable {
                       rows: RowBatch(columns: plan.fields.map(\.mapping.field)))
         }
         let keyIndexes = key.compactMap { name in fields.firstIndex { $0.mapping.field == name } }
+        let cursorPath = job.incremental?.cursor
         for record in records {
+            if let cursorPath {
+                page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)))
+            }
             let row: [SQLValue]
             do {
                 row = try Self.map(record, parent: nil, fields: fields, key: key, keyIndexes: keyIndexes)

@@ -8,6 +8,9 @@ public struct TransformedPage: Sendable {
     public var rejects: [Reject]
     /// Records found at `records`, rejected ones included.
     public var recordCount: Int
+    /// The largest incremental cursor value among the records (rejected ones included:
+    /// they are kept in `_sheetsync_rejects`, so the cursor may pass them).
+    public var cursorMax: String?
 
     public init(rows: RowBatch, children: [ChildRows] = [], rejects: [Reject] = [], recordCount: Int = 0) {
         self.rows = rows

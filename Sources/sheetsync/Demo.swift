@@ -60,13 +60,18 @@ struct Demo: AsyncParsableCommand {
         let transport = try JobRunner.makeTransport(for: project)
         let runner = JobRunner(project: project, database: database, transport: transport, logger: LoggingSetup.makeLogger(level: logLevel, format: .text))
         var worst: Int32 = 0
-        Output.out("Synced the demo shop into \(databasePath):")
-        for job in project.jobs {
-            guard case .pull = job.kind else { continue }
+        func run(_ name: String, indent: String = "  ") async {
+            guard let job = project.job(named: name) else { return }
             let summary = await runner.run(job, trigger: .demo)
-            Output.out("  " + summary.line.replacingOccurrences(of: "\n", with: "\n  "))
+            Output.out(indent + summary.line.replacingOccurrences(of: "\n", with: "\n" + indent))
             worst = max(worst, summary.exitCode)
         }
+        Output.out("Synced the demo shop into \(databasePath):")
+        await run("shop-customers")
+        await run("shop-orders")
+        let touched = await shop.book.touch(5)
+        Output.out("\nThen \(touched.count) orders changed in the shop (\(touched.joined(separator: ", "))); the incremental re-run fetches only what changed since the saved cursor:")
+        await run("shop-orders")
         await transport.shutdown()
         let relative = databasePath.hasPrefix(FileManager.default.currentDirectoryPath + "/")
             ? String(databasePath.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : databasePath
@@ -76,6 +81,7 @@ struct Demo: AsyncParsableCommand {
               sheetsync query --db \(relative) "SELECT status, count(*) AS orders, sum(total) AS revenue FROM orders GROUP BY status ORDER BY orders DESC"
               sheetsync query --db \(relative) "SELECT o.number, o.customer_email, i.sku, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id LIMIT 10"
               sqlite3 \(relative) "SELECT job, status, inserted, updated, unchanged, rejected FROM _sheetsync_runs"
+            Other pagination styles of the same shop: jobs/orders-by-cursor.yml (cursor) and jobs/orders-by-link.yml (Link header).
             (with 'swift run', write 'swift run sheetsync' for 'sheetsync'; 'sheetsync demo serve' keeps the shop running)
             """)
         if worst != 0 { throw ExitCode(worst) }
