@@ -49,10 +49,14 @@ extension JobRunner {
         report.redactor = redactor
         let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
                                      defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
+        // The first page only: enough to see the request and what its rows become.
+        let walker = pull.paginate.map(PageWalker.init)
+        var pageValues = values
+        if let walker { pageValues.page = walker.templateValues(walker.first()) }
         let request: PreparedRequest
-        do {
-            request = try builder.build(pull.request, values: values)
-        } catch {
+        switch Self.buildPage(builder, pull.request, values: pageValues, walker: walker, position: walker?.first() ?? PagePosition()) {
+        case .success(let built): request = built
+        case .failure(let error):
             report.error = "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))"
             return report
         }

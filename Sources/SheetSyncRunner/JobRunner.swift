@@ -63,15 +63,19 @@ public struct JobRunner: Sendable {
     }
 
     /// Template values for a job. `state.cursor` is the saved cursor moved back by
-    /// `lookback`, else `incremental.start`, else empty (fetch everything).
+    /// `lookback`, else `incremental.start` as it is, else empty (fetch everything).
     func values(for job: JobDefinition, params: [String: String], window: BackfillWindow? = nil) throws(StoreError) -> (TemplateValues, Redactor) {
         var allParams = job.params
         for (key, value) in params { allParams[key] = value }
         let references = job.request.templates.flatMap(\.references) + Self.proxyReferences(project)
         var state = try database?.state(job: job.name) ?? [:]
         if case .pull(let pull) = job.kind, let incremental = pull.incremental {
-            let saved = state[StateKey.cursor] ?? incremental.start
-            state[StateKey.cursor] = saved.map { CursorValue.applying(lookback: incremental.lookback, to: $0) } ?? ""
+            // Lookback re-reads a window before the saved cursor; 'start' is used as it is.
+            if let saved = state[StateKey.cursor] {
+                state[StateKey.cursor] = CursorValue.applying(lookback: incremental.lookback, to: saved)
+            } else {
+                state[StateKey.cursor] = incremental.start ?? ""
+            }
         }
         var values = Self.templateValues(project: project, names: references, params: allParams, state: state)
         if let window { values.window = ["start": window.start.description, "end": window.end.description] }

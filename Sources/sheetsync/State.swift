@@ -30,9 +30,11 @@ struct State: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let project = try global.loadProject(blockingOn: { isSchemaProblem($0) || $0.file == "jobs/\(job).yml" })
-        guard project.job(named: job) != nil else {
-            Output.err("error: no job '\(job)'\(Suggestion.didYouMean(job, in: project.jobs.map(\.name)))")
+        // State belongs to the job's name; a job file with problems can still have its state inspected.
+        let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
+        let jobFile = global.projectURL.appendingPathComponent("jobs/\(job).yml").path
+        guard FileManager.default.fileExists(atPath: jobFile) else {
+            Output.err("error: no job '\(job)' (no file jobs/\(job).yml)\(Suggestion.didYouMean(job, in: project.jobs.map(\.name)))")
             throw ExitCode.failure
         }
         let database = try global.openDatabase(for: project)

@@ -31,10 +31,13 @@ struct PullRunTests {
         #expect((sample["updated_at"] as String).hasSuffix("Z"))
         let before = try harness.rows("SELECT id, _updated_at, _synced_at FROM orders ORDER BY id")
 
+        // The second run is incremental: it asks only for orders updated since the saved
+        // cursor minus the 10 minute lookback, and those are unchanged.
         let second = await harness.runner.run(job)
         #expect(second.status == .succeeded)
-        #expect(second.counts.byWorksheet["orders"] == UpsertCounts(unchanged: 60))
-        #expect(second.counts.byWorksheet["order_items"] == UpsertCounts(unchanged: expectedItems))
+        #expect(second.records > 0 && second.records < 60)
+        #expect(second.counts.byWorksheet["orders"] == UpsertCounts(unchanged: second.records))
+        #expect(second.counts.inserted + second.counts.updated == 0)
         #expect(second.counts.deletedTotal == 0)
         #expect(try harness.rows("SELECT id, _updated_at, _synced_at FROM orders ORDER BY id") == before)
 
@@ -42,11 +45,14 @@ struct PullRunTests {
         #expect(runs.count == 2)
         #expect(runs[0]["status"] as String == "succeeded")
         #expect(runs[0]["inserted"] as Int == 60 + expectedItems)
-        #expect(runs[1]["unchanged"] as Int == 60 + expectedItems)
+        #expect(runs[1]["inserted"] as Int == 0)
         let requests = try harness.rows("SELECT method, url, status, attempt FROM _sheetsync_requests ORDER BY id")
         #expect(requests.count == 2)
         #expect(requests[0]["status"] as Int == 200)
-        #expect((requests[0]["url"] as String).hasPrefix(server.baseURL + "/v1/orders?status=any&per_page=100"))
+        #expect(requests[0]["url"] as String == server.baseURL + "/v1/orders?status=any&updated_since=2024-01-01T00%3A00%3A00Z&page=1&per_page=100")
+        let maxUpdated = shop.data.updatedAt.max()!
+        #expect(try harness.rows("SELECT value FROM _sheetsync_state WHERE job = 'shop-orders' AND name = 'cursor'").first.map { UTCDateTime(iso: $0[0] as String) } == maxUpdated)
+        #expect((requests[1]["url"] as String).contains("updated_since=" + PercentEncoding.encode(CursorValue.applying(lookback: .seconds(600), to: maxUpdated.description))))
         await harness.shutdown()
         await server.stop()
     }
