@@ -58,6 +58,9 @@ public struct PageDecision: Sendable, Equatable {
     public var stopReason: String?
     /// Something the run history should show (max_pages reached, total mismatch).
     public var warnings: [String] = []
+    /// A loop found in this page's next link: the page itself is real and is kept,
+    /// then the run fails with this message.
+    public var loopError: String?
 
     public init(next: PagePosition? = nil, stopReason: String? = nil, warnings: [String] = []) {
         self.next = next

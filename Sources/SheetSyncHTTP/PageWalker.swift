@@ -131,7 +131,9 @@ public struct PageWalker: Sendable {
                 return stop("no next token at \(spec.next?.text ?? "?")")
             }
             guard seen.insert("token:" + token).inserted else {
-                throw HTTPStepError(.status, "pagination loop: the server returned token '\(token)' again on page \(position.number); stopping (rows of the pages before are kept)")
+                var looped = stop("pagination loop")
+                looped.loopError = "pagination loop: the server returned token '\(token)' again on page \(position.number); stopping (the rows of every page so far are kept)"
+                return looped
             }
             next.token = token
         case .nextURL:
@@ -140,7 +142,9 @@ public struct PageWalker: Sendable {
             }
             let absolute = URL(string: link, relativeTo: URL(string: response.url))?.absoluteString ?? link
             guard seen.insert("url:" + absolute).inserted else {
-                throw HTTPStepError(.status, "pagination loop: the next URL '\(absolute)' was already fetched; stopping (rows of the pages before are kept)")
+                var looped = stop("pagination loop")
+                looped.loopError = "pagination loop: the next URL '\(absolute)' was already fetched; stopping (the rows of every page so far are kept)"
+                return looped
             }
             next.url = absolute
         case .linkHeader:
@@ -149,7 +153,9 @@ public struct PageWalker: Sendable {
             }
             let absolute = URL(string: link, relativeTo: URL(string: response.url))?.absoluteString ?? link
             guard seen.insert("url:" + absolute).inserted else {
-                throw HTTPStepError(.status, "pagination loop: Link rel=\"next\" points at '\(absolute)' again; stopping (rows of the pages before are kept)")
+                var looped = stop("pagination loop")
+                looped.loopError = "pagination loop: Link rel=\"next\" points at '\(absolute)' again; stopping (the rows of every page so far are kept)"
+                return looped
             }
             next.url = absolute
         }

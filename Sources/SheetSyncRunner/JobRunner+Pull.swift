@@ -119,7 +119,7 @@ extension JobRunner {
                     stateChanges[StateKey.resumePosition] = .some(nil)
                     stateChanges[StateKey.resumeRequestCursor] = .some(nil)
                     stateChanges[StateKey.resumeCursorMax] = .some(nil)
-                    if pull.incremental != nil, let cursorMax { stateChanges[StateKey.cursor] = cursorMax }
+                    if pull.incremental != nil, decision.loopError == nil, let cursorMax { stateChanges[StateKey.cursor] = cursorMax }
                 }
             }
             let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
@@ -128,6 +128,9 @@ extension JobRunner {
                                                      job: job.name, run: run, state: stateChanges)
             FaultInjection.reach(.afterCommit, page: position.number)
             summary.warnings += decision.warnings
+            if let loop = decision.loopError {
+                throw RunFailure(code: "pagination_loop", message: loop, continued: false)
+            }
             guard let next = decision.next else {
                 summary.stopReason = decision.stopReason
                 break
