@@ -41,8 +41,23 @@ enum PagedAPI {
         return Array(all[start..<min(all.count, start + size)])
     }
 
-    static func router(delay: Duration = .zero) -> Router<BasicRequestContext> {
+    static func router(delay: Duration = .zero, failures: WindowFailures = WindowFailures()) -> Router<BasicRequestContext> {
         let router = Router()
+        // records with from <= updated_at < to; the window starting at `failures.failing` fails once
+        router.get("/window") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            guard let from = query.get("from").flatMap({ UTCDateTime(iso: $0) }), let to = query.get("to").flatMap({ UTCDateTime(iso: $0) }) else {
+                return Response(status: .badRequest)
+            }
+            if await failures.shouldFail(from.description) {
+                return Response(status: .internalServerError, body: .init(byteBuffer: ByteBuffer(string: #"{"error": "try again"}"#)))
+            }
+            let selected = records(since: nil).filter { value in
+                guard case .string(let text)? = value["meta"]?["updated_at"], let time = UTCDateTime(iso: text) else { return false }
+                return time >= from && time < to
+            }
+            return json(.object(JSONObject(["data": .array(selected)])))
+        }
         // page numbers with has_more / total / total_pages; optional updated_since filter
         router.get("/page") { request, _ -> Response in
             if delay > .zero { try await Task.sleep(for: delay) }
@@ -129,5 +144,25 @@ enum PagedAPI {
             return json(.object(JSONObject(["data": .array(slice(all, page: page, size: size)), "more": .bool(page * size < all.count)])))
         }
         return router
+    }
+}
+
+/// Which backfill window the test API fails (once).
+actor WindowFailures {
+    var failing: String?
+    var failed = false
+    var calls: [String] = []
+
+    init(failing: String? = nil) {
+        self.failing = failing
+    }
+
+    func shouldFail(_ start: String) -> Bool {
+        calls.append(start)
+        if start == failing, !failed {
+            failed = true
+            return true
+        }
+        return false
     }
 }
