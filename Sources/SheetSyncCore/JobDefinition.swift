@@ -46,6 +46,14 @@ public struct JobDefinition: Sendable, Hashable {
         case .push(let push): push.request
         }
     }
+
+    /// Every template of every request of the job (main request and steps).
+    public var allTemplates: [Template] {
+        switch kind {
+        case .pull(let pull): pull.request.templates + pull.steps.flatMap(\.request.templates)
+        case .push(let push): push.request.templates + (push.delivery.signingSecret.map { [$0] } ?? [])
+        }
+    }
 }
 
 /// A field filled from a JSON path: `total: "$.amount.value"`.
@@ -70,9 +78,11 @@ public struct PullJob: Sendable, Hashable {
     public var fields: [FieldMapping]
     public var children: [ChildMapping]
     public var incremental: IncrementalSpec?
+    /// Extra requests: before the main one, or once per record.
+    public var steps: [RequestStep]
 
     public init(request: HTTPRequestSpec, paginate: PaginationSpec? = nil, records: JSONPath, key: [String]? = nil,
-                fields: [FieldMapping], children: [ChildMapping] = [], incremental: IncrementalSpec? = nil) {
+                fields: [FieldMapping], children: [ChildMapping] = [], incremental: IncrementalSpec? = nil, steps: [RequestStep] = []) {
         self.request = request
         self.paginate = paginate
         self.records = records
@@ -80,7 +90,13 @@ public struct PullJob: Sendable, Hashable {
         self.fields = fields
         self.children = children
         self.incremental = incremental
+        self.steps = steps
     }
+
+    /// Steps that run once, before the main request.
+    public var setupSteps: [RequestStep] { steps.filter { !$0.perRecord } }
+    /// Steps that run once per record.
+    public var perRecordSteps: [RequestStep] { steps.filter(\.perRecord) }
 }
 
 /// Nested arrays of each record that become rows of a child worksheet.

@@ -9,8 +9,10 @@ public struct TemplateValues: Sendable {
     public var state: [String: String]
     public var window: [String: String]
     public var page: [String: String]
-    /// The record being pushed, with typed values.
+    /// The record being pushed (or, in a per-record step, the source record), typed.
     public var record: [String: JSONValue]
+    /// Values extracted by earlier steps, by `"<step>.<value>"`.
+    public var steps: [String: JSONValue] = [:]
 
     public init(env: [String: String] = [:], secrets: [String: String] = [:], params: [String: String] = [:],
                 state: [String: String] = [:], window: [String: String] = [:], page: [String: String] = [:],
@@ -58,7 +60,8 @@ public struct TemplateValues: Sendable {
             guard let current else { throw missing("the record has no field '\(name)'") }
             return current
         case .steps:
-            throw missing("steps are not supported in this job")
+            guard let value = steps[name] else { throw missing("step '\(reference.path[0])' has not run or did not extract '\(reference.path.dropFirst().joined(separator: "."))'") }
+            return value
         }
     }
 

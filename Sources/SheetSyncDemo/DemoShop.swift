@@ -8,7 +8,11 @@ import SheetSyncCore
 ///
 /// | route | |
 /// |---|---|
-/// | `GET /v1/orders?status=&updated_since=&page=&per_page=` | orders with customer and line items |
+/// | `GET /v1/orders?status=&updated_since=&updated_before=&page=&per_page=` (or `offset=&limit=`) | orders with customer and line items |
+/// | `POST /v1/orders/search` | the same, with a JSON body `{"status", "updated_since", "page", "per_page"}` |
+/// | `GET /v2/orders?after=&limit=` | cursor pagination: `next_cursor` in the body |
+/// | `GET /v3/orders?page=&per_page=` | bare arrays, next page in the `Link` header |
+/// | `POST /_demo/touch?count=N` | changes N orders (status and `updated_at`) |
 /// | `GET /v1/orders/{id}` | one order |
 /// | `GET /v1/customers?page=&per_page=` | customers |
 /// | `POST /hooks/**` (any path) | webhook receiver: records the delivery, answers `{"id": "erp-N"}` |
@@ -42,7 +46,7 @@ public struct DemoShop: Sendable {
         router.get("/v1/orders") { request, _ -> Response in
             if let denied = Self.checkToken(request, token) { return denied }
             let query = request.uri.queryParameters
-            switch await Self.filter(book, status: query.get("status"), updatedSince: query.get("updated_since")) {
+            switch await Self.filter(book, status: query.get("status"), updatedSince: query.get("updated_since"), updatedBefore: query.get("updated_before")) {
             case .failure(let failure): return failure.response
             case .success(let orders):
                 if let offset = query.get("offset").flatMap({ Int($0) }) {
@@ -75,7 +79,7 @@ public struct DemoShop: Sendable {
         router.get("/v2/orders") { request, _ -> Response in
             if let denied = Self.checkToken(request, token) { return denied }
             let query = request.uri.queryParameters
-            switch await Self.filter(book, status: query.get("status"), updatedSince: query.get("updated_since")) {
+            switch await Self.filter(book, status: query.get("status"), updatedSince: query.get("updated_since"), updatedBefore: query.get("updated_before")) {
             case .failure(let failure): return failure.response
             case .success(let orders):
                 let limit = min(500, max(1, query.get("limit").flatMap { Int($0) } ?? 100))
@@ -99,7 +103,7 @@ public struct DemoShop: Sendable {
         router.get("/v3/orders") { request, _ -> Response in
             if let denied = Self.checkToken(request, token) { return denied }
             let query = request.uri.queryParameters
-            switch await Self.filter(book, status: query.get("status"), updatedSince: query.get("updated_since")) {
+            switch await Self.filter(book, status: query.get("status"), updatedSince: query.get("updated_since"), updatedBefore: query.get("updated_before")) {
             case .failure(let failure): return failure.response
             case .success(let orders):
                 let perPage = min(500, max(1, query.get("per_page").flatMap { Int($0) } ?? 100))
@@ -154,7 +158,7 @@ public struct DemoShop: Sendable {
         return router
     }
 
-    static func filter(_ book: OrderBook, status: String?, updatedSince: String?) async -> Result<[JSONValue], ErrorResponse> {
+    static func filter(_ book: OrderBook, status: String?, updatedSince: String?, updatedBefore: String? = nil) async -> Result<[JSONValue], ErrorResponse> {
         var selected = await book.entries
         if let status, !status.isEmpty, status != "any" {
             guard DemoShopData.statuses.contains(status) else {
@@ -167,6 +171,12 @@ public struct DemoShop: Sendable {
                 return .failure(ErrorResponse(error(.badRequest, "invalid_updated_since", "updated_since must be an ISO-8601 date-time")))
             }
             selected = selected.filter { $0.updatedAt >= instant }
+        }
+        if let before = updatedBefore, !before.isEmpty {
+            guard let instant = UTCDateTime(iso: before) else {
+                return .failure(ErrorResponse(error(.badRequest, "invalid_updated_before", "updated_before must be an ISO-8601 date-time")))
+            }
+            selected = selected.filter { $0.updatedAt < instant }
         }
         return .success(selected.map(\.order))
     }

@@ -7,6 +7,10 @@ struct TemplateScope {
     var kind: Kind
     var worksheet: WorksheetDefinition?
     var paginated: Bool
+    /// Setup steps defined so far, with the values each extracts.
+    var steps: [String: [String]] = [:]
+    /// In a per-record step, `{{record.x}}` is a member of the source record.
+    var recordIsSource = false
 
     static let pageNames = ["number", "offset", "size", "cursor"]
 }
@@ -211,6 +215,8 @@ extension JobFileDecoder {
                     let file = context.secretsFileName.map { " or add it to \($0)" } ?? ""
                     reader.warning("secret '\(reference.name)' is not set; export \(reference.name)=…\(file) before running this job", reference: reference, in: node)
                 }
+            case .record where scope.recordIsSource:
+                break
             case .record:
                 if scope.kind == .pull {
                     reader.error("'{{\(reference)}}' is only available in push jobs; a pull job has no current record", reference: reference, in: node)
@@ -229,7 +235,17 @@ extension JobFileDecoder {
                     reader.error("unknown page value '\(reference.name)'\(Suggestion.didYouMean(reference.name, in: TemplateScope.pageNames)) (expected one of: \(TemplateScope.pageNames.joined(separator: ", ")))", reference: reference, in: node)
                 }
             case .steps:
-                reader.error("'{{\(reference)}}' names step '\(reference.path[0])', but this job has no steps", reference: reference, in: node)
+                let step = reference.path[0]
+                let value = reference.path.dropFirst().joined(separator: ".")
+                if let values = scope.steps[step] {
+                    if !values.contains(value) {
+                        reader.error("step '\(step)' extracts no value '\(value)'\(Suggestion.didYouMean(value, in: values)); add it under the step's 'values'", reference: reference, in: node)
+                    }
+                } else if scope.steps.isEmpty {
+                    reader.error("'{{\(reference)}}' names step '\(step)', but this job has no steps before this request", reference: reference, in: node)
+                } else {
+                    reader.error("'{{\(reference)}}' names step '\(step)', which is not an earlier step (not per_record)\(Suggestion.didYouMean(step, in: scope.steps.keys.sorted()))", reference: reference, in: node)
+                }
             case .param:
                 break
             }

@@ -7,7 +7,7 @@ import Yams
 /// its position; decoding carries on past errors so that one pass finds them all.
 struct JobFileDecoder {
     static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request"]
-    static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental"]
+    static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps"]
     static let pushKeys = commonKeys + ["when", "on", "fields", "delivery", "write_back"]
 
     /// What the decoder checks references against.
@@ -76,12 +76,16 @@ struct JobFileDecoder {
         }
 
         let isPush = kindName == "push"
-        let scope = TemplateScope(kind: isPush ? .push : .pull, worksheet: worksheet, paginated: mapping.has("paginate"))
+        var scope = TemplateScope(kind: isPush ? .push : .pull, worksheet: worksheet, paginated: mapping.has("paginate"))
+        var steps: [RequestStep] = []
+        if !isPush, let node = mapping.value("steps") {
+            steps = decodeSteps(node, scope: &scope, worksheet: worksheet, mainFields: mapping.value("fields"))
+        }
         let request = reader.required("request", in: mapping).flatMap { decodeRequest($0, scope: scope, isPush: isPush) }
 
         let kind: JobDefinition.Kind?
         switch kindName {
-        case "pull": kind = decodePull(mapping, request: request, worksheet: worksheet, scope: scope)
+        case "pull": kind = decodePull(mapping, request: request, worksheet: worksheet, scope: scope, steps: steps)
         case "push": kind = decodePush(mapping, request: request, worksheet: worksheet)
         default: kind = nil
         }
@@ -95,7 +99,7 @@ struct JobFileDecoder {
     // MARK: - Pull
 
     private func decodePull(_ mapping: NodeReader.Mapping, request: HTTPRequestSpec?, worksheet: WorksheetDefinition?,
-                            scope: TemplateScope) -> JobDefinition.Kind? {
+                            scope: TemplateScope, steps: [RequestStep]) -> JobDefinition.Kind? {
         let records = mapping.value("records").flatMap { reader.jsonPath($0, "records") } ?? JSONPath(components: [], text: "$")
         var key: [String]?
         if let node = mapping.value("key"), let names = reader.stringList(node, "key") {
@@ -110,8 +114,10 @@ struct JobFileDecoder {
         if let node = mapping.value("fields") {
             fields = decodeFieldMappings(node, context: "fields", worksheet: worksheet, allowParent: false)
         } else if let worksheet {
-            // No mapping: each field comes from the member of the same name.
-            fields = worksheet.fields.map { FieldMapping(field: $0.name, path: JSONPath(components: [.member($0.name)])) }
+            // No mapping: each field comes from the member of the same name (except those per-record steps fill).
+            let stepFields = Set(steps.flatMap(\.fields).map(\.field))
+            fields = worksheet.fields.filter { !stepFields.contains($0.name) }
+                .map { FieldMapping(field: $0.name, path: JSONPath(components: [.member($0.name)])) }
         }
         if let worksheet {
             let mapped = Set(fields.map(\.field))
@@ -138,7 +144,7 @@ struct JobFileDecoder {
         let paginate = mapping.value("paginate").flatMap(decodePagination)
         guard let request else { return nil }
         return .pull(PullJob(request: request, paginate: paginate, records: records, key: key, fields: fields,
-                             children: children, incremental: incremental))
+                             children: children, incremental: incremental, steps: steps))
     }
 
     private func decodeFieldMappings(_ node: Node, context: String, worksheet: WorksheetDefinition?, allowParent: Bool) -> [FieldMapping] {
@@ -161,6 +167,61 @@ struct JobFileDecoder {
             result.append(FieldMapping(field: field, path: path))
         }
         return result
+    }
+
+    private func decodeSteps(_ node: Node, scope: inout TemplateScope, worksheet: WorksheetDefinition?, mainFields: Node?) -> [RequestStep] {
+        guard let items = node.sequence else {
+            sink.error("expected a list of steps for 'steps', found \(reader.describe(node))", at: node.mark)
+            return []
+        }
+        let mainFieldNames = Set(mainFields?.mapping?.keys.compactMap { $0.scalar?.string } ?? [])
+        var steps: [RequestStep] = []
+        var names = Set<String>()
+        for item in items {
+            guard let map = reader.mapping(item, context: "steps", allowed: ["name", "per_record", "concurrency", "request", "values", "fields"]),
+                  let nameNode = reader.required("name", in: map), let name = reader.string(nameNode, "steps.name") else { continue }
+            guard WorksheetDefinition.isValidName(name), names.insert(name).inserted else {
+                sink.error(names.contains(name) ? "a step named '\(name)' already exists; step names must be unique" : "invalid step name '\(name)'; use letters, digits and '_'", at: nameNode.mark)
+                continue
+            }
+            let perRecord = map.value("per_record").flatMap { reader.bool($0, "steps.per_record") } ?? false
+            var stepScope = scope
+            stepScope.recordIsSource = perRecord
+            guard let requestNode = reader.required("request", in: map),
+                  let request = decodeRequest(requestNode, scope: stepScope, isPush: false) else { continue }
+            let values = map.value("values").map { decodeStepValues($0, context: "steps.\(name).values") } ?? []
+            var fields: [FieldMapping] = []
+            if let fieldsNode = map.value("fields") {
+                if !perRecord {
+                    sink.error("'fields' fills worksheet fields once per record and needs 'per_record: true'; a setup step extracts 'values' instead", at: map.keyNode("fields")?.mark)
+                } else {
+                    fields = decodeFieldMappings(fieldsNode, context: "steps.\(name).fields", worksheet: worksheet, allowParent: false)
+                    for field in fields where mainFieldNames.contains(field.field) {
+                        sink.error("field '\(field.field)' is filled by step '\(name)' and also mapped in 'fields'; map it in one place", at: fieldsNode.mark)
+                    }
+                }
+            } else if perRecord {
+                sink.error("per_record step '\(name)' needs 'fields': the worksheet fields it fills from its response", at: map.node.mark)
+            }
+            if perRecord, map.has("values") {
+                sink.error("a per_record step fills 'fields'; 'values' are for setup steps that run once", at: map.keyNode("values")?.mark)
+            }
+            let concurrency = map.value("concurrency").flatMap { reader.int($0, "steps.concurrency", range: 1...64) } ?? RequestStep.defaultConcurrency
+            steps.append(RequestStep(name: name, perRecord: perRecord, request: request, values: values, fields: fields, concurrency: concurrency))
+            if !perRecord { scope.steps[name] = values.map(\.field) }
+        }
+        return steps
+    }
+
+    private func decodeStepValues(_ node: Node, context: String) -> [FieldMapping] {
+        guard let pairs = node.mapping else {
+            sink.error("expected a mapping of value names to JSON paths for '\(context)', found \(reader.describe(node))", at: node.mark)
+            return []
+        }
+        return pairs.compactMap { key, value in
+            guard let name = key.scalar?.string, let path = reader.jsonPath(value, "\(context).\(name)") else { return nil }
+            return FieldMapping(field: name, path: path)
+        }
     }
 
     private func decodeChild(_ node: Node, parent: WorksheetDefinition?) -> ChildMapping? {

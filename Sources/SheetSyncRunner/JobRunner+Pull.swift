@@ -58,6 +58,10 @@ extension JobRunner {
             logger.info("resuming at page \(saved.number)")
         }
         let requestCursor = values.state[StateKey.cursor] ?? ""
+        if !pull.setupSteps.isEmpty {
+            values.steps = try await runSetupSteps(pull.setupSteps, values: values, builder: builder, redactor: redactor,
+                                                   run: run, summary: &summary, database: database)
+        }
         let interval = pull.paginate?.requestsPerSecond.map { Duration.seconds(1 / $0) }
         var lastRequest: ContinuousClock.Instant?
 
@@ -122,10 +126,13 @@ extension JobRunner {
                     if pull.incremental != nil, decision.loopError == nil, let cursorMax { stateChanges[StateKey.cursor] = cursorMax }
                 }
             }
+            let (batches, stepFailures) = try await enrich(page, steps: pull.perRecordSteps, worksheet: worksheet, values: values,
+                                                           builder: builder, redactor: redactor, run: run, summary: &summary, database: database)
             let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
             FaultInjection.arm(.midWrite, page: position.number)
-            summary.counts += try database.writePage(rows: page.rows, into: worksheet, children: children, rejects: page.rejects,
-                                                     job: job.name, run: run, state: stateChanges)
+            summary.counts += try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects,
+                                                     job: job.name, run: run, state: stateChanges, stepFailures: stepFailures)
+            summary.stepFailures += stepFailures.count
             FaultInjection.reach(.afterCommit, page: position.number)
             summary.warnings += decision.warnings
             if let loop = decision.loopError {
@@ -138,7 +145,7 @@ extension JobRunner {
             position = next
         }
         if pull.incremental != nil { summary.cursor = cursorMax }
-        return summary.counts.rejectedTotal > 0 ? .partial : .succeeded
+        return summary.counts.rejectedTotal > 0 || summary.stepFailures > 0 ? .partial : .succeeded
     }
 }
 

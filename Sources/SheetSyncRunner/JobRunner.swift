@@ -67,7 +67,7 @@ public struct JobRunner: Sendable {
     func values(for job: JobDefinition, params: [String: String], window: BackfillWindow? = nil) throws(StoreError) -> (TemplateValues, Redactor) {
         var allParams = job.params
         for (key, value) in params { allParams[key] = value }
-        let references = job.request.templates.flatMap(\.references) + Self.proxyReferences(project)
+        let references = job.allTemplates.flatMap(\.references) + Self.proxyReferences(project)
         var state = try database?.state(job: job.name) ?? [:]
         if case .pull(let pull) = job.kind, let incremental = pull.incremental {
             // Lookback re-reads a window before the saved cursor; 'start' is used as it is.

@@ -19,6 +19,8 @@ public struct RunSummary: Sendable {
     /// The stop rule that ended a paginated run.
     public var stopReason: String?
     public var warnings: [String] = []
+    /// Per-record step calls that failed with `on_failure: continue`.
+    public var stepFailures = 0
     /// The incremental cursor after the run.
     public var cursor: String?
 

@@ -101,6 +101,17 @@ enum BookkeepingMigrations {
             PRIMARY KEY (backfill_id, position)
         );
         """),
+        (3, "v3-step-failures", """
+        CREATE TABLE _sheetsync_step_failures (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES _sheetsync_runs(id) ON DELETE CASCADE,
+            job TEXT NOT NULL,
+            step TEXT NOT NULL,
+            record_key TEXT NOT NULL,          -- JSON array of the record's key values
+            error TEXT NOT NULL,
+            failed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        """),
     ]
 
     /// Applies every migration not yet recorded.

@@ -22,6 +22,19 @@ public struct RequestLogEntry: Sendable {
     }
 }
 
+/// A per-record step that failed for one record (with `on_failure: continue`).
+public struct StepFailure: Sendable {
+    public var step: String
+    public var key: [SQLValue]
+    public var error: String
+
+    public init(step: String, key: [SQLValue], error: String) {
+        self.step = step
+        self.key = key
+        self.error = error
+    }
+}
+
 extension WorksheetDatabase {
     /// Records the start of a run and returns its id.
     public func beginRun(job: String, trigger: RunTrigger) throws(StoreError) -> Int64 {
@@ -87,11 +100,25 @@ extension WorksheetDatabase {
 
     /// Writes one page in one transaction: the job's rows, each child worksheet's rows
     /// (replacing the children of every parent in the page), and the rejects.
-    public func writePage(rows: RowBatch, into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
-                          rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:]) throws(StoreError) -> WriteCounts {
+    ///
+    /// `rows` may hold several batches with different columns: a record whose
+    /// per-record step failed with `on_failure: continue` is written without that
+    /// step's fields, so their stored values stay as they were.
+    public func writePage(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
+                          rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:],
+                          stepFailures: [StepFailure] = []) throws(StoreError) -> WriteCounts {
         try write { db in
             var counts = WriteCounts()
-            counts.byWorksheet[worksheet.name] = try Self.upsert(rows, into: worksheet, source: job, db)
+            counts.byWorksheet[worksheet.name] = UpsertCounts()
+            for batch in rows {
+                counts.byWorksheet[worksheet.name]! += try Self.upsert(batch, into: worksheet, source: job, db)
+            }
+            if !stepFailures.isEmpty {
+                let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_step_failures (run_id, job, step, record_key, error) VALUES (?, ?, ?, ?, ?)")
+                for failure in stepFailures {
+                    try statement.execute(arguments: [run, job, failure.step, JSONValue.array(failure.key.map(\.jsonValue)).jsonText, failure.error])
+                }
+            }
             for (child, definition) in children {
                 counts.byWorksheet[definition.name, default: UpsertCounts()] += try Self.upsert(child.rows, into: definition, source: job, db)
                 counts.deleted[definition.name, default: 0] += try Self.removeStaleChildren(child, in: definition, db)

@@ -110,6 +110,7 @@ public struct GetMultipleData: Sendable {
                 continue
             }
             page.rows.rows.append(row)
+            page.sourceRecords.append(record)
             for (index, plan) in childPlans.enumerated() {
                 childBatches[index].parentKeys.append(keyIndexes.map { row[$0] })
                 let childKeyIndexes = plan.worksheet.key.compactMap { name in plan.fields.firstIndex { $0.mapping.field == name } }

@@ -11,6 +11,8 @@ public struct TransformedPage: Sendable {
     /// The largest incremental cursor value among the records (rejected ones included:
     /// they are kept in `_sheetsync_rejects`, so the cursor may pass them).
     public var cursorMax: String?
+    /// The record each row came from, aligned with `rows.rows` (for per-record steps).
+    public var sourceRecords: [JSONValue] = []
 
     public init(rows: RowBatch, children: [ChildRows] = [], rejects: [Reject] = [], recordCount: Int = 0) {
         self.rows = rows

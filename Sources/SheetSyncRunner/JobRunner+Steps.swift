@@ -1,0 +1,142 @@
+import Foundation
+import SheetSyncCore
+import SheetSyncHTTP
+import SheetSyncStore
+import SheetSyncTransform
+
+extension JobRunner {
+    /// Runs the setup steps in order and returns the values they extract, keyed
+    /// `"<step>.<value>"` for `{{steps.<step>.<value>}}`.
+    func runSetupSteps(_ steps: [RequestStep], values: TemplateValues, builder: RequestBuilder, redactor: Redactor,
+                       run: Int64, summary: inout RunSummary, database: WorksheetDatabase) async throws -> [String: JSONValue] {
+        var extracted: [String: JSONValue] = [:]
+        for step in steps {
+            var stepValues = values
+            stepValues.steps = extracted
+            let request: PreparedRequest
+            switch Self.buildPage(builder, step.request, values: stepValues, walker: nil, position: PagePosition()) {
+            case .success(let built): request = built
+            case .failure(let error):
+                throw RunFailure(code: error.code.rawValue, message: "Unable to build the request of step '\(step.name)', \(redactor.redact(error.message))", continued: false)
+            }
+            let exchange = await transport.send(request, redactor: redactor)
+            summary.requests += exchange.attempts.count
+            try database.recordRequests(exchange.attempts.map(Self.logEntry), run: run)
+            switch exchange.result {
+            case .failure(let error):
+                let message = "step '\(step.name)': \(error.message)"
+                if step.request.onFailure == .continue {
+                    summary.warnings.append(message + " (continued; requests that use its values will fail)")
+                    continue
+                }
+                throw RunFailure(code: error.remoteCode ?? error.code.rawValue, message: message, continued: false)
+            case .success(let response):
+                guard let document = try? JSONReader.parse(response.body) else {
+                    throw RunFailure(code: "invalid_json", message: "step '\(step.name)': the response is not valid JSON", continued: false)
+                }
+                for value in step.values {
+                    if let found = value.path.value(in: document) { extracted["\(step.name).\(value.field)"] = found }
+                }
+            }
+        }
+        return extracted
+    }
+
+    /// Runs the per-record steps for every row of a page and returns the rows to
+    /// write, grouped by the columns they carry: a record whose step failed with
+    /// `on_failure: continue` is written without that step's fields, so their
+    /// stored values stay as they were; every other field updates normally.
+    func enrich(_ page: TransformedPage, steps: [RequestStep], worksheet: WorksheetDefinition, values: TemplateValues,
+                builder: RequestBuilder, redactor: Redactor, run: Int64, summary: inout RunSummary,
+                database: WorksheetDatabase) async throws -> (batches: [RowBatch], failures: [StepFailure]) {
+        guard !steps.isEmpty, !page.rows.rows.isEmpty else { return ([page.rows], []) }
+        let stepFields = steps.flatMap(\.fields).map(\.field)
+        let count = page.rows.rows.count
+        var extra = [[String: SQLValue]](repeating: [:], count: count)
+        var omitted = [Set<String>](repeating: [], count: count)
+        var failures: [StepFailure] = []
+        let keyIndexes = worksheet.key.compactMap { page.rows.columns.firstIndex(of: $0) }
+        let transport = self.transport
+
+        for step in steps {
+            let types = step.fields.map { mapping in (mapping, worksheet.field(named: mapping.field)?.type ?? .text) }
+            typealias Outcome = (index: Int, result: StepResult, attempts: [RequestAttempt])
+            var outcomes: [Outcome] = []
+            await withTaskGroup(of: Outcome.self) { group in
+                var next = 0
+                func launch() {
+                    guard next < count else { return }
+                    let index = next
+                    next += 1
+                    var recordValues = values
+                    if case .object(let object) = page.sourceRecords[index] {
+                        recordValues.record = Dictionary(object.members.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+                    }
+                    group.addTask {
+                        let request: PreparedRequest
+                        switch Self.buildPage(builder, step.request, values: recordValues, walker: nil, position: PagePosition()) {
+                        case .success(let built): request = built
+                        case .failure(let error): return (index, .failure(redactor.redact(error.message)), [])
+                        }
+                        let exchange = await transport.send(request, redactor: redactor)
+                        switch exchange.result {
+                        case .failure(let error): return (index, .failure(error.message), exchange.attempts)
+                        case .success(let response):
+                            guard let document = try? JSONReader.parse(response.body) else {
+                                return (index, .failure("the response is not valid JSON"), exchange.attempts)
+                            }
+                            var row: [String: SQLValue] = [:]
+                            for (mapping, type) in types {
+                                do {
+                                    row[mapping.field] = try type.convert(mapping.path.value(in: document) ?? .null)
+                                } catch {
+                                    return (index, .failure("field '\(mapping.field)' (\(mapping.path.text)): \((error as? CoreError)?.message ?? "\(error)")"), exchange.attempts)
+                                }
+                            }
+                            return (index, .success(row), exchange.attempts)
+                        }
+                    }
+                }
+                for _ in 0..<step.concurrency { launch() }
+                while let outcome = await group.next() {
+                    outcomes.append(outcome)
+                    launch()
+                }
+            }
+            let attempts = outcomes.flatMap(\.attempts)
+            summary.requests += attempts.count
+            try database.recordRequests(attempts.map(Self.logEntry), run: run)
+            for outcome in outcomes.sorted(by: { $0.index < $1.index }) {
+                switch outcome.result {
+                case .success(let row):
+                    extra[outcome.index].merge(row) { $1 }
+                case .failure(let message):
+                    let key = keyIndexes.map { page.rows.rows[outcome.index][$0] }
+                    if step.request.onFailure == .terminate {
+                        throw RunFailure(code: "step_failed", message: "step '\(step.name)' failed for record [\(key.map(\.jsonValue.jsonText).joined(separator: ", "))]: \(message)", continued: false)
+                    }
+                    omitted[outcome.index].formUnion(step.fields.map(\.field))
+                    failures.append(StepFailure(step: step.name, key: key, error: message))
+                }
+            }
+        }
+        if !failures.isEmpty {
+            summary.warnings.append("\(failures.count) per-record step call(s) failed; those records kept their old values of the step's fields (see _sheetsync_step_failures)")
+        }
+        // Group rows by the step fields they leave out, so each group is one column set.
+        var groups: [Set<String>: RowBatch] = [:]
+        for index in 0..<count {
+            let leave = omitted[index]
+            let columns = page.rows.columns + stepFields.filter { !leave.contains($0) }
+            let row = page.rows.rows[index] + stepFields.filter { !leave.contains($0) }.map { extra[index][$0] ?? .null }
+            groups[leave, default: RowBatch(columns: columns)].rows.append(row)
+        }
+        return (groups.sorted { $0.key.count < $1.key.count }.map(\.value), failures)
+    }
+}
+
+/// What one per-record step call gave: field values, or why it failed.
+enum StepResult: Sendable {
+    case success([String: SQLValue])
+    case failure(String)
+}

@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import Hummingbird
+import NIOCore
+import Testing
+import SheetSyncCore
+import SheetSyncDemo
+@testable import SheetSyncRunner
+
+/// An API that wants a login first, lists 20 items, and tells each item's shipment.
+actor StepsBackend {
+    var version = 1
+    var failing: Set<Int> = []
+    var logins = 0
+    var shipmentCalls = 0
+
+    func set(version: Int, failing: Set<Int>) {
+        self.version = version
+        self.failing = failing
+    }
+
+    func login() -> String {
+        logins += 1
+        return "tok-\(logins)"
+    }
+
+    func shipment(_ id: Int) -> (Bool, Int) {
+        shipmentCalls += 1
+        return (!failing.contains(id), version)
+    }
+
+    static func router(_ backend: StepsBackend) -> Router<BasicRequestContext> {
+        let router = Router()
+        @Sendable func json(_ text: String, _ status: HTTPResponse.Status = .ok) -> Response {
+            Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.post("/login") { request, _ -> Response in
+            let body = try await request.body.collect(upTo: 4096)
+            guard String(buffer: body) == #"{"user":"demo","password":"s3cret"}"# else { return json(#"{"error": "bad login"}"#, .unauthorized) }
+            return json(#"{"token": "\#(await backend.login())"}"#)
+        }
+        router.get("/items") { request, _ -> Response in
+            guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer tok-") else { return json(#"{"error": "log in first"}"#, .unauthorized) }
+            let version = await backend.version
+            let items = (1...20).map { #"{"id": \#($0), "name": "item-\#($0)-v\#(version)"}"# }.joined(separator: ",")
+            return json(#"{"data": [\#(items)]}"#)
+        }
+        router.get("/shipments/:id") { _, context -> Response in
+            let id = Int(context.parameters.get("id") ?? "") ?? 0
+            let (ok, version) = await backend.shipment(id)
+            guard ok else { return json(#"{"error": "carrier timeout"}"#, .badGateway) }
+            return json(#"{"status": "shipped-v\#(version)", "carrier": "DHL"}"#)
+        }
+        return router
+    }
+}
+
+struct StepTests {
+    static let job = """
+        kind: pull
+        worksheet: items
+        steps:
+          - name: auth
+            request:
+              method: POST
+              url: "{{env.API}}/login"
+              body: { json: { user: demo, password: "{{secret.PASS}}" } }
+            values: { token: $.token }
+          - name: shipment
+            per_record: true
+            concurrency: 3
+            request:
+              url: "{{env.API}}/shipments/{{record.id}}"
+              on_failure: continue
+              retry: { attempts: 1 }
+            fields: { shipment_status: $.status, carrier: $.carrier }
+        request:
+          url: "{{env.API}}/items"
+          headers: { Authorization: "Bearer {{steps.auth.token}}" }
+        records: $.data
+        fields: { id: $.id, name: $.name }
+        """
+
+    static let schema = "key: [id]\nfields:\n  id: integer\n  name: text\n  shipment_status: text\n  carrier: text\n"
+
+    @Test func logInThenFetchThenEnrichEachRecord() async throws {
+        let backend = StepsBackend()
+        let server = try await LoopbackServer.start(StepsBackend.router(backend))
+        let harness = try Harness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": Self.job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["PASS": "s3cret"])
+        let job = try harness.job("items")
+
+        let first = await harness.runner.run(job)
+        #expect(first.status == .succeeded, "\(first.line)")
+        #expect(first.requests == 22)  // login, items, 20 shipments
+        #expect(try harness.rows("SELECT count(*) FROM items WHERE name LIKE '%-v1' AND shipment_status = 'shipped-v1' AND carrier = 'DHL'")[0][0] as Int == 20)
+
+        // Version 2: the names and shipments change, and 2 of the 20 shipment calls fail.
+        await backend.set(version: 2, failing: [3, 7])
+        let second = await harness.runner.run(job)
+        #expect(second.status == .partial, "\(second.line)")
+        #expect(second.exitCode == 2)
+        let rows = try harness.rows("SELECT id, name, shipment_status FROM items ORDER BY id")
+        for row in rows {
+            let id: Int = row["id"]
+            #expect(row["name"] as String == "item-\(id)-v2", "item \(id) did not update its other fields")
+            #expect(row["shipment_status"] as String == ([3, 7].contains(id) ? "shipped-v1" : "shipped-v2"), "item \(id)")
+        }
+        let failures = try harness.rows("SELECT step, record_key, error FROM _sheetsync_step_failures ORDER BY record_key")
+        #expect(failures.map { $0["record_key"] as String } == ["[3]", "[7]"])
+        #expect(failures.allSatisfy { ($0["error"] as String).contains("HTTP 502") && ($0["step"] as String) == "shipment" })
+        #expect(second.counts.byWorksheet["items"]?.updated == 20)
+        #expect(await backend.logins == 2)
+        #expect(!(try harness.rows("SELECT * FROM _sheetsync_requests").map { "\($0)" }.joined().contains("s3cret")))
+        await harness.shutdown()
+        await server.stop()
+    }
+
+    @Test func terminateOnAPerRecordStepFailsTheRunWithoutWritingThePage() async throws {
+        let backend = StepsBackend()
+        await backend.set(version: 1, failing: [5])
+        let server = try await LoopbackServer.start(StepsBackend.router(backend))
+        let job = Self.job.replacingOccurrences(of: "on_failure: continue", with: "on_failure: terminate")
+        let harness = try Harness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["PASS": "s3cret"])
+        let summary = await harness.runner.run(try harness.job("items"))
+        #expect(summary.status == .failed)
+        #expect(summary.errorMessage?.contains("step 'shipment' failed for record [5]") == true)
+        #expect(try harness.count("items") == 0)
+        await harness.shutdown()
+        await server.stop()
+    }
+}
