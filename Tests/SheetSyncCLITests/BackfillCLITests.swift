@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+struct BackfillCLITests {
+    @Test func backfillRunsWindowsWithProgressLines() throws {
+        let crash = CrashRecoveryTests()
+        let (shop, url) = try crash.startShop()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: CrashRecoveryTests.schema.path) {
+            files["schema/\(name)"] = try String(contentsOf: CrashRecoveryTests.schema.appendingPathComponent(name), encoding: .utf8)
+        }
+        files["jobs/orders.yml"] = """
+            kind: pull
+            worksheet: orders
+            request:
+              url: "{{env.SHOP_URL}}/v1/orders"
+              query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}" }
+              headers: { Authorization: "Bearer {{secret.SHOP_TOKEN}}" }
+            paginate: { style: page, size_param: per_page, size: 10, has_more: $.has_more }
+            incremental: { cursor: $.updated_at }
+            records: $.data
+            fields: { id: $.id, status: $.status, updated_at: $.updated_at }
+            """
+        let project = try ProjectDirectory(files: files)
+        let path = project.url.path
+        let environment = ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"]
+        let result = try CLI.run(["backfill", "orders", "--from", "2024-01-01", "--to", "2024-01-04", "--step", "1d",
+                                  "--concurrency", "2", "--project", path], environment: environment)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout == "orders: backfill complete: 3/3 windows, 40 rows written\n")
+        let lines = result.stderr.split(separator: "\n").filter { $0.hasPrefix("window ") }
+        #expect(lines.count == 3)
+        #expect(lines.contains { $0.hasPrefix("window 2024-01-01T00:00:00Z .. 2024-01-02T00:00:00Z: succeeded") })
+        #expect(try CLI.run(["query", "SELECT count(*) FROM orders", "--format", "csv", "--project", path]).stdout == "count(*)\r\n40\n")
+        // The incremental cursor was not touched by the backfill.
+        #expect(try CLI.run(["state", "orders", "--project", path]).stdout == "orders: no saved state\n")
+        let bad = try CLI.run(["backfill", "orders", "--from", "2024-01-04", "--to", "2024-01-01", "--project", path], environment: environment)
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("must be before --to"))
+    }
+}
