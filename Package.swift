@@ -22,6 +22,8 @@ let package = Package(
         // Already in the graph through the two above; named here so targets can use NIO's types.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Already built for swift-nio-ssl's certificates; HMAC-SHA256 for webhook signatures.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .target(name: "SheetSyncCore"),
@@ -46,9 +48,13 @@ let package = Package(
         ),
         .target(name: "SheetSyncTransform", dependencies: ["SheetSyncCore"]),
         .target(
+            name: "SheetSyncPush",
+            dependencies: ["SheetSyncCore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .target(
             name: "SheetSyncRunner",
             dependencies: [
-                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncTransform",
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncTransform", "SheetSyncPush",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -76,6 +82,7 @@ let package = Package(
             dependencies: ["SheetSyncStore", "SheetSyncCore", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "SheetSyncTransformTests", dependencies: ["SheetSyncTransform", "SheetSyncCore"]),
+        .testTarget(name: "SheetSyncPushTests", dependencies: ["SheetSyncPush", "SheetSyncCore"]),
         .testTarget(
             name: "SheetSyncHTTPTests",
             dependencies: [

@@ -26,6 +26,14 @@ public struct Project: Sendable {
         jobs.first { $0.name == name }
     }
 
+    /// Worksheets read by push jobs: their changes are captured by triggers.
+    public var capturedWorksheets: Set<String> {
+        Set(jobs.compactMap { job in
+            if case .push = job.kind { return job.worksheet }
+            return nil
+        })
+    }
+
     /// The value of `{{env.X}}`: the environment, else sheetsync.yml's `env:` defaults.
     public func env(_ name: String) -> String? {
         environment[name] ?? settings.env[name]

@@ -24,6 +24,8 @@ public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
     /// Error code and message read from the response body (`request.error`).
     public var remoteCode: String?
     public var remoteMessage: String?
+    /// The receiver's `Retry-After`, when it sent one.
+    public var retryAfter: Duration?
 
     public init(_ code: Code, _ message: String, status: Int? = nil, remoteCode: String? = nil, remoteMessage: String? = nil) {
         self.code = code

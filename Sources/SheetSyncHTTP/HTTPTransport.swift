@@ -261,8 +261,10 @@ public final class HTTPTransport: Sendable {
         if [301, 302, 303, 307, 308].contains(response.status), request.method != .GET, request.method != .HEAD {
             message += "; redirects are followed for GET and HEAD only"
         }
-        return HTTPStepError(.status, redactor.redact(message), status: response.status,
-                             remoteCode: remoteCode.map(redactor.redact), remoteMessage: remoteMessage.map(redactor.redact))
+        var error = HTTPStepError(.status, redactor.redact(message), status: response.status,
+                                  remoteCode: remoteCode.map(redactor.redact), remoteMessage: remoteMessage.map(redactor.redact))
+        error.retryAfter = response.header("Retry-After").flatMap { RetryAfter.delay($0, now: Self.now()) }
+        return error
     }
 
     private static func text(_ value: JSONValue) -> String? {

@@ -107,7 +107,7 @@ public struct JobRunner: Sendable {
         }
         do {
             // New fields get their columns first; destructive changes need 'migrate --allow-destructive'.
-            try database.migrate(project.worksheets)
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
             summary.run = try database.beginRun(job: job.name, trigger: trigger)
         } catch {
             summary.status = .failed

@@ -112,6 +112,45 @@ enum BookkeepingMigrations {
             failed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
         );
         """),
+        (4, "v4-push", """
+        CREATE TABLE _sheetsync_outbox (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            worksheet TEXT NOT NULL,
+            record_key TEXT NOT NULL,          -- JSON array of the key values
+            operation TEXT NOT NULL,           -- insert, update, delete
+            changed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE INDEX _sheetsync_outbox_worksheet ON _sheetsync_outbox(worksheet, seq);
+        CREATE TABLE _sheetsync_deliveries (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            worksheet TEXT NOT NULL,
+            record_key TEXT NOT NULL,
+            change_id TEXT NOT NULL UNIQUE,    -- sent as Idempotency-Key and webhook-id
+            first_operation TEXT NOT NULL,     -- the first change captured for it
+            operation TEXT,                    -- what was sent: insert, update, delete
+            outbox_seq INTEGER NOT NULL,       -- the latest change it covers
+            state TEXT NOT NULL DEFAULT 'pending',   -- pending, delivered, failed, skipped
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            payload TEXT,                      -- frozen at the first attempt: retries send the same bytes
+            payload_hash TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            reason TEXT,                       -- why it was skipped or failed
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            delivered_at TEXT
+        );
+        CREATE INDEX _sheetsync_deliveries_due ON _sheetsync_deliveries(job, state, next_attempt_at);
+        CREATE INDEX _sheetsync_deliveries_key ON _sheetsync_deliveries(job, record_key, id);
+        CREATE TABLE _sheetsync_pushed (
+            job TEXT NOT NULL,
+            record_key TEXT NOT NULL,
+            payload_hash TEXT NOT NULL,        -- of the last acknowledged projection
+            delivered_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            PRIMARY KEY (job, record_key)
+        );
+        """),
     ]
 
     /// Applies every migration not yet recorded.

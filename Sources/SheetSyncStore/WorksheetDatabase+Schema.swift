@@ -33,8 +33,12 @@ extension WorksheetDatabase {
     /// field, or changing a key, is refused with a `.destructiveChange` error naming
     /// each field unless `allowDestructive` is true; then the other columns' data is
     /// kept, and retyped values are converted (NULL where they cannot be).
+    ///
+    /// `captured` names the worksheets push jobs read: their change-capture triggers
+    /// are regenerated (and dropped from the others) in the same transaction.
     @discardableResult
-    public func migrate(_ worksheets: [WorksheetDefinition], allowDestructive: Bool = false) throws(StoreError) -> SchemaPlan {
+    public func migrate(_ worksheets: [WorksheetDefinition], allowDestructive: Bool = false,
+                        captured: Set<String> = []) throws(StoreError) -> SchemaPlan {
         try write { db in
             let plan = try Self.plan(worksheets, db)
             let destructive = plan.destructiveChanges
@@ -65,6 +69,7 @@ extension WorksheetDatabase {
                                arguments: [change.worksheet, change.description, change.statements.joined(separator: ";\n")])
             }
             for worksheet in worksheets { try Self.record(worksheet, db) }
+            try Self.installCapture(worksheets, captured: captured, db)
             return plan
         }
     }

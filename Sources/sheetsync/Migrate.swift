@@ -37,7 +37,7 @@ struct Migrate: AsyncParsableCommand {
                 return
             }
             let database = try global.openDatabase(for: project)
-            let plan = try database.migrate(project.worksheets, allowDestructive: allowDestructive)
+            let plan = try database.migrate(project.worksheets, allowDestructive: allowDestructive, captured: project.capturedWorksheets)
             if plan.isEmpty {
                 Output.out("Up to date: \(project.worksheets.count) worksheet(s) in \(database.path)")
             } else {

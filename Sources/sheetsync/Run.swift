@@ -36,6 +36,13 @@ struct Run: AsyncParsableCommand {
             if report.error != nil { throw ExitCode.failure }
             return
         }
+        if case .push = context.job.kind {
+            // A push job's "run" is a push pass.
+            let pushed = await context.runner.push(context.job, dryRun: dryRun)
+            Output.out(pushed.line)
+            if pushed.exitCode != 0 { throw ExitCode(pushed.exitCode) }
+            return
+        }
         let summary = await context.runner.run(context.job, params: context.params, trigger: .cli)
         Output.out(summary.line)
         if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }

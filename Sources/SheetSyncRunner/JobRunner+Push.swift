@@ -1,0 +1,344 @@
+import Foundation
+import Logging
+import SheetSyncCore
+import SheetSyncHTTP
+import SheetSyncPush
+import SheetSyncStore
+
+/// What a push pass did.
+public struct PushSummary: Sendable {
+    public var job: String
+    public var delivered = 0
+    public var failed = 0
+    public var skipped = 0
+    /// Deliveries still waiting for a retry.
+    public var pending = 0
+    public var requests = 0
+    public var duration: Duration = .zero
+    /// Set when the endpoint answered 410 Gone (or was already disabled).
+    public var disabled: String?
+    public var error: String?
+    /// For dry runs: the requests that would be sent.
+    public var previews: [RequestPreview] = []
+
+    public var exitCode: Int32 {
+        if error != nil || disabled != nil { return 1 }
+        return failed > 0 ? 2 : 0
+    }
+
+    public var line: String {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        var text = "\(job): \(delivered) delivered, \(failed) failed, \(skipped) skipped, \(pending) waiting to retry (\(requests) request\(requests == 1 ? "" : "s") in \(String(format: "%.2f", seconds))s)"
+        if let disabled { text += "\n  disabled: \(disabled)" }
+        if let error { text += "\n  error: \(error)" }
+        return text
+    }
+}
+
+/// The decision for one delivery, computed before anything is sent.
+enum DeliveryPlan {
+    case skip(String)
+    case send(payload: [UInt8], hash: String, operation: String, record: [String: JSONValue])
+}
+
+extension JobRunner {
+    static let disabledKey = "disabled"
+
+    /// Delivers the push job's due changes: captures new changes from the outbox,
+    /// then sends each due delivery (one per record at a time, in order, up to
+    /// `delivery.concurrency` records at once). With `wait`, keeps going while
+    /// retries come due within that time. No database transaction is open while a
+    /// request is in flight: the attempt is recorded before sending and its outcome
+    /// after, so a crash in between re-sends with the same id.
+    public func push(_ job: JobDefinition, wait: Duration = .zero, dryRun: Bool = false, trigger: RunTrigger = .cli) async -> PushSummary {
+        let started = ContinuousClock.now
+        var summary = PushSummary(job: job.name)
+        defer { summary.duration = ContinuousClock.now - started }
+        guard case .push(let push) = job.kind, let worksheet = project.worksheet(named: job.worksheet), let database else {
+            summary.error = "'\(job.name)' is not a push job with a defined worksheet"
+            return summary
+        }
+        do {
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
+            if let reason = try database.state(job: job.name)[Self.disabledKey] {
+                summary.disabled = reason + " (run 'sheetsync replay \(job.name) --failed' once the endpoint is fixed)"
+                return summary
+            }
+            if dryRun {
+                summary.previews = try await previewPush(job, push, worksheet: worksheet, database: database)
+                return summary
+            }
+            try database.ingestChanges(job: job.name, worksheet: job.worksheet)
+            let run = try database.beginRun(job: job.name, trigger: trigger)
+            defer {
+                let status: RunStatus = summary.error != nil || summary.disabled != nil ? .failed : (summary.failed > 0 ? .partial : .succeeded)
+                let details = JSONValue.object(JSONObject([
+                    "delivered": .number(String(summary.delivered)), "failed": .number(String(summary.failed)),
+                    "skipped": .number(String(summary.skipped)), "pending": .number(String(summary.pending)),
+                ]))
+                try? database.finishRun(run, status: status, counts: WriteCounts(), requests: summary.requests,
+                                        errorCode: summary.disabled != nil ? "gone" : nil, errorMessage: summary.error ?? summary.disabled, details: details)
+            }
+            let policy = DeliveryPolicy(push.delivery)
+            let deadline = ContinuousClock.now + wait
+            let (values, redactor) = try self.values(for: job, params: [:])
+            let signer = try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) }
+            loop: while true {
+                let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1000)
+                if due.isEmpty {
+                    guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
+                    let remaining = deadline - ContinuousClock.now
+                    guard remaining > .zero else { break }
+                    let untilDue = Self.duration(until: next)
+                    guard untilDue <= remaining else { break }
+                    try await Task.sleep(for: max(.milliseconds(5), untilDue))
+                    continue
+                }
+                // Up to `concurrency` records at once; each record's deliveries stay in order.
+                for chunk in stride(from: 0, to: due.count, by: push.delivery.concurrency).map({ Array(due[$0..<min($0 + push.delivery.concurrency, due.count)]) }) {
+                    let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
+                        for delivery in chunk {
+                            group.addTask {
+                                await self.deliver(delivery, job: job, push: push, worksheet: worksheet, policy: policy,
+                                                   values: values, redactor: redactor, signer: signer, database: database, run: run)
+                            }
+                        }
+                        var all: [DeliveryOutcome] = []
+                        for await outcome in group { all.append(outcome) }
+                        return all
+                    }
+                    for outcome in outcomes {
+                        summary.requests += outcome.requests
+                        switch outcome.result {
+                        case .delivered: summary.delivered += 1
+                        case .skipped: summary.skipped += 1
+                        case .failed: summary.failed += 1
+                        case .retrying: break
+                        case .gone(let reason):
+                            summary.failed += 1
+                            summary.disabled = reason
+                        case .error(let message): summary.error = message
+                        }
+                    }
+                    if summary.disabled != nil || summary.error != nil { break loop }
+                }
+            }
+            summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
+            let readers = project.jobs.filter { if case .push = $0.kind { return $0.worksheet == job.worksheet } else { return false } }.map(\.name)
+            try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
+        } catch let error as StoreError {
+            summary.error = error.message
+        } catch {
+            summary.error = "\(error)"
+        }
+        return summary
+    }
+
+    struct DeliveryOutcome: Sendable {
+        enum Result: Sendable {
+            case delivered, skipped, failed, retrying
+            case gone(String)
+            case error(String)
+        }
+        var result: Result
+        var requests = 0
+    }
+
+    /// Decides what a delivery sends (or that it is skipped), from the record's current state.
+    func plan(job: String, recordKey: String, firstOperation: String, push: PushJob, worksheet: WorksheetDefinition,
+              values: TemplateValues, database: WorksheetDatabase) throws -> DeliveryPlan {
+        let keyValues = Delivery.keyValues(recordKey)
+        let found = try database.record(in: worksheet, key: keyValues, condition: push.when)
+        let previous = try database.pushedHash(job: job, key: recordKey)
+        let operation: PushJob.Operation
+        if found == nil {
+            operation = .delete
+        } else if firstOperation == "insert", previous == nil {
+            operation = .insert
+        } else {
+            operation = .update
+        }
+        guard push.on.contains(operation) else { return .skip("'\(operation.rawValue)' is not in 'on'") }
+        var record: [String: JSONValue] = [:]
+        if let found {
+            guard found.matches else { return .skip("'when' is false for the record") }
+            let fields = push.fields.map { names in worksheet.fields.filter { names.contains($0.name) } } ?? worksheet.fields
+            guard case .object(let object) = RecordPayload.object(fields: worksheet.fields, values: found.values) else { return .skip("no record") }
+            for member in object.members { record[member.key] = member.value }
+            // What counts as a change: the pushed fields, without those written back from responses.
+            let writtenBack = Set(push.writeBack.map(\.field))
+            let projection = RecordPayload.object(fields: fields.filter { !writtenBack.contains($0.name) }, values: found.values)
+            let hash = WebhookSigner.sha256Hex(Array(projection.jsonText.utf8))
+            if hash == previous { return .skip("pushed fields unchanged since the last delivery") }
+            let body = try payload(push: push, record: record, fields: fields, values: values)
+            return .send(payload: body, hash: hash, operation: operation.rawValue, record: record)
+        }
+        // Deleted: send the key, marked as a deletion.
+        for (name, value) in zip(worksheet.key, keyValues) {
+            record[name] = RecordPayload.typed(value, as: worksheet.field(named: name)?.type ?? .text)
+        }
+        let body = JSONValue.object(JSONObject(worksheet.key.map { JSONObject.Member(key: $0, value: record[$0] ?? .null) }
+            + [JSONObject.Member(key: "_deleted", value: .bool(true))]))
+        return .send(payload: Array(body.jsonText.utf8), hash: "deleted", operation: "delete", record: record)
+    }
+
+    /// The body for a record: the whole record ("Send Specified Data Object"), or the job's template.
+    func payload(push: PushJob, record: [String: JSONValue], fields: [WorksheetDefinition.Field], values: TemplateValues) throws -> [UInt8] {
+        var recordValues = values
+        recordValues.record = record
+        switch push.request.body {
+        case .record?, nil:
+            let object = JSONValue.object(JSONObject(fields.map { JSONObject.Member(key: $0.name, value: record[$0.name] ?? .null) }))
+            return Array(object.jsonText.utf8)
+        case .json(let template)?:
+            return Array(try template.render(recordValues).jsonText.utf8)
+        case .raw(let template, _)?:
+            return Array(try template.renderText(recordValues).utf8)
+        case .form(let form)?:
+            return Array(try form.map { PercentEncoding.formEncode($0.name) + "=" + PercentEncoding.formEncode(try $0.value.renderText(recordValues)) }.joined(separator: "&").utf8)
+        case .multipart?, .binary?:
+            throw StoreError(.sqlError, "push jobs send a record as JSON, raw text or a form; multipart and binary bodies are for pull requests")
+        }
+    }
+
+    func deliver(_ delivery: Delivery, job: JobDefinition, push: PushJob, worksheet: WorksheetDefinition, policy: DeliveryPolicy,
+                 values: TemplateValues, redactor: Redactor, signer: WebhookSigner?, database: WorksheetDatabase, run: Int64) async -> DeliveryOutcome {
+        do {
+            var payload: [UInt8]
+            var hash: String
+            var record: [String: JSONValue] = [:]
+            var operation: String
+            if let frozen = delivery.payload, let frozenHash = delivery.payloadHash, let frozenOperation = delivery.operation {
+                // A retry: the same bytes under the same id.
+                payload = Array(frozen.utf8)
+                hash = frozenHash
+                operation = frozenOperation
+                if let parsed = try? JSONReader.parse(frozen), case .object(let object) = parsed {
+                    for member in object.members { record[member.key] = member.value }
+                }
+            } else {
+                switch try plan(job: delivery.job, recordKey: delivery.recordKey, firstOperation: delivery.firstOperation,
+                                push: push, worksheet: worksheet, values: values, database: database) {
+                case .skip(let reason):
+                    try database.skipDelivery(delivery.id, reason: reason)
+                    return DeliveryOutcome(result: .skipped)
+                case .send(let body, let bodyHash, let op, let fields):
+                    payload = body
+                    hash = bodyHash
+                    operation = op
+                    record = fields
+                }
+            }
+            try database.beginAttempt(delivery.id, payload: String(decoding: payload, as: UTF8.self), hash: hash, operation: operation)
+            var recordValues = values
+            recordValues.record = record
+            var spec = push.request
+            spec.body = nil
+            spec.retry = RetryPolicy(attempts: 1)
+            let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
+                                         defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
+            var request: PreparedRequest
+            switch Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()) {
+            case .success(let built): request = built
+            case .failure(let error):
+                try database.failAttempt(delivery.id, status: nil, error: redactor.redact(error.message), nextAttempt: nil)
+                return DeliveryOutcome(result: .failed)
+            }
+            let timestamp = Int64(Date().timeIntervalSince1970)
+            request.body = payload
+            if request.header("Content-Type") == nil {
+                request.headers.append(("Content-Type", push.request.body.map(Self.contentType) ?? "application/json"))
+            }
+            request.headers += [("Idempotency-Key", delivery.changeID), ("webhook-id", delivery.changeID),
+                                ("webhook-timestamp", String(timestamp)), ("X-Sheetsync-Operation", operation)]
+            if let signer {
+                request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: payload)))
+            }
+            let exchange = await transport.send(request, redactor: redactor)
+            try database.recordRequests(exchange.attempts.map(Self.logEntry), run: run)
+            switch exchange.result {
+            case .success(let response):
+                var writeBack: [String: SQLValue] = [:]
+                if !push.writeBack.isEmpty, let document = try? JSONReader.parse(response.body) {
+                    for mapping in push.writeBack {
+                        let type = worksheet.field(named: mapping.field)?.type ?? .text
+                        if let value = mapping.path.value(in: document), let converted = try? type.convert(value) { writeBack[mapping.field] = converted }
+                    }
+                }
+                try database.completeDelivery(delivery, status: response.status, hash: hash, writeBack: operation == "delete" ? [:] : writeBack, into: worksheet)
+                return DeliveryOutcome(result: .delivered, requests: 1)
+            case .failure(let error):
+                if error.status == 410 {
+                    let reason = "the endpoint answered 410 Gone for change \(delivery.changeID): \(error.message)"
+                    try database.failAttempt(delivery.id, status: 410, error: error.message, nextAttempt: nil)
+                    try database.saveState([Self.disabledKey: reason], job: job.name)
+                    return DeliveryOutcome(result: .gone(reason), requests: 1)
+                }
+                let attemptsDone = delivery.attempts + 1
+                if let delay = policy.delay(afterAttempt: attemptsDone, retryAfter: error.retryAfter) {
+                    let next = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                    try database.failAttempt(delivery.id, status: error.status, error: error.message, nextAttempt: WorksheetDatabase.timestamp(next))
+                    return DeliveryOutcome(result: .retrying, requests: 1)
+                }
+                try database.failAttempt(delivery.id, status: error.status, error: error.message, nextAttempt: nil)
+                return DeliveryOutcome(result: .failed, requests: 1)
+            }
+        } catch let error as StoreError {
+            return DeliveryOutcome(result: .error(error.message))
+        } catch {
+            return DeliveryOutcome(result: .error("\(error)"))
+        }
+    }
+
+    static func contentType(_ body: RequestBody) -> String {
+        switch body {
+        case .raw(_, let type): type
+        case .form: "application/x-www-form-urlencoded"
+        default: "application/json"
+        }
+    }
+
+    static func duration(until timestamp: String) -> Duration {
+        guard let due = UTCDateTime(iso: timestamp) else { return .zero }
+        let now = Date().timeIntervalSince1970
+        let seconds = Double(due.seconds) + Double(due.nanoseconds) / 1e9 - now
+        return seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : .zero
+    }
+
+    /// What a push would send, computed without writing anything.
+    func previewPush(_ job: JobDefinition, _ push: PushJob, worksheet: WorksheetDefinition, database: WorksheetDatabase) async throws -> [RequestPreview] {
+        let (values, redactor) = try self.values(for: job, params: [:])
+        var previews: [RequestPreview] = []
+        let pending = try database.deliveries(job: job.name, state: "pending", limit: 1000).reversed()
+        var keys = pending.map { ($0.recordKey, $0.firstOperation, $0.payload) }
+        for change in try database.unconsumedChanges(job: job.name, worksheet: job.worksheet) where !keys.contains(where: { $0.0 == change.key }) {
+            keys.append((change.key, change.operation, nil))
+        }
+        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent)
+        for (key, first, frozen) in keys {
+            var body: [UInt8]
+            var record: [String: JSONValue] = [:]
+            if let frozen {
+                body = Array(frozen.utf8)
+            } else {
+                switch try plan(job: job.name, recordKey: key, firstOperation: first, push: push, worksheet: worksheet,
+                                values: values, database: database) {
+                case .skip: continue
+                case .send(let payload, _, _, let fields):
+                    body = payload
+                    record = fields
+                }
+            }
+            var recordValues = values
+            recordValues.record = record
+            var spec = push.request
+            spec.body = nil
+            if case .success(let request) = Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()) {
+                previews.append(RequestPreview(method: request.method.rawValue, url: redactor.redact(request.url),
+                                               headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
+                                               body: redactor.redact(String(decoding: body, as: UTF8.self))))
+            }
+        }
+        return previews
+    }
+}

@@ -1,0 +1,262 @@
+import Foundation
+import GRDB
+import SheetSyncCore
+
+/// One row of `_sheetsync_deliveries`.
+public struct Delivery: Sendable, Equatable {
+    public var id: Int64
+    public var job: String
+    public var worksheet: String
+    /// JSON array of the record's key values.
+    public var recordKey: String
+    /// Sent as `Idempotency-Key` and `webhook-id`; the same on every attempt.
+    public var changeID: String
+    public var firstOperation: String
+    public var operation: String?
+    public var state: String
+    public var attempts: Int
+    public var nextAttemptAt: String
+    public var payload: String?
+    public var payloadHash: String?
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var reason: String?
+    public var createdAt: String
+    public var deliveredAt: String?
+
+    init(row: Row) {
+        id = row["id"]
+        job = row["job"]
+        worksheet = row["worksheet"]
+        recordKey = row["record_key"]
+        changeID = row["change_id"]
+        firstOperation = row["first_operation"]
+        operation = row["operation"]
+        state = row["state"]
+        attempts = row["attempts"]
+        nextAttemptAt = row["next_attempt_at"]
+        payload = row["payload"]
+        payloadHash = row["payload_hash"]
+        lastStatus = row["last_status"]
+        lastError = row["last_error"]
+        reason = row["reason"]
+        createdAt = row["created_at"]
+        deliveredAt = row["delivered_at"]
+    }
+
+    /// The key values, decoded.
+    public var keyValues: [SQLValue] { Self.keyValues(recordKey) }
+
+    /// Decodes a record key as the capture triggers write it (`json_array(…)`).
+    public static func keyValues(_ recordKey: String) -> [SQLValue] {
+        guard case .array(let items)? = try? JSONReader.parse(recordKey) else { return [] }
+        return items.map { item in
+            switch item {
+            case .number(let n): Int64(n).map(SQLValue.integer) ?? Double(n).map(SQLValue.real) ?? .text(n)
+            case .string(let s): .text(s)
+            case .bool(let b): .integer(b ? 1 : 0)
+            default: .null
+            }
+        }
+    }
+}
+
+extension WorksheetDatabase {
+    /// Turns new outbox rows of `worksheet` into deliveries of `job`, in one
+    /// transaction with the job's outbox position.
+    ///
+    /// A record that already has a delivery not yet attempted is coalesced into it
+    /// (it will be sent once, in its latest state). A record whose pending delivery is
+    /// already being retried gets a new delivery queued after it: retries must send the
+    /// same bytes under the same id, and deliveries of one record go in order.
+    /// Returns how many new deliveries were queued.
+    @discardableResult
+    public func ingestChanges(job: String, worksheet: String) throws(StoreError) -> Int {
+        try write { db in
+            let stateKey = "outbox.seq"
+            let last = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = ?", arguments: [job, stateKey]) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, record_key, operation FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? ORDER BY seq",
+                                        arguments: [worksheet, last])
+            guard let newest = rows.last?["seq"] as Int64? else { return 0 }
+            var queued = 0
+            for row in rows {
+                let key: String = row["record_key"]
+                let seq: Int64 = row["seq"]
+                let open = try Int64.fetchOne(db, sql: """
+                    SELECT id FROM _sheetsync_deliveries
+                    WHERE job = ? AND record_key = ? AND state = 'pending' AND attempts = 0 AND payload IS NULL
+                    ORDER BY id DESC LIMIT 1
+                    """, arguments: [job, key])
+                if let open {
+                    try db.execute(sql: "UPDATE _sheetsync_deliveries SET outbox_seq = ? WHERE id = ?", arguments: [seq, open])
+                } else {
+                    try db.execute(sql: """
+                        INSERT INTO _sheetsync_deliveries (job, worksheet, record_key, change_id, first_operation, outbox_seq)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """, arguments: [job, worksheet, key, "chg_\(job)_\(seq)", row["operation"] as String, seq])
+                    queued += 1
+                }
+            }
+            try Self.saveState([stateKey: String(newest)], job: job, db)
+            return queued
+        }
+    }
+
+    /// Deliveries of `job` due by `now`: for each record only its oldest pending one,
+    /// so deliveries of one record go in order.
+    public func dueDeliveries(job: String, now: String, limit: Int) throws(StoreError) -> [Delivery] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT d.* FROM _sheetsync_deliveries d
+                WHERE d.job = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
+                  AND d.id = (SELECT min(id) FROM _sheetsync_deliveries o WHERE o.job = d.job AND o.record_key = d.record_key AND o.state = 'pending')
+                ORDER BY d.id LIMIT ?
+                """, arguments: [job, now, limit]).map(Delivery.init)
+        }
+    }
+
+    /// The earliest `next_attempt_at` among pending deliveries of `job`, if any.
+    public func nextDueTime(job: String) throws(StoreError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT min(next_attempt_at) FROM _sheetsync_deliveries WHERE job = ? AND state = 'pending'", arguments: [job]) }
+    }
+
+    /// The current row of a record, by its key, and whether `condition` holds for it.
+    public func record(in worksheet: WorksheetDefinition, key: [SQLValue], condition: String?) throws(StoreError) -> (values: [String: SQLValue], matches: Bool)? {
+        try read { db in
+            let match = worksheet.key.map { "\(SQL.quote($0)) IS ?" }.joined(separator: " AND ")
+            let columns = worksheet.fields.map { SQL.quote($0.name) }.joined(separator: ", ")
+            let test = condition.map { "(\($0))" } ?? "1"
+            guard let row = try Row.fetchOne(db, sql: "SELECT \(columns), (\(test)) AS _matches FROM \(SQL.quote(worksheet.name)) WHERE \(match)",
+                                             arguments: StatementArguments(key.map(\.databaseValue))) else { return nil }
+            var values: [String: SQLValue] = [:]
+            for (index, field) in worksheet.fields.enumerated() { values[field.name] = SQLValue(row[index] as DatabaseValue) }
+            let matches: Bool = (row["_matches"] as Int64?).map { $0 != 0 } ?? false
+            return (values, matches)
+        }
+    }
+
+    /// The hash of the last acknowledged payload of a record for a job.
+    public func pushedHash(job: String, key: String) throws(StoreError) -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT payload_hash FROM _sheetsync_pushed WHERE job = ? AND record_key = ?", arguments: [job, key]) }
+    }
+
+    /// Freezes what a delivery sends and counts the attempt, before anything is sent:
+    /// a crash after this re-sends the same bytes under the same id.
+    public func beginAttempt(_ id: Int64, payload: String, hash: String, operation: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE _sheetsync_deliveries SET payload = coalesce(payload, ?), payload_hash = coalesce(payload_hash, ?),
+                    operation = coalesce(operation, ?), attempts = attempts + 1 WHERE id = ?
+                """, arguments: [payload, hash, operation, id])
+        }
+    }
+
+    /// Marks a delivery as not to be sent (condition false, operation not pushed,
+    /// content unchanged since the last acknowledged delivery).
+    public func skipDelivery(_ id: Int64, reason: String) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?", arguments: [reason, id])
+        }
+    }
+
+    /// Records a successful delivery, remembers its payload hash for the record, and
+    /// writes response values back into the record, all in one transaction.
+    public func completeDelivery(_ delivery: Delivery, status: Int, hash: String, writeBack: [String: SQLValue],
+                                 into worksheet: WorksheetDefinition) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?",
+                           arguments: [status, delivery.id])
+            try db.execute(sql: """
+                INSERT INTO _sheetsync_pushed (job, record_key, payload_hash) VALUES (?, ?, ?)
+                ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
+                """, arguments: [delivery.job, delivery.recordKey, hash])
+            if !writeBack.isEmpty {
+                let names = writeBack.keys.sorted()
+                let set = names.map { "\(SQL.quote($0)) = ?" }.joined(separator: ", ")
+                let match = worksheet.key.map { "\(SQL.quote($0)) IS ?" }.joined(separator: " AND ")
+                try db.execute(sql: "UPDATE \(SQL.quote(worksheet.name)) SET \(set), \"_updated_at\" = \(SQL.now) WHERE \(match)",
+                               arguments: StatementArguments(names.map { writeBack[$0]!.databaseValue } + delivery.keyValues.map(\.databaseValue)))
+            }
+        }
+    }
+
+    /// Records a failed attempt: retried at `nextAttempt`, or `failed` for good when nil.
+    public func failAttempt(_ id: Int64, status: Int?, error: String, nextAttempt: String?) throws(StoreError) {
+        try write { db in
+            if let nextAttempt {
+                try db.execute(sql: "UPDATE _sheetsync_deliveries SET last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
+                               arguments: [status, error, nextAttempt, id])
+            } else {
+                try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', last_status = ?, last_error = ?, reason = 'attempts exhausted' WHERE id = ?",
+                               arguments: [status, error, id])
+            }
+        }
+    }
+
+    /// Deliveries of a job (or all jobs), newest first, optionally in one state.
+    public func deliveries(job: String?, state: String?, limit: Int) throws(StoreError) -> [Delivery] {
+        try read { db in
+            var conditions: [String] = []
+            var arguments: [DatabaseValueConvertible] = []
+            if let job { conditions.append("job = ?"); arguments.append(job) }
+            if let state { conditions.append("state = ?"); arguments.append(state) }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments.append(limit)
+            return try Row.fetchAll(db, sql: "SELECT * FROM _sheetsync_deliveries \(filter) ORDER BY id DESC LIMIT ?",
+                                    arguments: StatementArguments(arguments)).map(Delivery.init)
+        }
+    }
+
+    /// Re-queues deliveries for another attempt now: one by change id, the failed ones,
+    /// or every one created since a time. Their payload and id stay the same; their
+    /// attempt count starts over. Returns how many were re-queued.
+    public func replay(job: String, changeID: String?, failedOnly: Bool, since: String?) throws(StoreError) -> Int {
+        try write { db in
+            var conditions = ["job = ?"]
+            var arguments: [DatabaseValueConvertible] = [job]
+            if let changeID { conditions.append("change_id = ?"); arguments.append(changeID) }
+            if failedOnly { conditions.append("state = 'failed'") }
+            if let since { conditions.append("created_at >= ?"); arguments.append(since) }
+            if changeID == nil, !failedOnly, since == nil { conditions.append("state = 'failed'") }
+            try db.execute(sql: """
+                UPDATE _sheetsync_deliveries SET state = 'pending', attempts = 0, next_attempt_at = \(SQL.now), reason = NULL
+                WHERE \(conditions.joined(separator: " AND ")) AND state IN ('failed', 'delivered', 'skipped')
+                """, arguments: StatementArguments(arguments))
+            return db.changesCount
+        }
+    }
+
+    /// Deletes outbox rows every job reading `worksheet` has consumed.
+    public func pruneOutbox(worksheet: String, jobs: [String]) throws(StoreError) {
+        guard !jobs.isEmpty else { return }
+        try write { db in
+            let placeholders = Array(repeating: "?", count: jobs.count).joined(separator: ", ")
+            let positions = try Int64.fetchAll(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE name = 'outbox.seq' AND job IN (\(placeholders))",
+                                               arguments: StatementArguments(jobs))
+            guard positions.count == jobs.count, let consumed = positions.min() else { return }
+            try db.execute(sql: "DELETE FROM _sheetsync_outbox WHERE worksheet = ? AND seq <= ?", arguments: [worksheet, consumed])
+        }
+    }
+}
+
+extension WorksheetDatabase {
+    /// A time as sheetsync stores it: ISO-8601 UTC with exactly three fraction digits,
+    /// the same text SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')` writes, so the two
+    /// compare correctly as text.
+    public static func timestamp(_ date: Date) -> String {
+        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
+        let fraction = milliseconds - seconds * 1000
+        let whole = UTCDateTime(seconds: seconds).description.dropLast()  // "YYYY-MM-DDTHH:MM:SS"
+        return "\(whole).\(String(repeating: "0", count: 3 - String(fraction).count))\(fraction)Z"
+    }
+
+    /// Record keys changed since `job` last looked, without consuming them (for dry runs).
+    public func unconsumedChanges(job: String, worksheet: String) throws(StoreError) -> [(key: String, operation: String)] {
+        try read { db in
+            let last = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = 'outbox.seq'", arguments: [job]) ?? 0
+            return try Row.fetchAll(db, sql: "SELECT record_key, min(operation) AS operation FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? GROUP BY record_key ORDER BY min(seq)",
+                                    arguments: [worksheet, last]).map { ($0["record_key"], $0["operation"]) }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import SheetSyncCore
+import SheetSyncRunner
+import SheetSyncStore
+
+/// `sheetsync push JOB`: delivers a push job's due changes now.
+struct Push: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Deliver a push job's captured changes that are due now, and print a summary.",
+        discussion: """
+            Changes are captured by triggers from every writer of the database. Each change is delivered at
+            least once with a stable id (Idempotency-Key, webhook-id); failures are retried on the job's schedule.
+            --wait keeps delivering while retries come due within that time. Exit codes: 0 all delivered,
+            2 some deliveries failed for good, 1 the job could not run (or its endpoint answered 410 Gone).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The push job.")
+    var job: String
+
+    @Flag(name: .customLong("dry-run"), help: "Print what would be sent; send and change nothing.")
+    var dryRun = false
+
+    @Option(help: "Keep delivering retries that come due within this time (e.g. 30s).")
+    var wait: String = "0s"
+
+    func run() async throws {
+        let waitDuration: Duration
+        do {
+            waitDuration = try DurationText.parse(wait)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        let context = try JobContext(global: global, jobName: job, params: [])
+        defer { context.shutdown() }
+        guard case .push = context.job.kind else {
+            Output.err("error: '\(job)' is a pull job; run it with 'sheetsync run \(job)'")
+            throw ExitCode.failure
+        }
+        let summary = await context.runner.push(context.job, wait: waitDuration, dryRun: dryRun)
+        if dryRun {
+            Output.out("# dry run: nothing is sent or changed; \(summary.previews.count) request(s) would be sent")
+            for preview in summary.previews {
+                Output.out("\n\(preview.method) \(preview.url)")
+                for header in preview.headers { Output.out("\(header.name): \(header.value)") }
+                if let body = preview.body { Output.out("\n" + body) }
+            }
+            if let error = summary.error { Output.err("error: \(error)") }
+            if summary.exitCode == 1 { throw ExitCode.failure }
+            return
+        }
+        Output.out(summary.line)
+        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
+    }
+}
+
+/// `sheetsync deliveries [JOB]`: the delivery ledger.
+struct Deliveries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List deliveries of push jobs: state, attempts, last status and error.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "Only this job's deliveries.")
+    var job: String?
+
+    @Option(help: "Only deliveries in this state: pending, delivered, failed, skipped.")
+    var state: String?
+
+    @Option(help: "How many to show.")
+    var limit = 50
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func validate() throws {
+        if let state, !["pending", "delivered", "failed", "skipped"].contains(state) {
+            throw ValidationError("--state must be pending, delivered, failed or skipped, not '\(state)'")
+        }
+    }
+
+    func run() async throws {
+        let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
+        let database = try global.openDatabase(for: project)
+        let list: [Delivery]
+        do {
+            list = try database.deliveries(job: job, state: state, limit: limit)
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+        if json {
+            Output.out(JSONValue.array(list.map { d in
+                .object(JSONObject([
+                    "id": .number(String(d.id)), "job": .string(d.job), "record_key": .string(d.recordKey), "change_id": .string(d.changeID),
+                    "operation": d.operation.map(JSONValue.string) ?? .null, "state": .string(d.state), "attempts": .number(String(d.attempts)),
+                    "next_attempt_at": .string(d.nextAttemptAt), "last_status": d.lastStatus.map { .number(String($0)) } ?? .null,
+                    "last_error": d.lastError.map(JSONValue.string) ?? .null, "reason": d.reason.map(JSONValue.string) ?? .null,
+                    "created_at": .string(d.createdAt), "delivered_at": d.deliveredAt.map(JSONValue.string) ?? .null,
+                ]))
+            }).jsonText)
+            return
+        }
+        if list.isEmpty {
+            Output.err("No deliveries\(job.map { " of '\($0)'" } ?? "")\(state.map { " in state '\($0)'" } ?? "").")
+            return
+        }
+        Output.out(TextTable.render(header: ["id", "job", "key", "change id", "state", "attempts", "next attempt", "status", "error / reason"],
+                                    rows: list.map { d in
+            [String(d.id), d.job, d.recordKey, d.changeID, d.state, String(d.attempts), d.state == "pending" ? d.nextAttemptAt : "-",
+             d.lastStatus.map(String.init) ?? "-", d.lastError ?? d.reason ?? ""]
+        }))
+    }
+}
+
+/// `sheetsync replay JOB`: re-queues deliveries.
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Re-queue deliveries of a push job (same change id and payload), and re-enable a job stopped by 410 Gone.",
+        discussion: "With no selector, the failed deliveries are re-queued. Then run 'sheetsync push JOB'."
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The push job.")
+    var job: String
+
+    @Option(help: "Re-queue the delivery with this change id.")
+    var id: String?
+
+    @Option(help: "Re-queue every delivery created since this ISO time.")
+    var since: String?
+
+    @Flag(help: "Re-queue the failed deliveries.")
+    var failed = false
+
+    func run() async throws {
+        let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
+        let database = try global.openDatabase(for: project)
+        do {
+            let count = try database.replay(job: job, changeID: id, failedOnly: failed, since: since.flatMap { UTCDateTime(iso: $0) }.map { WorksheetDatabase.timestamp(Date(timeIntervalSince1970: Double($0.seconds))) })
+            try database.saveState(["disabled": nil], job: job)
+            Output.out("\(job): \(count) deliver\(count == 1 ? "y" : "ies") re-queued; run 'sheetsync push \(job)' to send")
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+}
