@@ -66,6 +66,27 @@ fields:
   updated_at: "$.updated_at"
 
 """#,
+        "jobs/shipped-to-erp.yml": #"""
+# Tell the ERP about every order that reaches 'shipped' (and every later change to it).
+# Changes are captured by triggers, whoever writes them: the pull job, `sheetsync query --write`,
+# or your own sqlite3 session. Each change is sent at least once with a stable webhook-id.
+kind: push
+description: Shipped orders to the ERP's webhook
+worksheet: orders
+when: "status = 'shipped'"
+on: [insert, update]
+fields: [id, number, status, total, currency, customer_email, updated_at]
+request:
+  method: POST
+  url: "{{env.ERP_URL}}/hooks/orders/{{record.id}}"
+  body: record
+  success_codes: [200]
+  timeout: 10s
+delivery:
+  attempts: 10
+  concurrency: 4
+
+"""#,
         "jobs/shop-customers.yml": #"""
 # Pull customers; field names match the API's, so no 'fields' mapping is needed.
 kind: pull

@@ -21,12 +21,13 @@ import SheetSyncCore
 /// Every `/v1` route needs `Authorization: Bearer <token>`.
 public struct DemoShop: Sendable {
     public let data: DemoShopData
-    public let receiver = WebhookReceiver()
+    public let receiver: WebhookReceiver
     /// The live orders: `POST /_demo/touch` changes some, as a real shop would.
     public let book: OrderBook
 
-    public init(_ configuration: DemoShopData.Configuration = .init()) {
+    public init(_ configuration: DemoShopData.Configuration = .init(), webhookFailureRate: Double = 0) {
         self.data = DemoShopData(configuration)
+        self.receiver = WebhookReceiver(failureRate: webhookFailureRate, seed: configuration.seed)
         self.book = OrderBook(data)
     }
 
@@ -140,10 +141,11 @@ public struct DemoShop: Sendable {
         }
         router.post("/hooks/**") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 16 << 20)
-            let number = await receiver.record(WebhookReceiver.Delivery(
+            let (number, status) = await receiver.record(WebhookReceiver.Delivery(
                 method: request.method.rawValue, path: request.uri.path,
                 headers: request.headers.map { ($0.name.canonicalName, $0.value) },
                 body: String(buffer: body)))
+            guard status == 200 else { return Self.error(.internalServerError, "receiver_failure", "the demo receiver failed on purpose (--fail-rate)") }
             return Self.json(.object(JSONObject(["id": .string("erp-\(number)"), "received": .bool(true)])))
         }
         router.get("/_demo/received") { _, _ -> Response in
@@ -151,6 +153,7 @@ public struct DemoShop: Sendable {
             return Self.json(.array(deliveries.map { delivery in
                 .object(JSONObject([
                     "method": .string(delivery.method), "path": .string(delivery.path), "body": .string(delivery.body),
+                    "status": .number(String(delivery.status)),
                     "headers": .object(JSONObject(delivery.headers.map { JSONObject.Member(key: $0.0, value: .string($0.1)) })),
                 ]))
             }))

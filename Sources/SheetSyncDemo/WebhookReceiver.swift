@@ -5,6 +5,8 @@ public actor WebhookReceiver {
         public var path: String
         public var headers: [(String, String)]
         public var body: String
+        /// What the receiver answered.
+        public var status: Int = 200
 
         public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
@@ -12,12 +14,21 @@ public actor WebhookReceiver {
     }
 
     public private(set) var deliveries: [Delivery] = []
+    /// Share of deliveries answered with 500, to exercise retries (0 by default).
+    public let failureRate: Double
+    private var random: SplitMix64
 
-    public init() {}
+    public init(failureRate: Double = 0, seed: UInt64 = 1) {
+        self.failureRate = failureRate
+        self.random = SplitMix64(seed: seed)
+    }
 
-    /// Stores a delivery and returns its 1-based number.
-    func record(_ delivery: Delivery) -> Int {
+    /// Stores a delivery and returns its 1-based number and the status to answer.
+    func record(_ delivery: Delivery) -> (Int, Int) {
+        var delivery = delivery
+        let roll = Double(random.next() % 10_000) / 10_000
+        delivery.status = roll < failureRate ? 500 : 200
         deliveries.append(delivery)
-        return deliveries.count
+        return (deliveries.count, delivery.status)
     }
 }

@@ -52,8 +52,13 @@ extension JobRunner {
     /// after, so a crash in between re-sends with the same id.
     public func push(_ job: JobDefinition, wait: Duration = .zero, dryRun: Bool = false, trigger: RunTrigger = .cli) async -> PushSummary {
         let started = ContinuousClock.now
+        var summary = await pushPass(job, wait: wait, dryRun: dryRun, trigger: trigger)
+        summary.duration = ContinuousClock.now - started
+        return summary
+    }
+
+    private func pushPass(_ job: JobDefinition, wait: Duration, dryRun: Bool, trigger: RunTrigger) async -> PushSummary {
         var summary = PushSummary(job: job.name)
-        defer { summary.duration = ContinuousClock.now - started }
         guard case .push(let push) = job.kind, let worksheet = project.worksheet(named: job.worksheet), let database else {
             summary.error = "'\(job.name)' is not a push job with a defined worksheet"
             return summary

@@ -72,6 +72,13 @@ struct Demo: AsyncParsableCommand {
         let touched = await shop.book.touch(5)
         Output.out("\nThen \(touched.count) orders changed in the shop (\(touched.joined(separator: ", "))); the incremental re-run fetches only what changed since the saved cursor:")
         await run("shop-orders")
+        if let push = project.job(named: "shipped-to-erp") {
+            let pushed = await runner.push(push, trigger: .demo)
+            let received = await shop.receiver.deliveries.count
+            Output.out("\nThe push job 'shipped-to-erp' sent every shipped order to the shop's webhook receiver (\(received) request(s) arrived):")
+            Output.out("  " + pushed.line.replacingOccurrences(of: "\n", with: "\n  "))
+            worst = max(worst, pushed.exitCode)
+        }
         await transport.shutdown()
         let relative = databasePath.hasPrefix(FileManager.default.currentDirectoryPath + "/")
             ? String(databasePath.dropFirst(FileManager.default.currentDirectoryPath.count + 1)) : databasePath
@@ -81,6 +88,7 @@ struct Demo: AsyncParsableCommand {
               sheetsync query --db \(relative) "SELECT status, count(*) AS orders, sum(total) AS revenue FROM orders GROUP BY status ORDER BY orders DESC"
               sheetsync query --db \(relative) "SELECT o.number, o.customer_email, i.sku, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id LIMIT 10"
               sqlite3 \(relative) "SELECT job, status, inserted, updated, unchanged, rejected FROM _sheetsync_runs"
+              sheetsync deliveries --db \(relative) shipped-to-erp
             Other pagination styles of the same shop: jobs/orders-by-cursor.yml (cursor) and jobs/orders-by-link.yml (Link header).
             (with 'swift run', write 'swift run sheetsync' for 'sheetsync'; 'sheetsync demo serve' keeps the shop running)
             """)
@@ -111,8 +119,11 @@ struct Demo: AsyncParsableCommand {
 
         @OptionGroup var shopOptions: DemoShopOptions
 
+        @Option(name: .customLong("fail-rate"), help: "Share of webhook deliveries the receiver answers with 500 (0…1), to watch retries.")
+        var failRate = 0.0
+
         func run() async throws {
-            let shop = DemoShop(.init(seed: shopOptions.seed, orders: shopOptions.orders))
+            let shop = DemoShop(.init(seed: shopOptions.seed, orders: shopOptions.orders), webhookFailureRate: failRate)
             let server = try await shop.start(port: port)
             Output.out("demo shop at \(server.baseURL); token: \(shop.data.configuration.token)")
             Output.out("  export SHOP_URL=\(server.baseURL) SHOP_TOKEN=\(shop.data.configuration.token)")
