@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+/// Push jobs through the real binary, against `sheetsync demo serve`'s webhook receiver.
+struct PushCLITests {
+    static let job = """
+        kind: push
+        worksheet: purchase_requests
+        when: "status = 'approved'"
+        request:
+          url: "{{env.ERP_URL}}/hooks/purchase-requests/{{record.id}}"
+        delivery: { attempts: 10, backoff: [0s, 10ms, 50ms, 100ms, 200ms], concurrency: 8 }
+        write_back: { erp_id: $.id }
+        """
+
+    func startReceiver(failRate: Double) throws -> (Process, String) {
+        let serve = Process()
+        serve.executableURL = CLI.binary
+        serve.arguments = ["demo", "serve", "--port", "0", "--orders", "5", "--fail-rate", String(failRate)]
+        let out = Pipe()
+        serve.standardOutput = out
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let url = line.split(separator: " ").first { $0.hasPrefix("http://127.0.0.1:") }.map { String($0.trimmingCharacters(in: CharacterSet(charactersIn: ";"))) }
+        return (serve, url ?? "")
+    }
+
+    /// What the receiver got: (path, webhook-id, status) for each request.
+    func received(_ url: String) throws -> [(path: String, id: String, status: Int, body: String)] {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        curl.arguments = ["curl", "-s", url + "/_demo/received"]
+        let pipe = Pipe()
+        curl.standardOutput = pipe
+        try curl.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        curl.waitUntilExit()
+        guard let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] else { return [] }
+        return list.map { item in
+            let headers = item["headers"] as? [String: String] ?? [:]
+            let id = headers.first { $0.key.lowercased() == "webhook-id" }?.value ?? ""
+            return (item["path"] as? String ?? "", id, item["status"] as? Int ?? 0, item["body"] as? String ?? "")
+        }
+    }
+
+    func project() throws -> ProjectDirectory {
+        let schema = DemoAndRunTests.root.appendingPathComponent("schema/purchase_requests.yml")
+        return try ProjectDirectory(files: ["schema/purchase_requests.yml": try String(contentsOf: schema, encoding: .utf8),
+                                            "jobs/to-erp.yml": Self.job])
+    }
+
+    @Test func changesFromQueryWriteAndSqlite3AreDeliveredAndDryRunSendsNothing() throws {
+        let (receiver, url) = try startReceiver(failRate: 0)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let project = try project()
+        let path = project.url.path
+        let env = ["ERP_URL": url]
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        #expect(try CLI.run(["query", "--write", "--project", path, "INSERT INTO purchase_requests (id, title, amount, status) VALUES ('q1', 'Desk', '99.90', 'approved')"], environment: env).status == 0)
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        shell.arguments = ["sqlite3", path + "/sheetsync.db",
+                           "INSERT INTO purchase_requests (id, title, status) VALUES ('s1', 'Lamp', 'approved'); BEGIN; UPDATE purchase_requests SET title = 'x'; ROLLBACK;"]
+        try shell.run()
+        shell.waitUntilExit()
+
+        let dry = try CLI.run(["push", "to-erp", "--dry-run", "--project", path], environment: env)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("2 request(s) would be sent"))
+        #expect(dry.stdout.contains(#"{"id":"q1","title":"Desk","amount":99.90"#))
+        #expect(try received(url).isEmpty)
+
+        let push = try CLI.run(["push", "to-erp", "--project", path], environment: env)
+        #expect(push.status == 0, "\(push.stdout)\(push.stderr)")
+        #expect(push.stdout.hasPrefix("to-erp: 2 delivered, 0 failed"))
+        let got = try received(url)
+        #expect(Set(got.map(\.path)) == ["/hooks/purchase-requests/q1", "/hooks/purchase-requests/s1"])
+        #expect(!got.contains { $0.body.contains("\"x\"") })
+        let ledger = try CLI.run(["deliveries", "to-erp", "--state", "delivered", "--project", path])
+        #expect(ledger.stdout.contains("delivered"))
+        let written = try CLI.run(["query", "SELECT count(*) FROM purchase_requests WHERE erp_id LIKE 'erp-%'", "--format", "csv", "--project", path])
+        #expect(written.stdout == "count(*)\r\n2\n")
+    }
+
+    @Test func killedPushesLoseNothingAndDuplicatesKeepTheirIds() throws {
+        let (receiver, url) = try startReceiver(failRate: 0.3)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let project = try project()
+        let path = project.url.path
+        let env = ["ERP_URL": url]
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        let insert = try CLI.run(["query", "--write", "--project", path, """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+            INSERT INTO purchase_requests (id, title, amount, status) SELECT 'pr-' || i, 'Request ' || i, i || '.50', 'approved' FROM n
+            """], environment: env)
+        #expect(insert.status == 0, "\(insert.stderr)")
+
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            let push = Process()
+            push.executableURL = CLI.binary
+            push.arguments = ["push", "to-erp", "--wait", "30s", "--project", path]
+            var environment = ProcessInfo.processInfo.environment
+            environment["ERP_URL"] = url
+            push.environment = environment
+            push.standardOutput = FileHandle.nullDevice
+            push.standardError = FileHandle.nullDevice
+            try push.run()
+            Thread.sleep(forTimeInterval: Double.random(in: 0.02...0.25, using: &generator))
+            kill(push.processIdentifier, SIGKILL)
+            push.waitUntilExit()
+        }
+        let final = try CLI.run(["push", "to-erp", "--wait", "60s", "--project", path], environment: env)
+        #expect(final.status == 0, "\(final.stdout)\(final.stderr)")
+        let pending = try CLI.run(["deliveries", "to-erp", "--state", "pending", "--project", path])
+        #expect(pending.stderr.contains("No deliveries"), "\(pending.stdout)")
+
+        let got = try received(url)
+        var byRecord: [String: [(id: String, status: Int)]] = [:]
+        for item in got where item.path.hasPrefix("/hooks/purchase-requests/") {
+            byRecord[String(item.path.dropFirst("/hooks/purchase-requests/".count)), default: []].append((item.id, item.status))
+        }
+        #expect(byRecord.count == 1000, "records that reached the receiver: \(byRecord.count)")
+        for (record, attempts) in byRecord {
+            #expect(attempts.contains { $0.status == 200 }, "\(record) was never acknowledged")
+            #expect(Set(attempts.map(\.id)).count == 1, "\(record) arrived under different ids")
+        }
+        #expect(got.count > 1000, "a 30% failure rate should have caused retries")
+    }
+}
