@@ -16,6 +16,8 @@ struct DemoAndRunTests {
         #expect(result.stdout.contains("orders: 0 inserted, 5 updated"))
         #expect(result.stdout.contains("customers: 50 inserted"))
         #expect(result.stdout.contains("Try next:"))
+        #expect(result.stdout.contains("shipped-to-erp: "))
+        #expect(!result.stdout.contains("shipped-to-erp: 0 delivered"))
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         shell.arguments = ["sqlite3", demoDir + "/sheetsync.db", "SELECT count(*) FROM orders; SELECT count(*) > 0 FROM order_items;"]
