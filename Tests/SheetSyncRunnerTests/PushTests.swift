@@ -160,7 +160,7 @@ struct PushTests {
     @Test func retriesWithTheSameIdAtGrowingDelays() async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([500, 500, 500, 200])
-        let (harness, server) = try await setUp(receiver)
+        let (harness, server) = try await setUp(receiver, job: Self.job(backoff: "[0s, 100ms, 400ms, 900ms]"))
         try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('r', 'R', 'approved')")
         let summary = await harness.runner.push(try harness.job("push"), wait: .seconds(5))
         #expect(summary.delivered == 1, "\(summary.line)")
