@@ -57,7 +57,15 @@ struct JobFileDecoder {
             }
         }
         let description = mapping.value("description").flatMap { reader.string($0, "description") }
-        let schedule = mapping.value("schedule").flatMap { reader.string($0, "schedule") }
+        var schedule: String?
+        if let node = mapping.value("schedule"), let text = reader.string(node, "schedule") {
+            do {
+                _ = try CronExpression(parsing: text)
+                schedule = text
+            } catch {
+                reader.error(error, in: node)
+            }
+        }
         var timezone: String?
         if let node = mapping.value("timezone"), let value = reader.string(node, "timezone") {
             if TimeZone(identifier: value) == nil {

@@ -194,6 +194,11 @@ struct NodeReader {
         }
     }
 
+    /// Reports a core parsing error at the column it points to inside the scalar.
+    func error(_ error: CoreError, in node: Node) {
+        sink.error(error.message, at: node.mark, columnOffset: columnOffset(node, error.offset))
+    }
+
     /// Reports a problem with one reference of a template at that reference's column.
     func error(_ message: String, reference: TemplateReference, in node: Node) {
         sink.error(message, at: node.mark, columnOffset: columnOffset(node, reference.offset))
