@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Already built for swift-nio-ssl's certificates; HMAC-SHA256 for webhook signatures.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "SheetSyncCore"),
@@ -48,6 +49,14 @@ let package = Package(
         ),
         .target(name: "SheetSyncTransform", dependencies: ["SheetSyncCore"]),
         .target(
+            name: "SheetSyncSchedule",
+            dependencies: [
+                "SheetSyncCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "SheetSyncPush",
             dependencies: ["SheetSyncCore", .product(name: "Crypto", package: "swift-crypto")]
         ),
@@ -70,8 +79,10 @@ let package = Package(
         .executableTarget(
             name: "sheetsync",
             dependencies: [
-                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncRunner", "SheetSyncDemo",
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncRunner", "SheetSyncDemo", "SheetSyncSchedule",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -83,6 +94,7 @@ let package = Package(
         ),
         .testTarget(name: "SheetSyncTransformTests", dependencies: ["SheetSyncTransform", "SheetSyncCore"]),
         .testTarget(name: "SheetSyncPushTests", dependencies: ["SheetSyncPush", "SheetSyncCore"]),
+        .testTarget(name: "SheetSyncScheduleTests", dependencies: ["SheetSyncSchedule", "SheetSyncCore"]),
         .testTarget(
             name: "SheetSyncHTTPTests",
             dependencies: [

@@ -24,6 +24,12 @@ public struct JobDefinition: Sendable, Hashable {
     public var description: String?
     /// Default values for `{{param.x}}`, overridden by `--param x=…`.
     public var params: [String: String]
+    /// What the scheduler does when a tick comes while the previous run still goes.
+    public var overlap: OverlapPolicy = .skip
+    /// What the scheduler does with ticks that passed while it was not running.
+    public var missed: MissedPolicy = .once
+    /// With `missed: all`, at most this many catch-up runs.
+    public var maxCatchup = 100
     /// The file the job came from, relative to the project.
     public var file: String
 
@@ -183,5 +189,34 @@ public struct PaginationSpec: Sendable, Hashable {
         self.stopOnShortPage = stopOnShortPage
         self.delay = delay
         self.requestsPerSecond = requestsPerSecond
+    }
+}
+
+/// `overlap:` in a job file.
+public enum OverlapPolicy: String, Sendable, Hashable, CaseIterable {
+    /// A run still going → this tick is skipped (and recorded).
+    case skip
+    /// Run once more when the current run ends.
+    case queue
+    /// Start another run alongside.
+    case allow
+}
+
+/// `missed:` in a job file.
+public enum MissedPolicy: String, Sendable, Hashable, CaseIterable {
+    /// Forget ticks that passed while the daemon was down.
+    case skip
+    /// One catch-up run if any tick was missed.
+    case once
+    /// One run per missed tick, up to `max_catchup`.
+    case all
+
+    /// How many catch-up runs for `missed` ticks.
+    public func catchUpRuns(missed: Int, cap: Int) -> Int {
+        switch self {
+        case .skip: 0
+        case .once: missed > 0 ? 1 : 0
+        case .all: min(missed, cap)
+        }
     }
 }

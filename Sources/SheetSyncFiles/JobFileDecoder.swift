@@ -6,7 +6,7 @@ import Yams
 /// project's worksheets, environment and secrets. Every problem is reported with
 /// its position; decoding carries on past errors so that one pass finds them all.
 struct JobFileDecoder {
-    static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request"]
+    static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request", "overlap", "missed", "max_catchup"]
     static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps"]
     static let pushKeys = commonKeys + ["when", "on", "fields", "delivery", "write_back"]
 
@@ -97,9 +97,16 @@ struct JobFileDecoder {
         case "push": kind = decodePush(mapping, request: request, worksheet: worksheet)
         default: kind = nil
         }
+        let overlap = mapping.value("overlap").flatMap { reader.enumValue($0, "overlap", as: OverlapPolicy.self) }
+        let missed = mapping.value("missed").flatMap { reader.enumValue($0, "missed", as: MissedPolicy.self) }
+        let maxCatchup = mapping.value("max_catchup").flatMap { reader.int($0, "max_catchup", range: 1...10_000) }
         guard let kind, !sink.hasErrors else { return nil }
-        return JobDefinition(name: name, kind: kind, worksheet: worksheetName, schedule: schedule, timezone: timezone,
-                             description: description, params: params, file: sink.file)
+        var job = JobDefinition(name: name, kind: kind, worksheet: worksheetName, schedule: schedule, timezone: timezone,
+                                description: description, params: params, file: sink.file)
+        if let overlap { job.overlap = overlap }
+        if let missed { job.missed = missed }
+        if let maxCatchup { job.maxCatchup = maxCatchup }
+        return job
     }
 
     enum KindName: String, CaseIterable { case pull, push }
