@@ -66,6 +66,11 @@ extension JobRunner {
         var lastRequest: ContinuousClock.Instant?
 
         while true {
+            // A daemon shutting down lets the page in flight finish, then stops here;
+            // the saved position makes the next run resume at this page.
+            if Task.isCancelled {
+                throw RunFailure(code: "interrupted", message: "stopped by shutdown before page \(position.number); the next run resumes there", continued: false)
+            }
             // Pace the requests: 'delay' between pages, 'requests_per_second' overall.
             if let lastRequest {
                 var wait = pull.paginate?.delay ?? .zero

@@ -74,6 +74,11 @@ extension JobRunner {
                 return summary
             }
             try database.ingestChanges(job: job.name, worksheet: job.worksheet)
+            // Nothing due and nothing to wait for: no run to record (the daemon checks every second).
+            if wait == .zero, try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1).isEmpty {
+                summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
+                return summary
+            }
             let run = try database.beginRun(job: job.name, trigger: trigger)
             defer {
                 let status: RunStatus = summary.error != nil || summary.disabled != nil ? .failed : (summary.failed > 0 ? .partial : .succeeded)

@@ -41,7 +41,7 @@ public struct RunSummary: Sendable {
     /// 0 succeeded, 1 failed, 2 partial (rejects, or a step that failed with `continue`).
     public var exitCode: Int32 {
         switch status {
-        case .succeeded, .running: 0
+        case .succeeded, .running, .skipped: 0
         case .partial: 2
         case .failed: 1
         }

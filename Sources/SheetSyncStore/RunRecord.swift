@@ -13,6 +13,8 @@ public enum RunStatus: String, Sendable {
     /// Done, but some records were rejected or a step failed with `on_failure: continue`.
     case partial
     case failed
+    /// A scheduled tick that did not run: the previous run was still going (`overlap: skip`).
+    case skipped
 }
 
 /// One row of `_sheetsync_runs`.

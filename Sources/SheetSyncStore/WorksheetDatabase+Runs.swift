@@ -187,3 +187,23 @@ extension WorksheetDatabase {
         return deleted
     }
 }
+
+extension WorksheetDatabase {
+    /// Deliveries per job and state, for metrics.
+    public func deliveryCounts() throws(StoreError) -> [(job: String, state: String, count: Int)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT job, state, count(*) AS n FROM _sheetsync_deliveries GROUP BY job, state ORDER BY job, state")
+                .map { ($0["job"], $0["state"], $0["n"]) }
+        }
+    }
+
+    /// HTTP requests per job: how many and their total duration, for metrics.
+    public func requestStats() throws(StoreError) -> [(job: String, count: Int, milliseconds: Int)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT r.job, count(q.id) AS n, coalesce(sum(q.duration_ms), 0) AS ms
+                FROM _sheetsync_requests q JOIN _sheetsync_runs r ON r.id = q.run_id GROUP BY r.job ORDER BY r.job
+                """).map { ($0["job"], $0["n"], $0["ms"]) }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import Logging
+import SheetSyncCore
+import SheetSyncFiles
+import SheetSyncHTTP
+import SheetSyncRunner
+import SheetSyncSchedule
+import SheetSyncStore
+
+/// The state `sheetsync serve` shares between the scheduler, the push loop, the
+/// reloader and the HTTP endpoints: the current project and a runner for it.
+actor Daemon: ScheduleDelegate {
+    static let lastTickKey = "schedule.last_tick"
+
+    private(set) var project: Project
+    let database: WorksheetDatabase
+    let transport: HTTPTransport
+    let logger: Logger
+    let defaultZone: TimeZone
+    private let limit: Int
+    private var active = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var pushing: Set<String> = []
+    /// Runs per job and status since the daemon started, for /metrics.
+    private(set) var runCounts: [String: [String: Int]] = [:]
+    private(set) var rowCounts: [String: [String: Int]] = [:]
+    private(set) var durations: [Double] = []
+
+    init(project: Project, database: WorksheetDatabase, transport: HTTPTransport, logger: Logger, maxConcurrent: Int) {
+        self.project = project
+        self.database = database
+        self.transport = transport
+        self.logger = logger
+        self.limit = max(1, maxConcurrent)
+        self.defaultZone = project.settings.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+    }
+
+    var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logger) }
+
+    /// Schedule entries for the scheduled pull jobs.
+    func entries() -> [ScheduleEntry] {
+        project.jobs.compactMap { job in
+            guard case .pull = job.kind, let text = job.schedule, let cron = try? CronExpression(parsing: text) else { return nil }
+            let zone = job.timezone.flatMap(TimeZone.init(identifier:)) ?? defaultZone
+            return ScheduleEntry(job: job.name, cron: cron, zone: zone, overlap: job.overlap, missed: job.missed, maxCatchup: job.maxCatchup)
+        }
+    }
+
+    /// Takes a reloaded project. Jobs whose file now has errors keep their previous
+    /// definition, so a typo never stops a running schedule.
+    func replace(with loaded: Project) -> [String] {
+        var merged = loaded
+        var kept: [String] = []
+        let broken = Set(loaded.errors.map(\.file))
+        for old in project.jobs where broken.contains(old.file) && loaded.job(named: old.name) == nil {
+            merged.jobs.append(old)
+            kept.append(old.name)
+        }
+        if loaded.errors.contains(where: { $0.file.hasPrefix("schema/") || $0.file == "sheetsync.yml" }) {
+            merged.worksheets = project.worksheets
+            merged.settings = project.settings
+        }
+        merged.jobs.sort { $0.name < $1.name }
+        project = merged
+        return kept
+    }
+
+    // MARK: - ScheduleDelegate
+
+    func lastTick(of job: String) async -> Date? {
+        guard let text = try? database.state(job: job)[Self.lastTickKey], let time = UTCDateTime(iso: text) else { return nil }
+        return Date(timeIntervalSince1970: Double(time.seconds) + Double(time.nanoseconds) / 1e9)
+    }
+
+    func record(tick: Date, of job: String) async {
+        try? database.saveState([Self.lastTickKey: WorksheetDatabase.timestamp(tick)], job: job)
+    }
+
+    func skipped(job: String, tick: Date) async {
+        logger.info("skipped: the previous run is still going", metadata: ["job": "\(job)", "tick": "\(WorksheetDatabase.timestamp(tick))"])
+        if let run = try? database.beginRun(job: job, trigger: .schedule) {
+            try? database.finishRun(run, status: .skipped, counts: WriteCounts(), requests: 0,
+                                    errorMessage: "tick \(WorksheetDatabase.timestamp(tick)) skipped: the previous run was still going (overlap: skip)")
+        }
+        runCounts[job, default: [:]]["skipped", default: 0] += 1
+    }
+
+    func run(job name: String, tick: Date, catchUp: Bool) async {
+        guard let job = project.job(named: name) else { return }
+        await acquire()
+        let runner = self.runner
+        logger.info("run started", metadata: ["job": "\(name)", "trigger": "schedule", "catch_up": "\(catchUp)"])
+        let summary = await runner.run(job, trigger: .schedule)
+        release()
+        let seconds = Double(summary.duration.components.seconds) + Double(summary.duration.components.attoseconds) / 1e18
+        logger.info("run finished", metadata: [
+            "job": "\(name)", "trigger": "schedule", "status": "\(summary.status.rawValue)", "duration_s": "\(String(format: "%.3f", seconds))",
+            "inserted": "\(summary.counts.inserted)", "updated": "\(summary.counts.updated)", "unchanged": "\(summary.counts.unchanged)",
+            "rejected": "\(summary.counts.rejectedTotal)",
+        ])
+        runCounts[name, default: [:]][summary.status.rawValue, default: 0] += 1
+        rowCounts[name, default: [:]]["inserted", default: 0] += summary.counts.inserted
+        rowCounts[name, default: [:]]["updated", default: 0] += summary.counts.updated
+        rowCounts[name, default: [:]]["unchanged", default: 0] += summary.counts.unchanged
+        rowCounts[name, default: [:]]["rejected", default: 0] += summary.counts.rejectedTotal
+        durations.append(seconds)
+        if durations.count > 10_000 { durations.removeFirst(durations.count - 10_000) }
+    }
+
+    /// One push pass for every push job that is not already pushing.
+    func pushAll() async {
+        for job in project.jobs {
+            guard case .push = job.kind, !pushing.contains(job.name) else { continue }
+            pushing.insert(job.name)
+            let summary = await runner.push(job, trigger: .schedule)
+            pushing.remove(job.name)
+            if summary.delivered + summary.failed > 0 || summary.error != nil || summary.disabled != nil {
+                logger.info("push finished", metadata: ["job": "\(job.name)", "delivered": "\(summary.delivered)",
+                                                        "failed": "\(summary.failed)", "pending": "\(summary.pending)"])
+            }
+        }
+    }
+
+    private func acquire() async {
+        if active < limit {
+            active += 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty {
+            active -= 1
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}
+
+/// An exclusive lock on `<database>.lock`, so only one daemon runs a database's schedule.
+final class DatabaseLock {
+    let path: String
+    private let descriptor: Int32
+
+    /// Takes the lock, or returns nil when another process holds it (unless `wait`).
+    init?(database: String, wait: Bool) {
+        path = database + ".lock"
+        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
+        guard descriptor >= 0 else { return nil }
+        if flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            close(descriptor)
+            return nil
+        }
+        let pid = "\(getpid())\n"
+        ftruncate(descriptor, 0)
+        _ = pid.withCString { write(descriptor, $0, strlen($0)) }
+    }
+
+    /// The pid written by the current holder.
+    static func holder(of database: String) -> String? {
+        (try? String(contentsOfFile: database + ".lock", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

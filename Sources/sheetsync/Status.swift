@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import SheetSyncCore
+import SheetSyncStore
+
+/// `sheetsync status`: each job's schedule, next run and last run, from the database.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show each job's schedule, next run and last run (with or without a daemon running).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Flag(help: "Print JSON (the same as the daemon's /status).")
+    var json = false
+
+    func run() async throws {
+        let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
+        let database = try global.openDatabase(for: project)
+        let zone = project.settings.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+        var upcoming: [String: Date] = [:]
+        for job in project.jobs {
+            guard let text = job.schedule, let cron = try? CronExpression(parsing: text) else { continue }
+            upcoming[job.name] = cron.nextDate(after: Date(), in: job.timezone.flatMap(TimeZone.init(identifier:)) ?? zone)
+        }
+        let report = StatusReport.make(project: project, database: database, upcoming: upcoming)
+        if json {
+            Output.out(report.jsonText)
+            return
+        }
+        guard case .array(let jobs)? = report["jobs"] else { return }
+        func text(_ value: JSONValue?) -> String {
+            switch value {
+            case .string(let s)?: s
+            case .number(let n)?: n
+            default: "-"
+            }
+        }
+        Output.out(TextTable.render(header: ["job", "kind", "schedule", "next run", "last run", "last status", "error"], rows: jobs.map { job in
+            [text(job["name"]), text(job["kind"]), text(job["schedule"]), text(job["next_run"]),
+             text(job["last_run"]?["started_at"]), text(job["last_run"]?["status"]), text(job["last_run"]?["error"])]
+        }))
+        if let holder = DatabaseLock.holder(of: global.databasePath(for: project)), !holder.isEmpty, kill(pid_t(holder) ?? 0, 0) == 0 {
+            Output.err("a daemon (pid \(holder)) is running this database's schedule")
+        } else {
+            Output.err("no daemon is running this database's schedule")
+        }
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+
+/// `sheetsync serve` as a real process.
+struct ServeTests {
+    final class Lines: @unchecked Sendable {
+        private let lock = NSLock()
+        private var text = ""
+        func append(_ data: Data) { lock.lock(); text += String(decoding: data, as: UTF8.self); lock.unlock() }
+        var all: String { lock.lock(); defer { lock.unlock() }; return text }
+    }
+
+    func curl(_ url: String) throws -> String {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        curl.arguments = ["curl", "-s", "--max-time", "5", url]
+        let pipe = Pipe()
+        curl.standardOutput = pipe
+        try curl.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        curl.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func startServe(_ path: String, environment: [String: String]) throws -> (Process, Lines) {
+        let serve = Process()
+        serve.executableURL = CLI.binary
+        serve.arguments = ["serve", "--http", "127.0.0.1:0", "--grace", "10s", "--project", path]
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        serve.environment = env
+        let lines = Lines()
+        let err = Pipe()
+        err.fileHandleForReading.readabilityHandler = { handle in lines.append(handle.availableData) }
+        serve.standardError = err
+        serve.standardOutput = FileHandle.nullDevice
+        try serve.run()
+        return (serve, lines)
+    }
+
+    func endpoint(_ lines: Lines) throws -> String {
+        for _ in 0..<100 {
+            if let range = lines.all.range(of: "endpoints at http://") {
+                let rest = lines.all[range.upperBound...]
+                return "http://" + rest.prefix { $0 != "/" }
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw CocoaError(.fileReadUnknown)
+    }
+
+    @Test func servesSchedulesEndpointsAndStopsCleanly() throws {
+        let (shop, shopURL) = try CrashRecoveryTests().startShop()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: CrashRecoveryTests.schema.path) {
+            files["schema/\(name)"] = try String(contentsOf: CrashRecoveryTests.schema.appendingPathComponent(name), encoding: .utf8)
+        }
+        files["jobs/orders.yml"] = CrashRecoveryTests.job.replacingOccurrences(of: "kind: pull", with: "kind: pull\nschedule: \"@every 1s\"")
+        files["jobs/shipped.yml"] = try String(contentsOf: DemoAndRunTests.root.appendingPathComponent("jobs/shipped-to-erp.yml"), encoding: .utf8)
+        let project = try ProjectDirectory(files: files)
+        let path = project.url.path
+        let environment = ["SHOP_URL": shopURL, "SHOP_TOKEN": "demo-token", "ERP_URL": shopURL]
+
+        let (serve, lines) = try startServe(path, environment: environment)
+        let base = try endpoint(lines)
+        Thread.sleep(forTimeInterval: 2.5)
+        #expect(try curl(base + "/healthz") == "ok\n")
+        let status = try curl(base + "/status")
+        #expect(status.contains(#""name":"orders""#))
+        #expect(status.contains(#""status":"succeeded""#))
+        #expect(status.contains(#""schedule":"continuous""#))
+        let metrics = try curl(base + "/metrics")
+        #expect(metrics.contains(#"sheetsync_runs_total{job="orders",status="succeeded"}"#))
+        #expect(metrics.contains(#"sheetsync_deliveries{job="shipped",state="delivered"}"#))
+        #expect(metrics.contains("sheetsync_scheduler_lateness_seconds_count"))
+
+        // A second daemon on the same database refuses to run the schedule.
+        let second = try CLI.run(["serve", "--http", "off", "--project", path], environment: environment)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("another 'sheetsync serve' (pid \(serve.processIdentifier))"))
+
+        // SIGTERM: stops within the grace period, exit 0, database consistent.
+        let stopping = Date()
+        serve.terminate()
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0, "\(lines.all.suffix(2000))")
+        #expect(Date().timeIntervalSince(stopping) < 10)
+        #expect(try CLI.run(["query", "PRAGMA integrity_check", "--format", "csv", "--project", path]).stdout == "integrity_check\r\nok\n")
+        #expect(try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE status = 'running'", "--format", "csv", "--project", path]).stdout == "count(*)\r\n0\n")
+        let before = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE job = 'orders'", "--format", "csv", "--project", path]).stdout
+
+        // A restart picks up again.
+        let (again, againLines) = try startServe(path, environment: environment)
+        _ = try endpoint(againLines)
+        Thread.sleep(forTimeInterval: 2)
+        again.terminate()
+        again.waitUntilExit()
+        #expect(again.terminationStatus == 0)
+        let after = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE job = 'orders'", "--format", "csv", "--project", path]).stdout
+        #expect(after != before)
+        let table = try CLI.run(["status", "--project", path], environment: environment)
+        #expect(table.stdout.contains("orders"))
+        #expect(table.stdout.contains("@every 1s"))
+        #expect(table.stderr.contains("no daemon is running"))
+    }
+}
