@@ -71,3 +71,10 @@ final class ProjectDirectory {
         "schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n  total: decimal\n",
     ]
 }
+
+/// The value of a one-value `query --format csv` result (CSV lines end in "\r\n",
+/// which Swift counts as one Character, so split on the text, not on "\n").
+func csvValue(_ csv: String) -> String {
+    let lines = csv.components(separatedBy: "\r\n")
+    return (lines.count > 1 ? lines[1] : "").trimmingCharacters(in: .whitespacesAndNewlines)
+}

@@ -105,3 +105,46 @@ struct ServeTests {
         #expect(table.stderr.contains("no daemon is running"))
     }
 }
+
+extension ServeTests {
+    @Test func reloadsJobsKeepingThePreviousVersionOfABrokenFile() throws {
+        let (shop, shopURL) = try CrashRecoveryTests().startShop()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: CrashRecoveryTests.schema.path) {
+            files["schema/\(name)"] = try String(contentsOf: CrashRecoveryTests.schema.appendingPathComponent(name), encoding: .utf8)
+        }
+        let job = CrashRecoveryTests.job.replacingOccurrences(of: "kind: pull", with: "kind: pull\nschedule: \"@every 1s\"")
+        files["jobs/a.yml"] = job
+        let project = try ProjectDirectory(files: files)
+        let path = project.url.path
+        let environment = ["SHOP_URL": shopURL, "SHOP_TOKEN": "demo-token"]
+        let (serve, lines) = try startServe(path, environment: environment)
+        defer { if serve.isRunning { serve.terminate(); serve.waitUntilExit() } }
+        _ = try endpoint(lines)
+        func runs(_ job: String) throws -> Int {
+            let result = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE job = '\(job)'", "--format", "csv", "--project", path])
+            return Int(csvValue(result.stdout)) ?? -1
+        }
+        Thread.sleep(forTimeInterval: 1.5)
+        // A broken edit: reported, and the previous version keeps running.
+        try (job + "\nbogus_key: 1\n").write(to: project.url.appendingPathComponent("jobs/a.yml"), atomically: true, encoding: .utf8)
+        // A new job starts.
+        try job.write(to: project.url.appendingPathComponent("jobs/b.yml"), atomically: true, encoding: .utf8)
+        Thread.sleep(forTimeInterval: 3.5)
+        let aBefore = try runs("a")
+        #expect(try runs("b") >= 1, "the new job did not start")
+        #expect(lines.all.contains("jobs/a.yml:"))
+        #expect(lines.all.contains("unknown key 'bogus_key'"))
+        // Removing a job stops it.
+        try FileManager.default.removeItem(at: project.url.appendingPathComponent("jobs/b.yml"))
+        Thread.sleep(forTimeInterval: 3)
+        let bStopped = try runs("b")
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try runs("b") == bStopped, "the removed job kept running")
+        #expect(try runs("a") > aBefore, "the job with a broken file stopped running")
+        serve.terminate()
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0)
+    }
+}
