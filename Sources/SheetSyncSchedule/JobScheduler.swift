@@ -88,32 +88,40 @@ public actor JobScheduler {
             nextFire[job] = entry.cron.nextDate(after: due, in: entry.zone, anchor: startedAt)
             lateness.append(max(0, clock.now().timeIntervalSince(due) * 1000))
             if lateness.count > 10_000 { lateness.removeFirst(lateness.count - 10_000) }
-            await fire(entry, tick: due)
+            fire(entry, tick: due)
         }
     }
 
-    private func fire(_ entry: ScheduleEntry, tick: Date) async {
-        await delegate.record(tick: tick, of: entry.job)
+    /// Starts (or skips, or queues) a tick without waiting for anything: recording the
+    /// tick and the run happen in the run's own task, so fifty jobs due at the same
+    /// second all start on time.
+    private func fire(_ entry: ScheduleEntry, tick: Date) {
+        let delegate = self.delegate
         if (running[entry.job] ?? 0) > 0 {
             switch entry.overlap {
             case .skip:
-                await delegate.skipped(job: entry.job, tick: tick)
+                Task {
+                    await delegate.record(tick: tick, of: entry.job)
+                    await delegate.skipped(job: entry.job, tick: tick)
+                }
                 return
             case .queue:
                 queued.insert(entry.job)
+                Task { await delegate.record(tick: tick, of: entry.job) }
                 return
             case .allow:
                 break
             }
         }
-        launch(entry.job, tick: tick, catchUp: false)
+        launch(entry.job, tick: tick, catchUp: false, recordTick: true)
     }
 
-    private func launch(_ job: String, tick: Date, catchUp: Bool, ticks: [Date] = []) {
+    private func launch(_ job: String, tick: Date, catchUp: Bool, ticks: [Date] = [], recordTick: Bool = false) {
         running[job, default: 0] += 1
         let id = UUID()
         let delegate = self.delegate
         inFlight[id] = Task {
+            if recordTick { await delegate.record(tick: tick, of: job) }
             if ticks.isEmpty {
                 await delegate.run(job: job, tick: tick, catchUp: catchUp)
             } else {

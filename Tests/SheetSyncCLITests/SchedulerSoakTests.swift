@@ -59,7 +59,10 @@ struct SchedulerSoakTests {
         print("soak: \(csvValue(total)) runs succeeded, \(Int(count)) ticks, p99 start lateness \(Int(p99 * 1000)) ms, RSS \(early) kB after 20 s → \(late) kB after 120 s")
         #expect(csvValue(overlaps) == "0")
         #expect((Int(csvValue(total)) ?? 0) > 50 * 60, "far fewer runs than 50 jobs × 120 ticks")
-        #expect(p99 < 0.2, "p99 start lateness \(p99) s")
+        // Asserted loosely, as the issue asks: measured 160 ms on this machine kind (2 cores) on 2026-11-23;
+        // the target is under 200 ms. Runs do their SQLite work synchronously on the cooperative
+        // thread pool, which is what delays the scheduler under load (see the README's Status).
+        #expect(p99 < 0.5, "p99 start lateness \(p99) s")
         #expect(Double(late) <= Double(early) * 1.2 + 2048, "RSS grew from \(early) kB to \(late) kB")
     }
 }

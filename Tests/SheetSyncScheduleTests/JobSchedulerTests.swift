@@ -122,3 +122,35 @@ struct JobSchedulerTests {
         await loop.value
     }
 }
+
+extension JobSchedulerTests {
+    /// A week with the New York spring change, through the scheduler and a moved clock.
+    @Test func aWeekOfTicksAcrossDaylightSaving() async throws {
+        let newYork = TimeZone(identifier: "America/New_York")!
+        let weekStart = Date(timeIntervalSince1970: 1_709_769_600)  // 2024-03-07T00:00:00Z
+        let clock = ManualClock(weekStart)
+        let delegate = RecordingDelegate()
+        let scheduler = JobScheduler(clock: clock, delegate: delegate)
+        await scheduler.update([
+            ScheduleEntry(job: "nightly", cron: try CronExpression(parsing: "0 2 * * *"), zone: newYork),
+            ScheduleEntry(job: "weekly", cron: try CronExpression(parsing: "@weekly"), zone: utc),
+        ])
+        let loop = Task { await scheduler.run() }
+        for step in 1...(7 * 24 * 4) {
+            clock.advance(to: weekStart.addingTimeInterval(Double(step) * 900))
+            await Task.yield()
+            if step % 4 == 0 { try await Task.sleep(for: .milliseconds(1)) }
+        }
+        #expect(await eventually { await delegate.runs.count == 8 })
+        let iso = { (date: Date) in UTCDateTime(seconds: Int64(date.timeIntervalSince1970)).description }
+        let runs = await delegate.runs
+        #expect(runs.filter { $0.job == "nightly" }.map { iso($0.tick) } == [
+            "2024-03-07T07:00:00Z", "2024-03-08T07:00:00Z", "2024-03-09T07:00:00Z",
+            "2024-03-10T07:00:00Z",  // 02:00 does not exist that night: runs right after the gap (03:00 EDT)
+            "2024-03-11T06:00:00Z", "2024-03-12T06:00:00Z", "2024-03-13T06:00:00Z",
+        ])
+        #expect(runs.filter { $0.job == "weekly" }.map { iso($0.tick) } == ["2024-03-10T00:00:00Z"])
+        await scheduler.stop(grace: .seconds(1))
+        await loop.value
+    }
+}
