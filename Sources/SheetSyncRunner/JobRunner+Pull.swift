@@ -88,7 +88,7 @@ extension JobRunner {
             logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
             let exchange = await transport.send(request, redactor: redactor)
             summary.requests += exchange.attempts.count
-            try database.recordRequests(exchange.attempts.map(Self.logEntry), run: run)
+            try database.recordRequests(exchange.attempts, run: run)
             FaultInjection.reach(.afterRequest, page: position.number)
             let response: HTTPResponseData
             switch exchange.result {

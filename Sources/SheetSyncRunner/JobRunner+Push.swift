@@ -265,7 +265,7 @@ extension JobRunner {
                 request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: payload)))
             }
             let exchange = await transport.send(request, redactor: redactor)
-            try database.recordRequests(exchange.attempts.map(Self.logEntry), run: run)
+            try database.recordRequests(exchange.attempts, run: run)
             switch exchange.result {
             case .success(let response):
                 var writeBack: [String: SQLValue] = [:]

@@ -21,7 +21,7 @@ extension JobRunner {
             }
             let exchange = await transport.send(request, redactor: redactor)
             summary.requests += exchange.attempts.count
-            try database.recordRequests(exchange.attempts.map(Self.logEntry), run: run)
+            try database.recordRequests(exchange.attempts, run: run)
             switch exchange.result {
             case .failure(let error):
                 let message = "step '\(step.name)': \(error.message)"
@@ -105,7 +105,7 @@ extension JobRunner {
             }
             let attempts = outcomes.flatMap(\.attempts)
             summary.requests += attempts.count
-            try database.recordRequests(attempts.map(Self.logEntry), run: run)
+            try database.recordRequests(attempts, run: run)
             for outcome in outcomes.sorted(by: { $0.index < $1.index }) {
                 switch outcome.result {
                 case .success(let row):

@@ -150,8 +150,4 @@ public struct JobRunner: Sendable {
         var continued: Bool
     }
 
-    static func logEntry(_ attempt: RequestAttempt) -> RequestLogEntry {
-        RequestLogEntry(method: attempt.method, url: attempt.url, status: attempt.status, durationMilliseconds: attempt.durationMilliseconds,
-                        bytes: attempt.bytes, attempt: attempt.attempt, error: attempt.error)
-    }
 }

@@ -1,27 +1,6 @@
 import GRDB
 import SheetSyncCore
 
-/// One HTTP attempt for `_sheetsync_requests` (the URL already redacted).
-public struct RequestLogEntry: Sendable {
-    public var method: String
-    public var url: String
-    public var status: Int?
-    public var durationMilliseconds: Int
-    public var bytes: Int
-    public var attempt: Int
-    public var error: String?
-
-    public init(method: String, url: String, status: Int?, durationMilliseconds: Int, bytes: Int, attempt: Int, error: String?) {
-        self.method = method
-        self.url = url
-        self.status = status
-        self.durationMilliseconds = durationMilliseconds
-        self.bytes = bytes
-        self.attempt = attempt
-        self.error = error
-    }
-}
-
 /// A per-record step that failed for one record (with `on_failure: continue`).
 public struct StepFailure: Sendable {
     public var step: String
@@ -59,7 +38,7 @@ extension WorksheetDatabase {
     }
 
     /// Appends request attempts to `_sheetsync_requests`.
-    public func recordRequests(_ entries: [RequestLogEntry], run: Int64) throws(StoreError) {
+    public func recordRequests(_ entries: [RequestAttempt], run: Int64) throws(StoreError) {
         guard !entries.isEmpty else { return }
         try write { db in
             let statement = try db.cachedStatement(sql: """
