@@ -213,8 +213,12 @@ public struct JSONReader {
         return value
     }
 
+    private static let trueBytes: [UInt8] = Array("true".utf8)
+    private static let falseBytes: [UInt8] = Array("false".utf8)
+    private static let nullBytes: [UInt8] = Array("null".utf8)
+
     private mutating func expectLiteral(_ literal: String) throws(CoreError) {
-        let expected = Array(literal.utf8)
+        let expected = literal == "true" ? Self.trueBytes : literal == "false" ? Self.falseBytes : Self.nullBytes
         let count = expected.count
         guard index + count <= bytes.count else { throw error("unexpected end of input, expected '\(literal)'") }
         for offset in 0..<count where bytes[index + offset] != expected[offset] {

@@ -138,30 +138,33 @@ extension WorksheetDatabase {
     }
 
     /// Deletes child rows of the page's parents that the response no longer lists.
+    ///
+    /// Per parent: read its child keys with a cached indexed query (the child key starts
+    /// with the link columns in the usual layout), and delete the ones not in the page
+    /// with a cached point delete. Every statement is prepared once per page.
     static func removeStaleChildren(_ child: ChildRows, in worksheet: WorksheetDefinition, _ db: Database) throws -> Int {
         let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
         let keyIndexes = worksheet.key.compactMap { child.rows.columns.firstIndex(of: $0) }
         guard linkIndexes.count == child.linkColumns.count, keyIndexes.count == worksheet.key.count else { return 0 }
-        var keep: [[SQLValue]: [[SQLValue]]] = [:]
+        var keep: [[SQLValue]: Set<[SQLValue]>] = [:]
         for row in child.rows.rows {
-            keep[linkIndexes.map { row[$0] }, default: []].append(keyIndexes.map { row[$0] })
+            keep[linkIndexes.map { row[$0] }, default: []].insert(keyIndexes.map { row[$0] })
         }
         let table = SQL.quote(worksheet.name)
-        let links = "(" + child.linkColumns.map(SQL.quote).joined(separator: ", ") + ")"
-        let keyColumns = "(" + worksheet.key.map(SQL.quote).joined(separator: ", ") + ")"
-        let linkTuple = "(" + Array(repeating: "?", count: child.linkColumns.count).joined(separator: ", ") + ")"
-        let keyTuple = "(" + Array(repeating: "?", count: worksheet.key.count).joined(separator: ", ") + ")"
+        let linkMatch = child.linkColumns.map { "\(SQL.quote($0)) = ?" }.joined(separator: " AND ")
+        let keyMatch = worksheet.key.map { "\(SQL.quote($0)) = ?" }.joined(separator: " AND ")
+        let select = try db.cachedStatement(sql: "SELECT \(worksheet.key.map(SQL.quote).joined(separator: ", ")) FROM \(table) WHERE \(linkMatch)")
+        let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(keyMatch)")
         var deleted = 0
         for parent in Set(child.parentKeys) {
             let kept = keep[parent] ?? []
-            var sql = "DELETE FROM \(table) WHERE \(links) = \(linkTuple)"
-            var arguments = parent.map(\.databaseValue)
-            if !kept.isEmpty {
-                sql += " AND \(keyColumns) NOT IN (VALUES \(Array(repeating: keyTuple, count: kept.count).joined(separator: ", ")))"
-                arguments += kept.flatMap { $0.map(\.databaseValue) }
+            let existing = try Row.fetchAll(select, arguments: StatementArguments(parent.map(\.databaseValue))).map { row in
+                (0..<worksheet.key.count).map { SQLValue(row[$0] as DatabaseValue) }
             }
-            try db.execute(sql: sql, arguments: StatementArguments(arguments))
-            deleted += db.changesCount
+            for key in existing where !kept.contains(key) {
+                try delete.execute(arguments: StatementArguments(key.map(\.databaseValue)))
+                deleted += db.changesCount
+            }
         }
         return deleted
     }

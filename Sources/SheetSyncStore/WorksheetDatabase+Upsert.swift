@@ -76,23 +76,31 @@ extension WorksheetDatabase {
         return sql
     }
 
-    /// Which of `keys` already have a row: one indexed query per batch, so an upsert
-    /// can tell an insert from an update without a query per row.
+    /// Which of `keys` already have a row, so an upsert can tell an insert from an
+    /// update. A one-column key uses `IN (…)` lists on the primary key; a composite key
+    /// uses one cached point lookup per key (row-value `IN (VALUES …)` lists are not
+    /// served by the index in SQLite, which made this quadratic).
     static func existingKeys(_ keys: [[SQLValue]], in worksheet: WorksheetDefinition, _ db: Database) throws -> Set<[SQLValue]> {
         var found = Set<[SQLValue]>()
-        let width = worksheet.key.count
-        let chunkSize = max(1, 500 / width)
-        let keyList = worksheet.key.map(SQL.quote).joined(separator: ", ")
-        var start = 0
-        while start < keys.count {
-            let chunk = Array(keys[start..<min(start + chunkSize, keys.count)])
-            start += chunkSize
-            let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
-            let sql = "SELECT \(keyList) FROM \(SQL.quote(worksheet.name)) WHERE (\(keyList)) IN (VALUES \(Array(repeating: tuple, count: chunk.count).joined(separator: ", ")))"
-            let arguments = StatementArguments(chunk.flatMap { $0.map(\.databaseValue) })
-            for row in try Row.fetchAll(db, sql: sql, arguments: arguments) {
-                found.insert((0..<width).map { SQLValue(row[$0] as DatabaseValue) })
+        let table = SQL.quote(worksheet.name)
+        if worksheet.key.count == 1 {
+            let column = SQL.quote(worksheet.key[0])
+            var start = 0
+            while start < keys.count {
+                let chunk = keys[start..<min(start + 500, keys.count)]
+                start += 500
+                let sql = "SELECT \(column) FROM \(table) WHERE \(column) IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ", ")))"
+                let statement = try db.cachedStatement(sql: sql)
+                for row in try Row.fetchAll(statement, arguments: StatementArguments(chunk.map { $0[0].databaseValue })) {
+                    found.insert([SQLValue(row[0] as DatabaseValue)])
+                }
             }
+            return found
+        }
+        let match = worksheet.key.map { "\(SQL.quote($0)) = ?" }.joined(separator: " AND ")
+        let statement = try db.cachedStatement(sql: "SELECT 1 FROM \(table) WHERE \(match)")
+        for key in Set(keys) where try Int.fetchOne(statement, arguments: StatementArguments(key.map(\.databaseValue))) != nil {
+            found.insert(key)
         }
         return found
     }
