@@ -103,7 +103,7 @@ struct WorksheetStoreTests {
 
         // Measured with SQLite's own changes(): the same statement on an unchanged row changes nothing.
         let changes = try database.write { db -> Int in
-            try db.execute(sql: WorksheetDatabase.upsertSQL(columns: ["id", "status"], worksheet: sheet), arguments: ["a", "new", "job"])
+            try db.execute(sql: WorksheetDatabase.upsertSQL(columns: ["id", "status"], worksheet: sheet), arguments: ["a", "new", "2030-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z", "2030-01-01T00:00:00.000Z", "job"])
             return db.changesCount
         }
         #expect(changes == 0)
