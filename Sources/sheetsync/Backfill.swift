@@ -60,23 +60,24 @@ struct Backfill: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         let context = try JobContext(global: global, jobName: job, params: params)
-        defer { context.shutdown() }
-        let isTerminal = isatty(STDERR_FILENO) != 0
-        let report: BackfillReport
-        do {
-            report = try await context.runner.backfill(
-                context.job, windows: windows, from: start.description, to: end.description, step: step,
-                timezone: timezone ?? "UTC", concurrency: concurrency, restart: restart, params: context.params
-            ) { report in
-                Self.show(report, onTerminal: isTerminal)
+        try await context.finish {
+            let isTerminal = isatty(STDERR_FILENO) != 0
+            let report: BackfillReport
+            do {
+                report = try await context.runner.backfill(
+                    context.job, windows: windows, from: start.description, to: end.description, step: step,
+                    timezone: timezone ?? "UTC", concurrency: concurrency, restart: restart, params: context.params
+                ) { report in
+                    Self.show(report, onTerminal: isTerminal)
+                }
+            } catch let error as StoreError {
+                Output.err("error: \(error.message)")
+                throw ExitCode.failure
             }
-        } catch {
-            Output.err("error: \(error.message)")
-            throw ExitCode.failure
+            if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            Output.out("\(job): backfill \(report.failed == 0 ? "complete" : "incomplete"): \(report.done)/\(report.total) windows, \(report.rows) rows written\(report.failed > 0 ? ", \(report.failed) window(s) failed (run the same command again to retry them)" : "")")
+            if report.failed > 0 { throw ExitCode.failure }
         }
-        if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
-        Output.out("\(job): backfill \(report.failed == 0 ? "complete" : "incomplete"): \(report.done)/\(report.total) windows, \(report.rows) rows written\(report.failed > 0 ? ", \(report.failed) window(s) failed (run the same command again to retry them)" : "")")
-        if report.failed > 0 { throw ExitCode.failure }
     }
 
     /// A progress bar on a terminal; one plain line per window otherwise.

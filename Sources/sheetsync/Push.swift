@@ -35,25 +35,26 @@ struct Push: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         let context = try JobContext(global: global, jobName: job, params: [])
-        defer { context.shutdown() }
-        guard case .push = context.job.kind else {
-            Output.err("error: '\(job)' is a pull job; run it with 'sheetsync run \(job)'")
-            throw ExitCode.failure
-        }
-        let summary = await context.runner.push(context.job, wait: waitDuration, dryRun: dryRun)
-        if dryRun {
-            Output.out("# dry run: nothing is sent or changed; \(summary.previews.count) request(s) would be sent")
-            for preview in summary.previews {
-                Output.out("\n\(preview.method) \(preview.url)")
-                for header in preview.headers { Output.out("\(header.name): \(header.value)") }
-                if let body = preview.body { Output.out("\n" + body) }
+        try await context.finish {
+            guard case .push = context.job.kind else {
+                Output.err("error: '\(job)' is a pull job; run it with 'sheetsync run \(job)'")
+                throw ExitCode.failure
             }
-            if let error = summary.error { Output.err("error: \(error)") }
-            if summary.exitCode == 1 { throw ExitCode.failure }
-            return
+            let summary = await context.runner.push(context.job, wait: waitDuration, dryRun: dryRun)
+            if dryRun {
+                Output.out("# dry run: nothing is sent or changed; \(summary.previews.count) request(s) would be sent")
+                for preview in summary.previews {
+                    Output.out("\n\(preview.method) \(preview.url)")
+                    for header in preview.headers { Output.out("\(header.name): \(header.value)") }
+                    if let body = preview.body { Output.out("\n" + body) }
+                }
+                if let error = summary.error { Output.err("error: \(error)") }
+                if summary.exitCode == 1 { throw ExitCode.failure }
+                return
+            }
+            Output.out(summary.line)
+            if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
         }
-        Output.out(summary.line)
-        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 }
 

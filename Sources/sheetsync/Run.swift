@@ -29,23 +29,24 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let context = try JobContext(global: global, jobName: job, params: params, createDatabase: !dryRun)
-        defer { context.shutdown() }
-        if dryRun {
-            let report = await context.runner.preview(context.job, params: context.params)
-            ReportPrinter.printDryRun(report)
-            if report.error != nil { throw ExitCode.failure }
-            return
+        try await context.finish {
+            if dryRun {
+                let report = await context.runner.preview(context.job, params: context.params)
+                ReportPrinter.printDryRun(report)
+                if report.error != nil { throw ExitCode.failure }
+                return
+            }
+            if case .push = context.job.kind {
+                // A push job's "run" is a push pass.
+                let pushed = await context.runner.push(context.job, dryRun: dryRun)
+                Output.out(pushed.line)
+                if pushed.exitCode != 0 { throw ExitCode(pushed.exitCode) }
+                return
+            }
+            let summary = await context.runner.run(context.job, params: context.params, trigger: .cli)
+            Output.out(summary.line)
+            if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
         }
-        if case .push = context.job.kind {
-            // A push job's "run" is a push pass.
-            let pushed = await context.runner.push(context.job, dryRun: dryRun)
-            Output.out(pushed.line)
-            if pushed.exitCode != 0 { throw ExitCode(pushed.exitCode) }
-            return
-        }
-        let summary = await context.runner.run(context.job, params: context.params, trigger: .cli)
-        Output.out(summary.line)
-        if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
     }
 }
 
@@ -89,14 +90,17 @@ struct JobContext {
         self.runner = JobRunner(project: project, database: database, transport: transport.transport, logger: global.makeLogger())
     }
 
-    func shutdown() {
-        let transport = runner.transport
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            await transport.shutdown()
-            done.signal()
+    /// Runs `body`, then closes the HTTP client whatever happened (awaited, never
+    /// blocking a thread of the cooperative pool).
+    func finish<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await runner.transport.shutdown()
+            return result
+        } catch {
+            await runner.transport.shutdown()
+            throw error
         }
-        done.wait()
     }
 }
 

@@ -23,17 +23,18 @@ struct Test: AsyncParsableCommand {
 
     func run() async throws {
         let context = try JobContext(global: global, jobName: job, params: params, createDatabase: false)
-        defer { context.shutdown() }
-        let report = await context.runner.preview(context.job, params: context.params)
-        if inferSchema {
-            guard report.error == nil || !report.records.isEmpty else {
-                Output.err("error: \(report.error ?? "no records")")
-                throw ExitCode.failure
+        try await context.finish {
+            let report = await context.runner.preview(context.job, params: context.params)
+            if inferSchema {
+                guard report.error == nil || !report.records.isEmpty else {
+                    Output.err("error: \(report.error ?? "no records")")
+                    throw ExitCode.failure
+                }
+                Output.out(SchemaInference.yaml(worksheet: context.job.worksheet, records: report.records))
+                return
             }
-            Output.out(SchemaInference.yaml(worksheet: context.job.worksheet, records: report.records))
-            return
+            ReportPrinter.printTest(report)
+            if report.error != nil { throw ExitCode.failure }
         }
-        ReportPrinter.printTest(report)
-        if report.error != nil { throw ExitCode.failure }
     }
 }
