@@ -34,7 +34,12 @@ let package = Package(
         ),
         .target(
             name: "SheetSyncStore",
-            dependencies: ["SheetSyncCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "SheetSyncCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for binding values on the page-write path (BoundStatement).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "SheetSyncHTTP",

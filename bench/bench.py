@@ -3,53 +3,91 @@
 Generates a deterministic data set of orders (nested customer, 1–5 line items), serves
 it as pre-rendered JSON pages of 1,000 orders from a threaded loopback server, and
 measures wall time, CPU time and peak RSS (GNU time) of each contender.
+
+Sections (all of them by default; `--only single,push` runs some while developing):
+  pull     the paginated pull of N orders by sheetsync, dlt, sqlite-utils and the floor
+  single   sheetsync pulling ONE response of 300,000 orders (~200 MB of JSON, no pagination)
+  million  sheetsync pulling 1,000,000 orders through pages of 1,000 (rendered per request)
+  push     sheetsync delivering 100,000 changed records to a loopback receiver (nginx),
+           next to that receiver's own capacity measured with wrk
+followed by the performance issue's targets (peak RSS; push / wrk), each marked met or
+missed. `--quick` runs 20,000 / 30,000 / 100,000 / 10,000 instead.
 """
 import argparse
 import csv
+import ctypes
 import datetime
 import http.server
 import json
 import os
 import platform
 import random
+import re
 import shutil
+import signal
+import socket
 import socketserver
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PAGE = 1000
+SECTIONS = ["pull", "single", "million", "push"]
+# Sizes of each section: (pull orders, single-response orders, paged orders, push records).
+FULL = {"orders": 200000, "single": 300000, "million": 1000000, "push": 100000}
+QUICK = {"orders": 20000, "single": 30000, "million": 100000, "push": 10000}
+# The performance issue's targets.
+TARGET_MILLION_RSS_MB = 150
+TARGET_SINGLE_RSS_MB = 250
+TARGET_PUSH_SHARE = 0.30
+PUSH_CONCURRENCY = 32
+WRK_SECONDS = 10
+BASE_TIME = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled"]
+
+
+def make_order(i, rng, customers, padded=False):
+    """Order number i (0-based), its random parts drawn from rng. `padded` adds members no
+    job maps (shipping and billing addresses), as real APIs send: ~670 bytes an order."""
+    items = []
+    total = 0
+    for j in range(rng.randint(1, 5)):
+        cents = rng.randint(100, 50000)
+        qty = rng.randint(1, 4)
+        total += cents * qty
+        items.append({"sku": f"SKU-{j}-{rng.randint(0, 999):03d}", "quantity": qty, "unit_price": f"{cents // 100}.{cents % 100:02d}"})
+    updated = BASE_TIME + datetime.timedelta(seconds=i * 37)
+    order = {
+        "id": f"ord_{i + 1:07d}",
+        "number": 100000 + i,
+        "status": STATUSES[rng.randrange(len(STATUSES))],
+        "amount": {"value": f"{total // 100}.{total % 100:02d}", "currency": "EUR"},
+        "customer": {"id": f"cus_{rng.randint(1, customers):06d}", "email": f"c{rng.randint(1, 99999)}@example.com"},
+        "items": items,
+        "updated_at": updated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if padded:
+        address = {"name": f"Customer {i % 99991:05d}", "line1": f"{i % 997 + 1} Example Street", "line2": f"Building {i % 13}, floor {i % 7}",
+                   "city": "Berlin", "postcode": f"{10000 + i % 89999}", "country": "DE"}
+        order["shipping_address"] = address
+        order["billing_address"] = address
+    return order
 
 
 def generate(count, seed, changed_share=0.0):
     rng = random.Random(seed)
     change = random.Random(seed + 1)
-    statuses = ["pending", "paid", "shipped", "delivered", "cancelled"]
-    base = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
     orders = []
     for i in range(count):
-        items = []
-        total = 0
-        for j in range(rng.randint(1, 5)):
-            cents = rng.randint(100, 50000)
-            qty = rng.randint(1, 4)
-            total += cents * qty
-            items.append({"sku": f"SKU-{j}-{rng.randint(0, 999):03d}", "quantity": qty, "unit_price": f"{cents // 100}.{cents % 100:02d}"})
-        updated = base + datetime.timedelta(seconds=i * 37)
-        order = {
-            "id": f"ord_{i + 1:07d}",
-            "number": 100000 + i,
-            "status": statuses[rng.randrange(len(statuses))],
-            "amount": {"value": f"{total // 100}.{total % 100:02d}", "currency": "EUR"},
-            "customer": {"id": f"cus_{rng.randint(1, count // 10 + 1):06d}", "email": f"c{rng.randint(1, 99999)}@example.com"},
-            "items": items,
-            "updated_at": updated.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
+        order = make_order(i, rng, count // 10 + 1)
         if changed_share and change.random() < changed_share:
             order["status"] = "refunded"
-            order["updated_at"] = (base + datetime.timedelta(days=400, seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            order["updated_at"] = (BASE_TIME + datetime.timedelta(days=400, seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
         orders.append(order)
     return orders
 
@@ -64,26 +102,120 @@ def pages(orders):
     return result
 
 
+def render_single(count, seed):
+    """One response body {"data": [count padded orders]}, rendered 1,000 orders at a time so
+    that only the final bytes (and their pieces, briefly) are held, never all the dicts."""
+    rng = random.Random(seed)
+    chunks = []
+    for start in range(0, count, PAGE):
+        chunk = [make_order(i, rng, count // 10 + 1, padded=True) for i in range(start, min(start + PAGE, count))]
+        chunks.append(json.dumps(chunk, separators=(",", ":"))[1:-1].encode())
+    body = b'{"data":[' + b",".join(chunks) + b'],"count":' + str(count).encode() + b"}"
+    return body
+
+
+def render_lazy_page(count, page, seed):
+    """Page `page` (1-based) of `count` orders, generated from a generator seeded by the page
+    number (deterministic, whatever order pages are asked in); an empty page after the last."""
+    start = (page - 1) * PAGE
+    rng = random.Random(f"{seed}:{page}")
+    chunk = [make_order(i, rng, count // 10 + 1) for i in range(start, min(start + PAGE, count))] if start < count else []
+    return json.dumps({"data": chunk, "page": page, "has_more": start + PAGE < count}, separators=(",", ":")).encode()
+
+
+class LazyPages:
+    """Pages of `count` orders rendered when they are needed, never all held. After each page
+    is sent, a thread renders the AHEAD pages that follow (while the client works on the page
+    it got, so a client walking pages in order finds them ready, as from a real API); a page
+    not ready is rendered on request (or awaited, if the thread is rendering it)."""
+    AHEAD = 4
+
+    def __init__(self, count, seed):
+        self.count, self.seed = count, seed
+        self.last_page = (count + PAGE - 1) // PAGE + 1  # the empty page after the last
+        self.ready = {}  # page number → body; at most AHEAD of them
+        self.sent = 0  # the last page sent
+        self.rendering = None  # the page the thread is rendering
+        self.stopped = False
+        self.condition = threading.Condition()
+        threading.Thread(target=self._render_ahead, daemon=True).start()
+
+    def get(self, page):
+        with self.condition:
+            while self.rendering == page:
+                self.condition.wait()
+            body = self.ready.pop(page, None)
+        return body if body is not None else render_lazy_page(self.count, page, self.seed)
+
+    def done(self, page):
+        """Page `page` was sent: render the ones after it."""
+        with self.condition:
+            self.sent = page
+            for old in [p for p in self.ready if p <= page or p > page + self.AHEAD]:
+                del self.ready[old]
+            self.condition.notify_all()
+
+    def _next(self):
+        """The first page after the last one sent that is not rendered yet."""
+        for page in range(self.sent + 1, min(self.sent + self.AHEAD, self.last_page) + 1):
+            if page not in self.ready:
+                return page
+        return None
+
+    def _render_ahead(self):
+        while True:
+            with self.condition:
+                while not self.stopped and self._next() is None:
+                    self.condition.wait()
+                if self.stopped:
+                    return
+                page = self.rendering = self._next()
+            body = render_lazy_page(self.count, page, self.seed)
+            with self.condition:
+                self.rendering = None
+                if page > self.sent:
+                    self.ready[page] = body
+                self.condition.notify_all()
+
+    def stop(self):
+        with self.condition:
+            self.stopped = True
+            self.condition.notify_all()
+
+
 class Server:
-    """Serves pre-rendered pages: GET /orders?page=N (an empty page after the last)."""
+    """The API sheetsync pulls from, on 127.0.0.1:
+      GET /orders?page=N    pre-rendered pages (`rendered`; an empty page after the last)
+      GET /all              one pre-rendered body (`single`), no pagination
+      GET /million?page=N   pages of `lazy` (a LazyPages), rendered when needed
+    """
 
     def __init__(self, rendered):
         self.rendered = rendered
+        self.single = None
+        self.lazy = None
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):
-                page = 1
-                if "page=" in self.path:
-                    page = int(self.path.split("page=")[1].split("&")[0])
-                body = outer.rendered[min(page, len(outer.rendered)) - 1]
+                url = urllib.parse.urlsplit(self.path)
+                page = int(urllib.parse.parse_qs(url.query).get("page", ["1"])[0])
+                lazy = outer.lazy if url.path == "/million" else None
+                if url.path == "/all" and outer.single is not None:
+                    body = outer.single
+                elif lazy is not None:
+                    body = lazy.get(page)
+                else:
+                    body = outer.rendered[min(page, len(outer.rendered)) - 1]
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                if lazy is not None:
+                    lazy.done(page)
 
             def log_message(self, *args):
                 pass
@@ -97,17 +229,18 @@ class Server:
 
     def stop(self):
         self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def measure(label, command, env=None, cwd=None):
-    """Runs `command` under GNU time; returns (wall s, cpu s, peak RSS MB)."""
+    """Runs `command` under GNU time; returns (wall s, cpu s, peak RSS MB, stdout)."""
     full = ["/usr/bin/time", "-f", "%e %U %S %M"] + command
     result = subprocess.run(full, env={**os.environ, **(env or {})}, cwd=cwd, capture_output=True, text=True)
     if result.returncode != 0:
         print(result.stdout[-2000:], result.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"{label} failed")
     wall, user, system, rss = result.stderr.strip().splitlines()[-1].split()
-    print(f"  {label}: {float(wall):.2f} s", file=sys.stderr)
+    print(f"  {label}: {float(wall):.2f} s, {int(rss) / 1024:.0f} MB", file=sys.stderr)
     return float(wall), float(user) + float(system), int(rss) / 1024, result.stdout
 
 
@@ -149,6 +282,79 @@ children:
     records: $.items
     fields: { order_id: $parent.id, sku: $.sku, quantity: $.quantity, unit_price: $.unit_price }
 """
+# The same mapping over one response with every order: no `paginate`. The response is larger
+# than the default limits (64 MiB, 10 s for the whole exchange), so the job raises them.
+JOB_SINGLE = JOB.replace('  url: "{{env.BENCH_URL}}/orders"\npaginate: { style: page, has_more: $.has_more }\n',
+                         '  url: "{{env.BENCH_URL}}/all"\n  timeout: 10m\n  max_response_bytes: 1GiB\n')
+# The same mapping over pages rendered on request (1,000,000 orders).
+JOB_MILLION = JOB.replace("/orders", "/million")
+# A push job as in jobs/shipped-to-erp.yml, one record per request, 32 at once.
+JOB_PUSH = f"""kind: push
+worksheet: orders
+on: [insert, update]
+fields: [id, number, status, total, currency, customer_email, updated_at]
+request:
+  method: POST
+  url: "{{{{env.RECEIVER_URL}}}}/hooks/orders/{{{{record.id}}}}"
+  body: record
+  success_codes: [200]
+  timeout: 10s
+delivery:
+  attempts: 10
+  batch_size: 1
+  concurrency: {PUSH_CONCURRENCY}
+"""
+# N changed records, written by the sqlite3 shell: the capture triggers add one outbox row each.
+PUSH_INSERT = """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count})
+INSERT INTO orders (id, number, status, total, currency, customer_id, customer_email, updated_at)
+SELECT printf('ord_%07d', i), 100000 + i, 'shipped', printf('%d.%02d', i % 5000, i % 100), 'EUR',
+       printf('cus_%06d', i % 10000 + 1), printf('c%d@example.com', i),
+       strftime('%Y-%m-%dT%H:%M:%SZ', 1704067200 + i * 37, 'unixepoch')
+FROM n;
+"""
+# What wrk sends: a body like sheetsync's (one order's pushed fields) with the same headers.
+WRK_SCRIPT = """-- written by bench/bench.py: POST one order as sheetsync's push job does
+wrk.method = "POST"
+wrk.body = [[{"id":"ord_0000001","number":100001,"status":"shipped","total":"1.01","currency":"EUR","customer_email":"c1@example.com","updated_at":"2024-01-01T00:00:37Z"}]]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Idempotency-Key"] = "chg_to-receiver_1"
+wrk.headers["webhook-id"] = "chg_to-receiver_1"
+wrk.headers["webhook-timestamp"] = "1764000000"
+wrk.headers["X-Sheetsync-Operation"] = "insert"
+"""
+# The receiver: nginx, one process (one core; the other is for the client), answering every
+# request with 200 and a small JSON body, and writing one access-log line per request (the
+# count is checked). POSTs from sheetsync (/hooks/…) and from wrk (/wrk/…) go to separate logs.
+NGINX_CONF = """daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    client_body_temp_path {dir}/tmp/body;
+    proxy_temp_path {dir}/tmp/proxy;
+    fastcgi_temp_path {dir}/tmp/fastcgi;
+    uwsgi_temp_path {dir}/tmp/uwsgi;
+    scgi_temp_path {dir}/tmp/scgi;
+    client_body_buffer_size 64k;
+    keepalive_requests 100000000;
+    keepalive_timeout 75s;
+    default_type application/json;
+    log_format receiver '$request_method $uri $status $http_idempotency_key';
+    server {{
+        listen 127.0.0.1:{port} backlog=1024;
+        location /hooks/ {{
+            access_log {dir}/hooks.log receiver buffer=256k flush=1s;
+            return 200 '{{"ok":true}}';
+        }}
+        location / {{
+            access_log {dir}/wrk.log receiver buffer=256k flush=1s;
+            return 200 '{{"ok":true}}';
+        }}
+    }}
+}}
+"""
 DLT = """
 import sys, dlt
 from dlt.sources.rest_api import rest_api_source
@@ -170,33 +376,102 @@ pipeline.run(source)
 """
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--orders", type=int, default=200000)
-    parser.add_argument("--binary", required=True)
-    args = parser.parse_args()
-    binary = os.path.abspath(args.binary)
-    work = os.path.join(HERE, ".work")
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
+def make_project(directory, jobs, worksheets=("orders", "order_items")):
+    """A sheetsync project: schema/ with the given worksheets, jobs/ with {name: text}."""
+    os.makedirs(os.path.join(directory, "schema"))
+    os.makedirs(os.path.join(directory, "jobs"))
+    schemas = {"orders": SCHEMA_ORDERS, "order_items": SCHEMA_ITEMS}
+    for name in worksheets:
+        open(os.path.join(directory, "schema", f"{name}.yml"), "w").write(schemas[name])
+    for name, text in jobs.items():
+        open(os.path.join(directory, "jobs", f"{name}.yml"), "w").write(text)
+    return directory
 
+
+def count_rows(db, sql, *args):
+    connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return connection.execute(sql, args).fetchall()
+    finally:
+        connection.close()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def die_with_parent():
+    """In a child before exec: get SIGTERM when the benchmark dies, however it dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class Receiver:
+    """nginx (see NGINX_CONF) in its own directory under bench/.work, on 127.0.0.1."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        os.makedirs(os.path.join(directory, "tmp"))
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not os.path.exists(binary):
+            raise SystemExit("nginx is missing (bench/run installs it: apt-get install nginx)")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        conf = os.path.join(directory, "nginx.conf")
+        open(conf, "w").write(NGINX_CONF.format(dir=directory, port=self.port))
+        self.version = subprocess.run([binary, "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1]
+        with open(os.path.join(directory, "stderr.log"), "w") as stderr:
+            self.process = subprocess.Popen([binary, "-p", directory, "-c", conf, "-e", os.path.join(directory, "error.log")],
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=die_with_parent)
+        try:
+            self._wait_until_listening()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_listening(self):
+        deadline = time.monotonic() + 10
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"nginx exited with {self.process.returncode}: {open(os.path.join(self.dir, 'error.log')).read()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("nginx did not start listening within 10 s")
+                time.sleep(0.05)
+
+    def stop(self):
+        """Graceful stop (SIGQUIT: nginx flushes its access logs), SIGKILL after 10 s."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self, name):
+        """The access log lines of `hooks` or `wrk` (read after stop())."""
+        path = os.path.join(self.dir, f"{name}.log")
+        return open(path).read().splitlines() if os.path.exists(path) else []
+
+
+def pull_section(args, binary, work, server, url, out):
+    """The paginated pull of args.orders orders: sheetsync, dlt, sqlite-utils and the floor."""
     print(f"generating {args.orders} orders…", file=sys.stderr)
     orders = generate(args.orders, seed=7)
     changed = generate(args.orders, seed=7, changed_share=0.10)
     rendered, rendered_changed = pages(orders), pages(changed)
     megabytes = sum(len(p) for p in rendered) / 1e6
     rows = {}
+    server.rendered = rendered
 
     # sheetsync project
-    project = os.path.join(work, "sheetsync")
-    os.makedirs(os.path.join(project, "schema"))
-    os.makedirs(os.path.join(project, "jobs"))
-    open(os.path.join(project, "schema", "orders.yml"), "w").write(SCHEMA_ORDERS)
-    open(os.path.join(project, "schema", "order_items.yml"), "w").write(SCHEMA_ITEMS)
-    open(os.path.join(project, "jobs", "orders.yml"), "w").write(JOB)
-
-    server = Server(rendered)
-    url = f"http://127.0.0.1:{server.port}"
+    project = make_project(os.path.join(work, "sheetsync"), {"orders": JOB})
     env = {"BENCH_URL": url}
     run = [binary, "run", "orders", "--project", project]
     rows["sheetsync: first load"] = measure("sheetsync first load", run, env)
@@ -247,12 +522,9 @@ def main():
     rows["floor: sqlite3 .import CSV"] = importing
     floor_wall = curl[0] + importing[0]
     rows["floor: total"] = (floor_wall, curl[1] + importing[1], max(curl[2], importing[2]), "")
-    server.stop()
 
     first = rows["sheetsync: first load"][0]
-    lines_out = [
-        f"# sheetsync benchmark",
-        "",
+    out += [
         f"{args.orders:,} orders ({megabytes:.0f} MB of JSON in {count - 1} pages of {PAGE}, 1–5 line items each), "
         f"{datetime.date.today().isoformat()}, {platform.machine()} Linux, {os.cpu_count()} cores, "
         f"Python {platform.python_version()} server on 127.0.0.1. Wall and CPU time in seconds, peak RSS in MB (GNU time).",
@@ -261,14 +533,221 @@ def main():
         "|---|---:|---:|---:|---:|",
     ]
     for label, (wall, cpu, rss, _) in rows.items():
-        lines_out.append(f"| {label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {wall / first:.2f} |")
-    lines_out += ["", f"sheetsync first load / floor: {first / floor_wall:.2f}×; "
-                  f"dlt / sheetsync: {rows['dlt rest_api → sqlite (merge)'][0] / first:.1f}×; "
-                  f"sqlite-utils / sheetsync: {rows['sqlite-utils upsert --pk id (files)'][0] / first:.1f}×"]
-    text = "\n".join(lines_out) + "\n"
+        out.append(f"| {label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {wall / first:.2f} |")
+    out += ["", f"sheetsync first load / floor: {first / floor_wall:.2f}×; "
+            f"dlt / sheetsync: {rows['dlt rest_api → sqlite (merge)'][0] / first:.1f}×; "
+            f"sqlite-utils / sheetsync: {rows['sqlite-utils upsert --pk id (files)'][0] / first:.1f}×"]
+
+
+def check_pulled(db, count, label):
+    """Fails loudly unless the run stored every order."""
+    stored = count_rows(db, "SELECT count(*) FROM orders")[0][0]
+    if stored != count:
+        raise SystemExit(f"{label}: {stored} orders stored, expected {count}")
+
+
+def single_section(args, binary, work, server, url, out, targets):
+    """sheetsync pulling one response holding every order (no pagination)."""
+    count = args.single
+    print(f"rendering one response of {count} orders…", file=sys.stderr)
+    server.single = render_single(count, seed=13)
+    megabytes = len(server.single) / 1e6
+    try:
+        curl = measure("curl /all", ["curl", "-s", f"{url}/all", "-o", "/dev/null"])
+        project = make_project(os.path.join(work, "single"), {"all": JOB_SINGLE})
+        run = measure("sheetsync one response", [binary, "run", "all", "--project", project], {"BENCH_URL": url})
+        check_pulled(os.path.join(project, "sheetsync.db"), count, "sheetsync one response")
+    finally:
+        server.single = None  # the body goes with it
+    out += [
+        "", f"## One response of {count:,} orders (no pagination)", "",
+        f"One `GET /all` answered with a single pre-rendered body of {megabytes:.0f} MB ({count:,} orders of ~{len_per(megabytes, count)} bytes: "
+        "the fields above plus shipping and billing addresses that the job does not map), "
+        "`records: $.data` with the same fields and children as above, no `paginate`; the job raises "
+        "`timeout` to 10m and `max_response_bytes` to 1GiB (defaults 10 s and 64 MiB).", "",
+        "| run | wall s | CPU s | peak RSS MB | orders/s |",
+        "|---|---:|---:|---:|---:|",
+        f"| floor: curl /all | {curl[0]:.2f} | {curl[1]:.2f} | {curl[2]:.0f} | |",
+        f"| sheetsync: one {megabytes:.0f} MB response | {run[0]:.2f} | {run[1]:.2f} | {run[2]:.0f} | {count / run[0]:,.0f} |",
+    ]
+    targets.append((f"peak RSS, one {megabytes:.0f} MB response of {count:,} orders", f"< {TARGET_SINGLE_RSS_MB} MB",
+                    f"{run[2]:.0f} MB", run[2] < TARGET_SINGLE_RSS_MB))
+
+
+def len_per(megabytes, count):
+    return f"{megabytes * 1e6 / count:.0f}"
+
+
+def million_section(args, binary, work, server, url, out, targets):
+    """sheetsync pulling many orders through pages of 1,000 rendered on request."""
+    count = args.million
+    page_count = (count + PAGE - 1) // PAGE
+    server.lazy = LazyPages(count, seed=11)
+    try:
+        # curl first: how fast the server renders and sends every page (it must not be the bottleneck)
+        curl = measure("curl all pages", ["curl", "-s", "-w", "%{size_download}\\n", f"{url}/million?page=[1-{page_count}]", "-o", "/dev/null"])
+        megabytes = sum(int(n) for n in curl[3].split()) / 1e6
+        project = make_project(os.path.join(work, "million"), {"million": JOB_MILLION})
+        run = measure("sheetsync pages", [binary, "run", "million", "--project", project], {"BENCH_URL": url})
+        check_pulled(os.path.join(project, "sheetsync.db"), count, "sheetsync pages")
+    finally:
+        server.lazy.stop()
+        server.lazy = None
+    out += [
+        "", f"## {count:,} orders through pages of {PAGE:,}", "",
+        f"{megabytes:.0f} MB of JSON in {page_count:,} pages, generated and rendered by the Python server when needed (a thread "
+        f"renders the {LazyPages.AHEAD} pages after the last one requested; nothing else is kept), the same job as in the first "
+        "table. curl fetching every page shows what the server costs.", "",
+        "| run | wall s | CPU s | peak RSS MB | orders/s |",
+        "|---|---:|---:|---:|---:|",
+        f"| floor: curl all pages | {curl[0]:.2f} | {curl[1]:.2f} | {curl[2]:.0f} | {count / curl[0]:,.0f} |",
+        f"| sheetsync: first load | {run[0]:.2f} | {run[1]:.2f} | {run[2]:.0f} | {count / run[0]:,.0f} |",
+        "", f"The server alone takes {curl[0] / run[0]:.0%} of sheetsync's wall time"
+        + (" (it is not the bottleneck)." if curl[0] < run[0] / 2 else ": **the server may be the bottleneck here**."),
+    ]
+    targets.append((f"peak RSS, {count:,} orders through pages of {PAGE:,}", f"< {TARGET_MILLION_RSS_MB} MB",
+                    f"{run[2]:.0f} MB", run[2] < TARGET_MILLION_RSS_MB))
+
+
+def push_section(args, binary, work, out, targets, stack):
+    """sheetsync push delivering N inserted records to nginx; then nginx's capacity under wrk."""
+    count = args.push
+    project = make_project(os.path.join(work, "push"), {"to-receiver": JOB_PUSH}, worksheets=("orders",))
+    db = os.path.join(project, "sheetsync.db")
+    subprocess.run([binary, "migrate", "--project", project], check=True, capture_output=True)
+    subprocess.run(["sqlite3", db], input=PUSH_INSERT.format(count=count), text=True, check=True)
+    captured = count_rows(db, "SELECT count(*) FROM _sheetsync_outbox WHERE worksheet = 'orders'")[0][0]
+    if captured != count:
+        raise SystemExit(f"push: the capture triggers wrote {captured} outbox rows for {count} inserted records")
+
+    # sheetsync push against a fresh receiver
+    receiver = Receiver(os.path.join(work, "receiver-push"))
+    stack.append(receiver.stop)
+    push = measure("sheetsync push", [binary, "push", "to-receiver", "--project", project], {"RECEIVER_URL": receiver.url})
+    receiver.stop()
+    print(f"  {push[3].strip()}", file=sys.stderr)
+    states = dict(count_rows(db, "SELECT state, count(*) FROM _sheetsync_deliveries WHERE job = 'to-receiver' GROUP BY state"))
+    pushed = count_rows(db, "SELECT count(*) FROM _sheetsync_pushed WHERE job = 'to-receiver'")[0][0]
+    unconsumed = count_rows(db, """SELECT count(*) FROM _sheetsync_outbox WHERE worksheet = 'orders' AND seq >
+                                   (SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = 'to-receiver' AND name = 'outbox.seq')""")[0][0]
+    received = receiver.log("hooks")
+    ok = [line for line in received if line.split()[2] == "200"]
+    problems = []
+    if states != {"delivered": count}:
+        problems.append(f"deliveries by state {states}, expected {{'delivered': {count}}}")
+    if pushed != count:
+        problems.append(f"_sheetsync_pushed has {pushed} rows, expected {count}")
+    if unconsumed:
+        problems.append(f"{unconsumed} outbox rows were not consumed")
+    if len(received) != count or len(ok) != count:
+        problems.append(f"the receiver counted {len(received)} requests ({len(ok)} answered 200), expected {count}")
+    if len({line.split()[1] for line in received}) != count or len({line.split()[3] for line in received}) != count:
+        problems.append("the receiver did not see one request per record and change id")
+    if problems:
+        raise SystemExit("push: " + "; ".join(problems))
+    push_rate = count / push[0]
+
+    # the receiver's capacity: wrk POSTing a similar body over 32 connections from one thread
+    receiver = Receiver(os.path.join(work, "receiver-wrk"))
+    stack.append(receiver.stop)
+    script = os.path.join(work, "post.lua")
+    open(script, "w").write(WRK_SCRIPT)
+    command = ["wrk", "-t1", f"-c{PUSH_CONCURRENCY}", f"-d{WRK_SECONDS}s", "-s", script, f"{receiver.url}/wrk/orders/ord_0000001"]
+    result = subprocess.run(command, capture_output=True, text=True)
+    receiver.stop()
+    print("  " + result.stdout.strip().replace("\n", "\n  "), file=sys.stderr)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    total = re.search(r"(\d+) requests in", result.stdout)
+    if result.returncode != 0 or not match or not total or "Non-2xx" in result.stdout:
+        raise SystemExit(f"wrk failed: {result.stdout}{result.stderr}")
+    wrk_rate = float(match.group(1))
+    logged = len(receiver.log("wrk"))
+    if logged < int(total.group(1)):  # wrk counts completed responses; requests cut off at the end may be logged too
+        raise SystemExit(f"wrk reports {total.group(1)} requests, the receiver logged {logged}")
+    share = push_rate / wrk_rate
+    out += [
+        "", f"## Push: {count:,} changed records to a loopback receiver", "",
+        f"{count:,} records inserted with the `sqlite3` shell into a worksheet after `sheetsync migrate` (the capture "
+        f"triggers wrote {count:,} outbox rows), then `sheetsync push` with `batch_size: 1`, `concurrency: {PUSH_CONCURRENCY}`, "
+        f"one POST per record (~170-byte JSON body). Receiver: nginx {receiver.version} on 127.0.0.1, one process "
+        "(`master_process off`), `return 200` with a small JSON body and one access-log line per request. "
+        f"Checked after the push: {count:,} deliveries `delivered` in `_sheetsync_deliveries` and nothing else, "
+        f"the outbox consumed, and {count:,} requests with distinct URLs and `Idempotency-Key`s in the receiver's log. "
+        f"The receiver's capacity: `{' '.join(command[:4])}` (one client thread, the other core for nginx) POSTing a similar "
+        "body with the same headers to the same nginx configuration (`bench/.work/post.lua`).", "",
+        "| run | requests | wall s | CPU s | peak RSS MB | requests/s |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| sheetsync push (deliveries) | {count:,} | {push[0]:.2f} | {push[1]:.2f} | {push[2]:.0f} | {push_rate:,.0f} |",
+        f"| wrk -t1 -c{PUSH_CONCURRENCY} -d{WRK_SECONDS}s | {int(total.group(1)):,} | {WRK_SECONDS} | | | {wrk_rate:,.0f} |",
+        "", f"sheetsync push / wrk: {share:.1%}",
+    ]
+    targets.append((f"push throughput, {count:,} deliveries", f">= {TARGET_PUSH_SHARE:.0%} of wrk ({wrk_rate * TARGET_PUSH_SHARE:,.0f}/s)",
+                    f"{push_rate:,.0f}/s = {share:.1%}", share >= TARGET_PUSH_SHARE))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="small sizes, for development (20,000 / 30,000 / 100,000 / 10,000)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default all)")
+    parser.add_argument("--orders", type=int, help="orders of the paginated pull (default 200,000)")
+    parser.add_argument("--single", type=int, help="orders in the single response (default 300,000)")
+    parser.add_argument("--million", type=int, help="orders through pages (default 1,000,000)")
+    parser.add_argument("--push", type=int, help="records to push (default 100,000)")
+    parser.add_argument("--binary", required=True)
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    for name, default in sizes.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    if not only or any(s not in SECTIONS for s in only):
+        parser.error(f"--only takes sections from: {', '.join(SECTIONS)}")
+    binary = os.path.abspath(args.binary)
+    work = os.path.join(HERE, ".work")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    # SIGTERM (and SIGHUP) unwind like Ctrl-C, so the `finally` below stops every server.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda number, frame: sys.exit(128 + number))
+
+    out = ["# sheetsync benchmark", ""]
+    targets = []  # (what, target, measured, met)
+    stoppers = []  # called in reverse order at the end, also on failure
+    try:
+        server = Server([])
+        stoppers.append(server.stop)
+        url = f"http://127.0.0.1:{server.port}"
+        if "pull" in only:
+            pull_section(args, binary, work, server, url, out)
+        else:
+            out += [f"{datetime.date.today().isoformat()}, {platform.machine()} Linux, {os.cpu_count()} cores, "
+                    f"Python {platform.python_version()} server on 127.0.0.1. Wall and CPU time in seconds, peak RSS in MB (GNU time)."]
+        if "single" in only:
+            single_section(args, binary, work, server, url, out, targets)
+        if "million" in only:
+            million_section(args, binary, work, server, url, out, targets)
+        if "push" in only:
+            push_section(args, binary, work, out, targets, stoppers)
+    finally:
+        for stop in reversed(stoppers):
+            try:
+                stop()
+            except Exception as error:  # keep stopping the others
+                print(f"stopping a server: {error}", file=sys.stderr)
+
+    if targets:
+        out += ["", "## Targets (performance issue)", "",
+                "| what | target | measured | |", "|---|---|---|---|"]
+        out += [f"| {what} | {target} | {measured} | {'met' if met else '**missed**'} |" for what, target, measured, met in targets]
+    text = "\n".join(out) + "\n"
     print(text)
-    suffix = "" if args.orders == 200000 else f"-{args.orders}"
-    open(os.path.join(HERE, f"results{suffix}.md"), "w").write(text)
+    if only == SECTIONS:
+        suffix = "" if args.orders == FULL["orders"] else f"-{args.orders}"
+        path = os.path.join(HERE, f"results{suffix}.md")
+    else:  # a partial run does not replace the results
+        path = os.path.join(work, "results.md")
+    open(path, "w").write(text)
+    print(f"written to {os.path.relpath(path, ROOT)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

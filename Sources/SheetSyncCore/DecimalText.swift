@@ -8,6 +8,7 @@
 public enum DecimalText {
     /// The canonical text of `literal`, or `nil` when it is not a decimal number.
     public static func normalize(_ literal: String) -> String? {
+        if isCanonical(literal) { return literal }
         var chars = Substring(literal.trimmingSpaces)
         guard !chars.isEmpty else { return nil }
         var negative = false
@@ -57,6 +58,40 @@ public enum DecimalText {
     }
 }
 
+extension DecimalText {
+    /// True when `literal` is already what `normalize` returns: `-?(0|[1-9][0-9]*)(.[0-9]+)?`
+    /// and not a negative zero. Checked on the bytes, so the common case costs no copy.
+    static func isCanonical(_ literal: String) -> Bool {
+        var utf8 = literal.utf8[...]
+        var negative = false
+        if utf8.first == UInt8(ascii: "-") { negative = true; utf8 = utf8.dropFirst() }
+        guard let first = utf8.first, isDigit(first) else { return false }
+        var allZero = first == UInt8(ascii: "0")
+        var index = utf8.index(after: utf8.startIndex)
+        if first == UInt8(ascii: "0"), index < utf8.endIndex, utf8[index] != UInt8(ascii: ".") { return false }
+        var seenPoint = false
+        var digitsAfterPoint = 0
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if isDigit(byte) {
+                if byte != UInt8(ascii: "0") { allZero = false }
+                if seenPoint { digitsAfterPoint += 1 }
+            } else if byte == UInt8(ascii: "."), !seenPoint {
+                seenPoint = true
+            } else {
+                return false
+            }
+            utf8.formIndex(after: &index)
+        }
+        if seenPoint && digitsAfterPoint == 0 { return false }
+        return !(negative && allZero)
+    }
+
+    private static func isDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+}
+
 extension StringProtocol {
     /// The string without leading and trailing spaces, tabs and line breaks.
     var trimmingSpaces: Substring {
@@ -64,5 +99,17 @@ extension StringProtocol {
         guard let first = firstIndex(where: { !isSpace($0) }) else { return Substring() }
         let last = lastIndex(where: { !isSpace($0) })!
         return Substring(self[first...last])
+    }
+}
+
+extension String {
+    /// `StringProtocol.trimmingSpaces` with a fast path: most values have no
+    /// surrounding spaces, which the bytes at both ends tell without a copy.
+    var trimmingSpaces: Substring {
+        let isSpaceByte = { (byte: UInt8) in byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+        if let first = utf8.first, let last = utf8.last, !isSpaceByte(first), !isSpaceByte(last) {
+            return self[...]
+        }
+        return self[...].trimmingSpaces
     }
 }

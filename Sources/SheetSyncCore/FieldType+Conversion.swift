@@ -78,6 +78,7 @@ extension FieldType {
         case .datetime:
             switch value {
             case .string(let s):
+                if UTCDateTime.isCanonical(s) { return .text(s) }
                 if let dateTime = UTCDateTime(iso: s) { return .text(dateTime.description) }
                 if let dateTime = UTCDateTime(epoch: String(s.trimmingSpaces)) { return .text(dateTime.description) }
                 throw mismatch(value, hint: "expected ISO-8601 such as 2024-03-10T12:00:00Z, or Unix epoch seconds")

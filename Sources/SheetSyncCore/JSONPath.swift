@@ -78,7 +78,30 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     /// The single value the path selects, or `nil` when it selects nothing.
     /// A missing key is `nil`, an explicit JSON `null` is `.null`.
     public func value(in document: JSONValue, parent: JSONValue? = nil) -> JSONValue? {
-        select(in: document, parent: parent).first
+        guard isSingular else { return select(in: document, parent: parent).first }
+        // Singular paths (every field mapping, in practice) walk without building arrays:
+        // this runs for every field of every record.
+        var current: JSONValue
+        switch root {
+        case .current: current = document
+        case .parent:
+            guard let parent else { return nil }
+            current = parent
+        }
+        for component in components {
+            switch (component, current) {
+            case (.member(let name), .object(let object)):
+                guard let member = object[name] else { return nil }
+                current = member
+            case (.index(let position), .array(let elements)):
+                let resolved = position < 0 ? elements.count + position : position
+                guard elements.indices.contains(resolved) else { return nil }
+                current = elements[resolved]
+            default:
+                return nil
+            }
+        }
+        return current
     }
 
     /// Canonical text: identifiers in dot form, everything else bracketed.

@@ -55,7 +55,12 @@ public struct JSONObject: Sendable, Hashable {
 
     /// The value of the last member named `key` (JSON's usual "last one wins").
     public subscript(key: String) -> JSONValue? {
-        members.last(where: { $0.key == key })?.value
+        var index = members.endIndex
+        while index > members.startIndex {
+            members.formIndex(before: &index)
+            if members[index].key == key { return members[index].value }
+        }
+        return nil
     }
 }
 

@@ -42,6 +42,35 @@ public struct UTCDateTime: Sendable, Hashable, Comparable, CustomStringConvertib
         return text + "Z"
     }
 
+    /// True when `text` is already the canonical form of a valid instant,
+    /// `YYYY-MM-DDTHH:MM:SSZ` (what most APIs send): converting it would return it
+    /// unchanged, so the conversion can skip parsing and printing.
+    public static func isCanonical(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        guard utf8.count == 20 else { return false }
+        var fields = (0, 0, 0, 0, 0, 0)
+        var ok = true
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            _ = buffer.initialize(from: utf8)
+            func number(_ start: Int, _ count: Int) -> Int {
+                var value = 0
+                for index in start..<(start + count) {
+                    let byte = buffer[index]
+                    guard byte >= 48, byte <= 57 else { ok = false; return 0 }
+                    value = value * 10 + Int(byte - 48)
+                }
+                return value
+            }
+            ok = buffer[4] == UInt8(ascii: "-") && buffer[7] == UInt8(ascii: "-") && buffer[10] == UInt8(ascii: "T")
+                && buffer[13] == UInt8(ascii: ":") && buffer[16] == UInt8(ascii: ":") && buffer[19] == UInt8(ascii: "Z")
+            fields = (number(0, 4), number(5, 2), number(8, 2), number(11, 2), number(14, 2), number(17, 2))
+        }
+        let (year, month, day, hour, minute, second) = fields
+        guard ok, (1...12).contains(month), day >= 1, day <= CivilDate.daysInMonth(year: year, month: month),
+              hour < 24, minute < 60, second < 60 else { return false }
+        return true
+    }
+
     /// Parses an ISO-8601 date-time or date; `nil` when the text is not one.
     public init?(iso text: some StringProtocol) {
         var scanner = DigitScanner(Array(text.trimmingSpaces.utf8))

@@ -65,89 +65,123 @@ extension JobRunner {
         let interval = pull.paginate?.requestsPerSecond.map { Duration.seconds(1 / $0) }
         var lastRequest: ContinuousClock.Instant?
 
-        while true {
-            // A daemon shutting down lets the page in flight finish, then stops here;
-            // the saved position makes the next run resume at this page.
-            if Task.isCancelled {
-                throw RunFailure(code: "interrupted", message: "stopped by shutdown before page \(position.number); the next run resumes there", continued: false)
+        // While a page is written (SQLite, on one core), the next one is fetched and
+        // mapped (on the other). At most one write is in flight; the requests of a page
+        // are logged in its transaction.
+        var inFlight: (task: Task<WriteCounts, any Error>, requests: [RequestAttempt])?
+        var unrecorded: [RequestAttempt] = []
+        do {
+            while true {
+                // A daemon shutting down lets the page in flight finish, then stops here;
+                // the saved position makes the next run resume at this page.
+                if Task.isCancelled {
+                    throw RunFailure(code: "interrupted", message: "stopped by shutdown before page \(position.number); the next run resumes there", continued: false)
+                }
+                // Pace the requests: 'delay' between pages, 'requests_per_second' overall.
+                if let lastRequest {
+                    var wait = pull.paginate?.delay ?? .zero
+                    if let interval { wait = max(wait, interval - (ContinuousClock.now - lastRequest)) }
+                    if wait > .zero { try await Task.sleep(for: wait) }
+                }
+                lastRequest = .now
+                if let walker { values.page = walker.templateValues(position) }
+                let request: PreparedRequest
+                switch Self.buildPage(builder, pull.request, values: values, walker: walker, position: position) {
+                case .success(let built): request = built
+                case .failure(let error):
+                    throw RunFailure(code: error.code.rawValue, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))", continued: false)
+                }
+                logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
+                let exchange = await transport.send(request, redactor: redactor)
+                summary.requests += exchange.attempts.count
+                unrecorded += exchange.attempts
+                FaultInjection.reach(.afterRequest, page: position.number)
+                let response: HTTPResponseData
+                switch exchange.result {
+                case .success(let value): response = value
+                case .failure(let error):
+                    throw RunFailure(code: error.remoteCode ?? error.code.rawValue, message: error.message, continued: continues)
+                }
+                let document: JSONValue
+                do {
+                    document = try JSONReader.parse(response.body)
+                } catch {
+                    throw RunFailure(code: "invalid_json", message: "the response of \(redactor.redact(request.url)) is not valid JSON: \(error.message)", continued: continues)
+                }
+                let page: TransformedPage
+                do {
+                    page = try mapper.transform(document)
+                } catch {
+                    throw RunFailure(code: "unexpected_response", message: error.message, continued: continues)
+                }
+                summary.records += page.recordCount
+                summary.pages += 1
+                var decision = PageDecision()
+                if walker != nil {
+                    switch Self.decide(&walker!, after: position, response: response, document: document, records: page.recordCount) {
+                    case .success(let value): decision = value
+                    case .failure(let error): throw RunFailure(code: "pagination_loop", message: error.message, continued: false)
+                    }
+                }
+                cursorMax = CursorValue.max(cursorMax, page.cursorMax)
+                var stateChanges: [String: String?] = [:]
+                if keepsState {
+                    if let next = decision.next {
+                        stateChanges[StateKey.resumePosition] = next.json
+                        stateChanges[StateKey.resumeRequestCursor] = requestCursor
+                        stateChanges[StateKey.resumeCursorMax] = cursorMax
+                    } else {
+                        stateChanges[StateKey.resumePosition] = .some(nil)
+                        stateChanges[StateKey.resumeRequestCursor] = .some(nil)
+                        stateChanges[StateKey.resumeCursorMax] = .some(nil)
+                        if pull.incremental != nil, decision.loopError == nil, let cursorMax { stateChanges[StateKey.cursor] = cursorMax }
+                    }
+                }
+                let (batches, stepFailures) = try await enrich(page, steps: pull.perRecordSteps, worksheet: worksheet, values: values,
+                                                               builder: builder, redactor: redactor, run: run, summary: &summary, database: database)
+                let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
+                // Pages commit in order: wait for the previous page's write before this one starts.
+                if let previous = inFlight {
+                    summary.counts += try await previous.task.value
+                    inFlight = nil
+                }
+                FaultInjection.arm(.midWrite, page: position.number)
+                let requests = unrecorded
+                unrecorded = []
+                let pageNumber = position.number
+                let write = Task {
+                    let counts = try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects,
+                                                        job: job.name, run: run, state: stateChanges, stepFailures: stepFailures,
+                                                        requests: requests)
+                    FaultInjection.reach(.afterCommit, page: pageNumber)
+                    return counts
+                }
+                inFlight = (write, requests)
+                summary.stepFailures += stepFailures.count
+                summary.warnings += decision.warnings
+                if let loop = decision.loopError {
+                    throw RunFailure(code: "pagination_loop", message: loop, continued: false)
+                }
+                guard let next = decision.next else {
+                    summary.stopReason = decision.stopReason
+                    break
+                }
+                position = next
             }
-            // Pace the requests: 'delay' between pages, 'requests_per_second' overall.
-            if let lastRequest {
-                var wait = pull.paginate?.delay ?? .zero
-                if let interval { wait = max(wait, interval - (ContinuousClock.now - lastRequest)) }
-                if wait > .zero { try await Task.sleep(for: wait) }
+            if let previous = inFlight {
+                summary.counts += try await previous.task.value
+                inFlight = nil
             }
-            lastRequest = .now
-            if let walker { values.page = walker.templateValues(position) }
-            let request: PreparedRequest
-            switch Self.buildPage(builder, pull.request, values: values, walker: walker, position: position) {
-            case .success(let built): request = built
-            case .failure(let error):
-                throw RunFailure(code: error.code.rawValue, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))", continued: false)
-            }
-            logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
-            let exchange = await transport.send(request, redactor: redactor)
-            summary.requests += exchange.attempts.count
-            try database.recordRequests(exchange.attempts, run: run)
-            FaultInjection.reach(.afterRequest, page: position.number)
-            let response: HTTPResponseData
-            switch exchange.result {
-            case .success(let value): response = value
-            case .failure(let error):
-                throw RunFailure(code: error.remoteCode ?? error.code.rawValue, message: error.message, continued: continues)
-            }
-            let document: JSONValue
-            do {
-                document = try JSONReader.parse(response.body)
-            } catch {
-                throw RunFailure(code: "invalid_json", message: "the response of \(redactor.redact(request.url)) is not valid JSON: \(error.message)", continued: continues)
-            }
-            let page: TransformedPage
-            do {
-                page = try mapper.transform(document)
-            } catch {
-                throw RunFailure(code: "unexpected_response", message: error.message, continued: continues)
-            }
-            summary.records += page.recordCount
-            summary.pages += 1
-            var decision = PageDecision()
-            if walker != nil {
-                switch Self.decide(&walker!, after: position, response: response, document: document, records: page.recordCount) {
-                case .success(let value): decision = value
-                case .failure(let error): throw RunFailure(code: "pagination_loop", message: error.message, continued: false)
+        } catch {
+            // Let the page being written finish: its commit keeps the run's progress.
+            if let previous = inFlight {
+                switch await previous.task.result {
+                case .success(let counts): summary.counts += counts
+                case .failure: unrecorded = previous.requests + unrecorded
                 }
             }
-            cursorMax = CursorValue.max(cursorMax, page.cursorMax)
-            var stateChanges: [String: String?] = [:]
-            if keepsState {
-                if let next = decision.next {
-                    stateChanges[StateKey.resumePosition] = next.json
-                    stateChanges[StateKey.resumeRequestCursor] = requestCursor
-                    stateChanges[StateKey.resumeCursorMax] = cursorMax
-                } else {
-                    stateChanges[StateKey.resumePosition] = .some(nil)
-                    stateChanges[StateKey.resumeRequestCursor] = .some(nil)
-                    stateChanges[StateKey.resumeCursorMax] = .some(nil)
-                    if pull.incremental != nil, decision.loopError == nil, let cursorMax { stateChanges[StateKey.cursor] = cursorMax }
-                }
-            }
-            let (batches, stepFailures) = try await enrich(page, steps: pull.perRecordSteps, worksheet: worksheet, values: values,
-                                                           builder: builder, redactor: redactor, run: run, summary: &summary, database: database)
-            let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
-            FaultInjection.arm(.midWrite, page: position.number)
-            summary.counts += try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects,
-                                                     job: job.name, run: run, state: stateChanges, stepFailures: stepFailures)
-            summary.stepFailures += stepFailures.count
-            FaultInjection.reach(.afterCommit, page: position.number)
-            summary.warnings += decision.warnings
-            if let loop = decision.loopError {
-                throw RunFailure(code: "pagination_loop", message: loop, continued: false)
-            }
-            guard let next = decision.next else {
-                summary.stopReason = decision.stopReason
-                break
-            }
-            position = next
+            try? database.recordRequests(unrecorded, run: run)
+            throw error
         }
         if pull.incremental != nil { summary.cursor = cursorMax }
         return summary.counts.rejectedTotal > 0 || summary.stepFailures > 0 ? .partial : .succeeded

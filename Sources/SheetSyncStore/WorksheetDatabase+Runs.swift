@@ -40,15 +40,18 @@ extension WorksheetDatabase {
     /// Appends request attempts to `_sheetsync_requests`.
     public func recordRequests(_ entries: [RequestAttempt], run: Int64) throws(StoreError) {
         guard !entries.isEmpty else { return }
-        try write { db in
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO _sheetsync_requests (run_id, method, url, status, duration_ms, bytes, attempt, error, sent_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, \(SQL.now))
-                """)
-            for entry in entries {
-                try statement.execute(arguments: [run, entry.method, entry.url, entry.status, entry.durationMilliseconds,
-                                                  entry.bytes, entry.attempt, entry.error])
-            }
+        try write { db in try Self.recordRequests(entries, run: run, db) }
+    }
+
+    static func recordRequests(_ entries: [RequestAttempt], run: Int64, _ db: Database) throws {
+        guard !entries.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO _sheetsync_requests (run_id, method, url, status, duration_ms, bytes, attempt, error, sent_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, \(SQL.now))
+            """)
+        for entry in entries {
+            try statement.execute(arguments: [run, entry.method, entry.url, entry.status, entry.durationMilliseconds,
+                                              entry.bytes, entry.attempt, entry.error])
         }
     }
 
@@ -85,8 +88,9 @@ extension WorksheetDatabase {
     /// step's fields, so their stored values stay as they were.
     public func writePage(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                           rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:],
-                          stepFailures: [StepFailure] = []) throws(StoreError) -> WriteCounts {
+                          stepFailures: [StepFailure] = [], requests: [RequestAttempt] = []) throws(StoreError) -> WriteCounts {
         try write { db in
+            if let run { try Self.recordRequests(requests, run: run, db) }
             var counts = WriteCounts()
             counts.byWorksheet[worksheet.name] = UpsertCounts()
             for batch in rows {
@@ -139,31 +143,50 @@ extension WorksheetDatabase {
 
     /// Deletes child rows of the page's parents that the response no longer lists.
     ///
-    /// Per parent: read its child keys with a cached indexed query (the child key starts
-    /// with the link columns in the usual layout), and delete the ones not in the page
-    /// with a cached point delete. Every statement is prepared once per page.
+    /// When the child key is the link columns plus one more column (the usual layout:
+    /// `[order_id, sku]`), one cached statement per parent does it in SQLite:
+    /// `DELETE … WHERE order_id = ? AND sku NOT IN (?, …)`, found through the key's
+    /// index. Other layouts read each parent's child keys and delete the missing ones.
     static func removeStaleChildren(_ child: ChildRows, in worksheet: WorksheetDefinition, _ db: Database) throws -> Int {
         let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
         let keyIndexes = worksheet.key.compactMap { child.rows.columns.firstIndex(of: $0) }
         guard linkIndexes.count == child.linkColumns.count, keyIndexes.count == worksheet.key.count else { return 0 }
-        var keep: [[SQLValue]: Set<[SQLValue]>] = [:]
+        var keep: [[SQLValue]: [[SQLValue]]] = [:]
         for row in child.rows.rows {
-            keep[linkIndexes.map { row[$0] }, default: []].insert(keyIndexes.map { row[$0] })
+            keep[linkIndexes.map { row[$0] }, default: []].append(keyIndexes.map { row[$0] })
         }
         let table = SQL.quote(worksheet.name)
-        let linkMatch = child.linkColumns.map { "\(SQL.quote($0)) = ?" }.joined(separator: " AND ")
-        let keyMatch = worksheet.key.map { "\(SQL.quote($0)) = ?" }.joined(separator: " AND ")
-        let select = try db.cachedStatement(sql: "SELECT \(worksheet.key.map(SQL.quote).joined(separator: ", ")) FROM \(table) WHERE \(linkMatch)")
-        let delete = try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(keyMatch)")
+        let linkMatch = child.linkColumns.enumerated().map { "\(SQL.quote($0.element)) = ?\($0.offset + 1)" }.joined(separator: " AND ")
+        let rest = worksheet.key.filter { !child.linkColumns.contains($0) }
         var deleted = 0
-        for parent in Set(child.parentKeys) {
-            let kept = keep[parent] ?? []
-            let existing = try Row.fetchAll(select, arguments: StatementArguments(parent.map(\.databaseValue))).map { row in
-                (0..<worksheet.key.count).map { SQLValue(row[$0] as DatabaseValue) }
+        var seen = Set<[SQLValue]>()
+        // SQLite allows 32,766 parameters per statement.
+        if rest.count == 1, let restIndex = worksheet.key.firstIndex(of: rest[0]), keep.values.allSatisfy({ $0.count < 30_000 }) {
+            let links = Int32(child.linkColumns.count)
+            for parent in child.parentKeys where seen.insert(parent).inserted {
+                let kept = keep[parent] ?? []
+                var sql = "DELETE FROM \(table) WHERE \(linkMatch)"
+                if !kept.isEmpty {
+                    sql += " AND \(SQL.quote(rest[0])) NOT IN (\((0..<kept.count).map { "?\(Int(links) + $0 + 1)" }.joined(separator: ", ")))"
+                }
+                let delete = BoundStatement(try db.cachedStatement(sql: sql), db)
+                for (position, value) in parent.enumerated() { delete.bind(value, at: Int32(position + 1)) }
+                for (position, key) in kept.enumerated() { delete.bind(key[restIndex], at: links + Int32(position + 1)) }
+                deleted += try delete.execute()
             }
+            return deleted
+        }
+        let keyMatch = worksheet.key.enumerated().map { "\(SQL.quote($0.element)) = ?\($0.offset + 1)" }.joined(separator: " AND ")
+        let select = BoundStatement(try db.cachedStatement(sql: "SELECT \(worksheet.key.map(SQL.quote).joined(separator: ", ")) FROM \(table) WHERE \(linkMatch)"), db)
+        let delete = BoundStatement(try db.cachedStatement(sql: "DELETE FROM \(table) WHERE \(keyMatch)"), db)
+        for parent in child.parentKeys where seen.insert(parent).inserted {
+            let kept = Set(keep[parent] ?? [])
+            for (position, value) in parent.enumerated() { select.bind(value, at: Int32(position + 1)) }
+            var existing: [[SQLValue]] = []
+            try select.forEachRow { row in existing.append((0..<Int32(worksheet.key.count)).map { row.column($0) }) }
             for key in existing where !kept.contains(key) {
-                try delete.execute(arguments: StatementArguments(key.map(\.databaseValue)))
-                deleted += db.changesCount
+                for (position, value) in key.enumerated() { delete.bind(value, at: Int32(position + 1)) }
+                deleted += try delete.execute()
             }
         }
         return deleted

@@ -24,86 +24,68 @@ public struct UpsertCounts: Sendable, Equatable {
 extension WorksheetDatabase {
     /// Inserts new rows and updates changed ones, in one transaction.
     ///
-    /// Uses `INSERT … ON CONFLICT (key) DO UPDATE SET … WHERE` some column differs, so
-    /// an unchanged row is not written at all: its `_updated_at` and `_synced_at`
-    /// stay as they were and no change is captured for push jobs.
+    /// Each row is first inserted with `ON CONFLICT (key) DO NOTHING`; when the key
+    /// exists, an `UPDATE … WHERE key AND (some column differs)` follows. So an
+    /// unchanged row is not written at all (its `_updated_at` and `_synced_at` stay
+    /// as they were and no change is captured for push jobs), and SQLite's own change
+    /// count tells inserted, updated and unchanged apart without a key lookup of ours.
     public func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String) throws(StoreError) -> UpsertCounts {
         try write { db in try Self.upsert(batch, into: worksheet, source: source, db) }
     }
 
     static func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String, _ db: Database) throws -> UpsertCounts {
         guard !batch.rows.isEmpty else { return UpsertCounts() }
-        let keyIndexes = try worksheet.key.map { name -> Int in
-            guard let index = batch.columns.firstIndex(of: name) else {
-                throw StoreError(.sqlError, "Unable to write rows to '\(worksheet.name)', key field '\(name)' has no value. Map it in the job's 'fields'.")
-            }
-            return index
+        for name in worksheet.key where !batch.columns.contains(name) {
+            throw StoreError(.sqlError, "Unable to write rows to '\(worksheet.name)', key field '\(name)' has no value. Map it in the job's 'fields'.")
         }
-        var existing = try existingKeys(batch.rows.map { row in keyIndexes.map { row[$0] } }, in: worksheet, db)
-        let statement = try db.cachedStatement(sql: upsertSQL(columns: batch.columns, worksheet: worksheet))
+        let sql = upsertSQL(columns: batch.columns, worksheet: worksheet)
+        let insert = BoundStatement(try db.cachedStatement(sql: sql.insert), db)
+        let update = try sql.update.map { BoundStatement(try db.cachedStatement(sql: $0), db) }
+        let columnCount = Int32(batch.columns.count)
         // One timestamp per batch, bound once per row: strftime() per row showed in profiles.
         let now = WorksheetDatabase.timestamp(Date())
+        for statement in [insert] + (update.map { [$0] } ?? []) {
+            statement.bind(now, at: columnCount + 1)
+            statement.bind(source, at: columnCount + 2)
+        }
         var counts = UpsertCounts()
         // Crash tests ask to die halfway through a page's rows (see FaultInjection in the runner).
         let dieAt = getenv("SHEETSYNC_FAULT_MID_WRITE") != nil ? batch.rows.count / 2 : -1
         for (index, row) in batch.rows.enumerated() {
             if index == dieAt { kill(getpid(), SIGKILL) }
-            let key = keyIndexes.map { row[$0] }
-            var arguments = StatementArguments(row.map(\.databaseValue))
-            arguments += [now, now, now, source]
-            try statement.execute(arguments: arguments)
-            let changed = db.changesCount > 0
-            if existing.contains(key) {
-                if changed { counts.updated += 1 } else { counts.unchanged += 1 }
-            } else {
+            for (position, value) in row.enumerated() { insert.bind(value, at: Int32(position + 1)) }
+            if try insert.execute() > 0 {
                 counts.inserted += 1
-                existing.insert(key)
+                continue
             }
+            guard let update else { counts.unchanged += 1; continue }
+            for (position, value) in row.enumerated() { update.bind(value, at: Int32(position + 1)) }
+            if try update.execute() > 0 { counts.updated += 1 } else { counts.unchanged += 1 }
         }
         return counts
     }
 
-    /// `INSERT … ON CONFLICT … DO UPDATE … WHERE a IS NOT excluded.a OR …`.
-    static func upsertSQL(columns: [String], worksheet: WorksheetDefinition) -> String {
-        let quoted = columns.map(SQL.quote)
-        let nonKey = columns.filter { !worksheet.key.contains($0) }.map(SQL.quote)
+    /// The two statements of an upsert. Parameters are numbered: `?1…?n` are the
+    /// batch's columns in order, `?n+1` the timestamp, `?n+2` the source, so each value
+    /// is bound once and both statements share the numbering.
+    ///
+    /// - `insert`: `INSERT … ON CONFLICT (key) DO NOTHING`;
+    /// - `update`: `UPDATE … SET … WHERE key = … AND (a IS NOT ?a OR …)`, `nil` when
+    ///   every column is part of the key.
+    static func upsertSQL(columns: [String], worksheet: WorksheetDefinition) -> (insert: String, update: String?) {
+        let n = columns.count
         let table = SQL.quote(worksheet.name)
-        var sql = "INSERT INTO \(table) (\(quoted.joined(separator: ", ")), \"_created_at\", \"_updated_at\", \"_synced_at\", \"_source\") "
-        sql += "VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")), ?, ?, ?, ?) "
-        sql += "ON CONFLICT (\(worksheet.key.map(SQL.quote).joined(separator: ", "))) "
-        if nonKey.isEmpty { return sql + "DO NOTHING" }
-        sql += "DO UPDATE SET " + nonKey.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
-        sql += ", \"_updated_at\" = excluded.\"_synced_at\", \"_synced_at\" = excluded.\"_synced_at\", \"_source\" = excluded.\"_source\" "
-        sql += "WHERE " + nonKey.map { "\(table).\($0) IS NOT excluded.\($0)" }.joined(separator: " OR ")
-        return sql
-    }
-
-    /// Which of `keys` already have a row, so an upsert can tell an insert from an
-    /// update. A one-column key uses `IN (…)` lists on the primary key; a composite key
-    /// uses one cached point lookup per key (row-value `IN (VALUES …)` lists are not
-    /// served by the index in SQLite, which made this quadratic).
-    static func existingKeys(_ keys: [[SQLValue]], in worksheet: WorksheetDefinition, _ db: Database) throws -> Set<[SQLValue]> {
-        var found = Set<[SQLValue]>()
-        let table = SQL.quote(worksheet.name)
-        if worksheet.key.count == 1 {
-            let column = SQL.quote(worksheet.key[0])
-            var start = 0
-            while start < keys.count {
-                let chunk = keys[start..<min(start + 500, keys.count)]
-                start += 500
-                let sql = "SELECT \(column) FROM \(table) WHERE \(column) IN (\(Array(repeating: "?", count: chunk.count).joined(separator: ", ")))"
-                let statement = try db.cachedStatement(sql: sql)
-                for row in try Row.fetchAll(statement, arguments: StatementArguments(chunk.map { $0[0].databaseValue })) {
-                    found.insert([SQLValue(row[0] as DatabaseValue)])
-                }
-            }
-            return found
-        }
-        let match = worksheet.key.map { "\(SQL.quote($0)) = ?" }.joined(separator: " AND ")
-        let statement = try db.cachedStatement(sql: "SELECT 1 FROM \(table) WHERE \(match)")
-        for key in Set(keys) where try Int.fetchOne(statement, arguments: StatementArguments(key.map(\.databaseValue))) != nil {
-            found.insert(key)
-        }
-        return found
+        let parameter = { (index: Int) in "?\(index + 1)" }
+        var insert = "INSERT INTO \(table) (\(columns.map(SQL.quote).joined(separator: ", ")), \"_created_at\", \"_updated_at\", \"_synced_at\", \"_source\") "
+        insert += "VALUES (\(columns.indices.map(parameter).joined(separator: ", ")), ?\(n + 1), ?\(n + 1), ?\(n + 1), ?\(n + 2)) "
+        insert += "ON CONFLICT (\(worksheet.key.map(SQL.quote).joined(separator: ", "))) DO NOTHING"
+        let nonKey = columns.indices.filter { !worksheet.key.contains(columns[$0]) }
+        guard !nonKey.isEmpty else { return (insert, nil) }
+        let keyMatch = columns.indices.filter { worksheet.key.contains(columns[$0]) }
+            .map { "\(SQL.quote(columns[$0])) = \(parameter($0))" }.joined(separator: " AND ")
+        var update = "UPDATE \(table) SET " + nonKey.map { "\(SQL.quote(columns[$0])) = \(parameter($0))" }.joined(separator: ", ")
+        update += ", \"_updated_at\" = ?\(n + 1), \"_synced_at\" = ?\(n + 1), \"_source\" = ?\(n + 2) "
+        update += "WHERE \(keyMatch) AND (" + nonKey.map { "\(SQL.quote(columns[$0])) IS NOT \(parameter($0))" }.joined(separator: " OR ") + ")"
+        return (insert, update)
     }
 }

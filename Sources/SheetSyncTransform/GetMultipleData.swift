@@ -98,6 +98,9 @@ public struct GetMultipleData: Sendable {
         }
         let keyIndexes = key.compactMap { name in fields.firstIndex { $0.mapping.field == name } }
         let cursorPath = job.incremental?.cursor
+        let childKeyIndexes = childPlans.map { plan in
+            plan.worksheet.key.compactMap { name in plan.fields.firstIndex { $0.mapping.field == name } }
+        }
         for record in records {
             if let cursorPath {
                 page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)))
@@ -113,10 +116,9 @@ public struct GetMultipleData: Sendable {
             page.sourceRecords.append(record)
             for (index, plan) in childPlans.enumerated() {
                 childBatches[index].parentKeys.append(keyIndexes.map { row[$0] })
-                let childKeyIndexes = plan.worksheet.key.compactMap { name in plan.fields.firstIndex { $0.mapping.field == name } }
                 for item in childRecords(plan.mapping.records, in: record) {
                     do {
-                        let childRow = try Self.map(item, parent: record, fields: plan.fields, key: plan.worksheet.key, keyIndexes: childKeyIndexes)
+                        let childRow = try Self.map(item, parent: record, fields: plan.fields, key: plan.worksheet.key, keyIndexes: childKeyIndexes[index])
                         childBatches[index].rows.rows.append(childRow)
                     } catch {
                         page.rejects.append(Reject(worksheet: plan.worksheet.name, reason: error.message, raw: item.jsonText))

@@ -1,0 +1,61 @@
+import Foundation
+import GRDB
+import Testing
+@testable import SheetSyncCore
+@testable import SheetSyncStore
+
+/// Child replacement in `writePage`: both statement layouts (the `NOT IN` form for a
+/// child key of link columns plus one column, and the read-and-delete form for the
+/// rest) must delete exactly the children a page no longer lists.
+struct PageWriteTests {
+    static let orders = WorksheetDefinition(name: "orders", key: ["id"], fields: [.init(name: "id", type: .text)])
+
+    /// Writes one page of parents `parents` whose children are `children` (parent id, child key parts…).
+    func writePage(_ database: WorksheetDatabase, child: WorksheetDefinition, parents: [String], children: [[SQLValue]]) throws -> WriteCounts {
+        let rows = RowBatch(columns: ["id"], rows: parents.map { [.text($0)] })
+        let childRows = ChildRows(worksheet: child.name, linkColumns: ["order_id"], parentKeys: parents.map { [.text($0)] },
+                                  rows: RowBatch(columns: child.fields.map(\.name), rows: children))
+        return try database.writePage(rows: [rows], into: Self.orders, children: [(childRows, child)], rejects: [], job: "j", run: nil)
+    }
+
+    func childKeys(_ file: TemporaryDatabase, _ child: WorksheetDefinition) throws -> [String] {
+        let columns = child.fields.map(\.name).map { "coalesce(\"\($0)\", '')" }.joined(separator: " || '/' || ")
+        return try file.rawConnection().read { try String.fetchAll($0, sql: "SELECT \(columns) FROM \"\(child.name)\" ORDER BY 1") }
+    }
+
+    @Test(arguments: [
+        // link + one column: the NOT IN statement
+        WorksheetDefinition(name: "items", key: ["order_id", "sku"], fields: [.init(name: "order_id", type: .text), .init(name: "sku", type: .text)]),
+        // link + two columns: read the keys, delete the missing ones
+        WorksheetDefinition(name: "items", key: ["order_id", "sku", "lot"], fields: [
+            .init(name: "order_id", type: .text), .init(name: "sku", type: .text), .init(name: "lot", type: .integer)]),
+    ])
+    func childrenNoLongerListedAreDeleted(child: WorksheetDefinition) throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        try database.migrate([Self.orders, child])
+        let extra: [SQLValue] = child.fields.count == 3 ? [.integer(1)] : []
+        func item(_ order: String, _ sku: String) -> [SQLValue] { [.text(order), .text(sku)] + extra }
+
+        _ = try writePage(database, child: child, parents: ["o1", "o2", "o3"],
+                          children: [item("o1", "A"), item("o1", "B"), item("o1", "C"), item("o2", "A"), item("o3", "Z")])
+        // o1 drops B, o2 lists nothing any more, o3 is not in this page and keeps its child.
+        let counts = try writePage(database, child: child, parents: ["o1", "o2"], children: [item("o1", "A"), item("o1", "C")])
+        #expect(counts.deleted["items"] == 2)
+        let suffix = child.fields.count == 3 ? "/1" : ""
+        #expect(try childKeys(file, child) == ["o1/A", "o1/C", "o3/Z"].map { $0 + suffix })
+    }
+
+    @Test func requestsAreLoggedInThePageTransaction() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        try database.migrate([Self.orders])
+        let run = try database.beginRun(job: "j", trigger: .cli)
+        let attempt = RequestAttempt(method: "GET", url: "http://127.0.0.1/x", status: 200, durationMilliseconds: 3, bytes: 10, attempt: 1, error: nil)
+        _ = try database.writePage(rows: [RowBatch(columns: ["id"], rows: [[.text("a")]])], into: Self.orders, children: [],
+                                   rejects: [], job: "j", run: run, requests: [attempt])
+        let logged = try file.rawConnection().read { try Row.fetchAll($0, sql: "SELECT url, status FROM _sheetsync_requests WHERE run_id = ?", arguments: [run]) }
+        #expect(logged.count == 1)
+        #expect(logged.first?["url"] == "http://127.0.0.1/x")
+    }
+}
