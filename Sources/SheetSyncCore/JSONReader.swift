@@ -19,18 +19,19 @@ public struct JSONReader {
     /// Parses one complete JSON document (RFC 8259); whitespace may surround it.
     public static func parse(_ bytes: [UInt8]) throws(CoreError) -> JSONValue {
         let result: Result<JSONValue, CoreError> = bytes.withUnsafeBufferPointer { buffer in
-            var reader = JSONReader(buffer)
-            do throws(CoreError) {
-                reader.skipWhitespace()
-                let value = try reader.readValue()
-                reader.skipWhitespace()
-                if reader.index != buffer.count { throw reader.error("unexpected \(reader.describeCurrent()) after the end of the document") }
-                return .success(value)
-            } catch {
-                return .failure(error)
-            }
+            Result { () throws(CoreError) in try parse(buffer) }
         }
         return try result.get()
+    }
+
+    /// Parses one complete JSON document from bytes the caller owns.
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(CoreError) -> JSONValue {
+        var reader = JSONReader(buffer)
+        reader.skipWhitespace()
+        let value = try reader.readValue()
+        reader.skipWhitespace()
+        if reader.index != buffer.count { throw reader.error("unexpected \(reader.describeCurrent()) after the end of the document") }
+        return value
     }
 
     /// Parses JSON text.

@@ -34,7 +34,13 @@ public final class HTTPTransport: Sendable {
     /// How long to wait between attempts; tests may shorten it.
     private let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(proxy: Proxy? = nil, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    /// Bodies larger than this go to a temporary file as they arrive (see `SpilledBody`).
+    public static let defaultSpillBytes = 16 * 1024 * 1024
+    private let spillBytes: Int
+
+    public init(proxy: Proxy? = nil, spillBytes: Int = HTTPTransport.defaultSpillBytes,
+                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+        self.spillBytes = spillBytes
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)))
         configuration.httpVersion = .http1Only
         // sheetsync retries with its own policy (attempts, backoff, jitter), so a refused
@@ -80,7 +86,7 @@ public final class HTTPTransport: Sendable {
             switch outcome {
             case .success(let response):
                 record.status = response.status
-                record.bytes = response.body.count
+                record.bytes = response.bodyCount
                 if request.isSuccess(response.status) {
                     attempts.append(record)
                     return HTTPExchange(attempts: attempts, result: .success(response))
@@ -183,6 +189,7 @@ public final class HTTPTransport: Sendable {
         }
         let timeout = request.timeout
         let limit = request.maxResponseBytes
+        let spillBytes = self.spillBytes
         let prepared = outgoing
         let method = request.method
         do {
@@ -191,13 +198,26 @@ public final class HTTPTransport: Sendable {
                 if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
                     throw HTTPStepError(.tooLarge, "the response is \(length) bytes, more than the limit of \(limit) bytes; raise 'max_response_bytes' or fetch smaller pages", status: Int(response.status.code))
                 }
-                var bytes: [UInt8] = []
+                let length = response.headers.first(name: "Content-Length").flatMap(Int.init)
+                var collector = BodyCollector(spillBytes: spillBytes, expected: length)
                 if method != .HEAD {
-                    var buffer = try await response.body.collect(upTo: limit)
-                    bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+                    do {
+                        var received = 0
+                        for try await chunk in response.body {
+                            received += chunk.readableBytes
+                            if received > limit {
+                                throw HTTPStepError(.tooLarge, "the response is larger than the limit of \(limit) bytes; raise 'max_response_bytes' or fetch smaller pages", status: Int(response.status.code))
+                            }
+                            try chunk.withUnsafeReadableBytes { buffer in try collector.append(buffer) }
+                        }
+                    } catch {
+                        collector.discard()
+                        throw error
+                    }
                 }
+                let (bytes, spilled) = try collector.finish()
                 return HTTPResponseData(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
-                                        body: bytes, url: request.url)
+                                        body: bytes, spilled: spilled, url: request.url)
             }
         } catch let error as HTTPStepError {
             throw error

@@ -13,7 +13,7 @@ import SheetSyncCore
 public struct PageWalker: Sendable {
     public let spec: PaginationSpec
     private var seen: Set<String> = []
-    private var previousBody: [UInt8]?
+    private var previousBody: BodyFingerprint?
 
     public init(_ spec: PaginationSpec) {
         self.spec = spec
@@ -90,10 +90,11 @@ public struct PageWalker: Sendable {
     /// Decides what comes after the page at `position`, given its response.
     public mutating func next(after position: PagePosition, response: HTTPResponseData, document: JSONValue,
                               records: Int) throws(HTTPStepError) -> PageDecision {
-        if let previousBody, previousBody == response.body, records > 0 {
+        let body = response.spilled.map { BodyFingerprint.spilled(count: $0.count, digest: $0.digest) } ?? .bytes(response.body)
+        if let previousBody, previousBody == body, records > 0 {
             throw HTTPStepError(.status, "pagination loop: page \(position.number) has the same body as page \(position.number - 1); stopping so the run does not fetch it forever (rows of the pages before are kept)")
         }
-        previousBody = response.body
+        previousBody = body
         var current = position
         current.fetched += records
         var decision = PageDecision()
@@ -212,4 +213,11 @@ public enum LinkHeader {
         }
         return nil
     }
+}
+
+/// What the loop guard compares between consecutive pages: the bytes, or for a body
+/// spilled to a file its size and digest.
+enum BodyFingerprint: Equatable {
+    case bytes([UInt8])
+    case spilled(count: Int, digest: UInt64)
 }

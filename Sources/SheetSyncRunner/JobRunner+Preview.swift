@@ -71,7 +71,12 @@ extension JobRunner {
             // Show the failed response too when there was one.
             if error.status != nil { report.response = nil }
             return report
-        case .success(let response):
+        case .success(var response):
+            // A preview shows the whole response: read a spilled body back into memory.
+            if response.spilled != nil, let bytes = try? response.bodyBytes() {
+                response.body = bytes
+                response.spilled = nil
+            }
             report.response = response
         }
         do {

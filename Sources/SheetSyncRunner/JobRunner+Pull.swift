@@ -65,6 +65,34 @@ extension JobRunner {
         let interval = pull.paginate?.requestsPerSecond.map { Duration.seconds(1 / $0) }
         var lastRequest: ContinuousClock.Instant?
 
+        /// What follows the page at `position`, and the largest cursor so far.
+        func decideNext(after position: PagePosition, response: HTTPResponseData, document: JSONValue, records: Int,
+                        pageCursorMax: String?) throws -> PageDecision {
+            cursorMax = CursorValue.max(cursorMax, pageCursorMax)
+            guard walker != nil else { return PageDecision() }
+            switch Self.decide(&walker!, after: position, response: response, document: document, records: records) {
+            case .success(let value): return value
+            case .failure(let error): throw RunFailure(code: "pagination_loop", message: error.message, continued: false)
+            }
+        }
+        /// The state saved with a page: where to resume, or, after the last page, the cursor.
+        func stateChanges(after decision: PageDecision) -> [String: String?] {
+            var stateChanges: [String: String?] = [:]
+            if keepsState {
+                if let next = decision.next {
+                    stateChanges[StateKey.resumePosition] = next.json
+                    stateChanges[StateKey.resumeRequestCursor] = requestCursor
+                    stateChanges[StateKey.resumeCursorMax] = cursorMax
+                } else {
+                    stateChanges[StateKey.resumePosition] = .some(nil)
+                    stateChanges[StateKey.resumeRequestCursor] = .some(nil)
+                    stateChanges[StateKey.resumeCursorMax] = .some(nil)
+                    if pull.incremental != nil, decision.loopError == nil, let cursorMax { stateChanges[StateKey.cursor] = cursorMax }
+                }
+            }
+            return stateChanges
+        }
+
         // While a page is written (SQLite, on one core), the next one is fetched and
         // mapped (on the other). At most one write is in flight; the requests of a page
         // are logged in its transaction.
@@ -102,62 +130,80 @@ extension JobRunner {
                 case .failure(let error):
                     throw RunFailure(code: error.remoteCode ?? error.code.rawValue, message: error.message, continued: continues)
                 }
-                let document: JSONValue
-                do {
-                    document = try JSONReader.parse(response.body)
-                } catch {
-                    throw RunFailure(code: "invalid_json", message: "the response of \(redactor.redact(request.url)) is not valid JSON: \(error.message)", continued: continues)
-                }
-                let page: TransformedPage
-                do {
-                    page = try mapper.transform(document)
-                } catch {
-                    throw RunFailure(code: "unexpected_response", message: error.message, continued: continues)
-                }
-                summary.records += page.recordCount
-                summary.pages += 1
-                var decision = PageDecision()
-                if walker != nil {
-                    switch Self.decide(&walker!, after: position, response: response, document: document, records: page.recordCount) {
-                    case .success(let value): decision = value
-                    case .failure(let error): throw RunFailure(code: "pagination_loop", message: error.message, continued: false)
+                let decision: PageDecision
+                if let spilled = response.spilled, pull.perRecordSteps.isEmpty,
+                   let chain = GetMultipleData.streamingPath(records: pull.records, paginate: pull.paginate) {
+                    // A body too large for memory: map and write it a batch of records at a
+                    // time, in the page's one transaction.
+                    if let previous = inFlight {
+                        summary.counts += try await previous.task.value
+                        inFlight = nil
                     }
-                }
-                cursorMax = CursorValue.max(cursorMax, page.cursorMax)
-                var stateChanges: [String: String?] = [:]
-                if keepsState {
-                    if let next = decision.next {
-                        stateChanges[StateKey.resumePosition] = next.json
-                        stateChanges[StateKey.resumeRequestCursor] = requestCursor
-                        stateChanges[StateKey.resumeCursorMax] = cursorMax
-                    } else {
-                        stateChanges[StateKey.resumePosition] = .some(nil)
-                        stateChanges[StateKey.resumeRequestCursor] = .some(nil)
-                        stateChanges[StateKey.resumeCursorMax] = .some(nil)
-                        if pull.incremental != nil, decision.loopError == nil, let cursorMax { stateChanges[StateKey.cursor] = cursorMax }
+                    let requests = unrecorded
+                    unrecorded = []
+                    var streamed = StreamedPage()
+                    do {
+                        summary.counts += try database.writeInParts(into: worksheet, job: job.name, run: run, requests: requests) { sink in
+                            let document = try Self.stream(spilled, chain: chain, mapper: mapper, sheets: sheets, into: sink, page: &streamed)
+                            do {
+                                streamed.decision = try decideNext(after: position, response: response, document: document,
+                                                                   records: streamed.recordCount, pageCursorMax: streamed.cursorMax)
+                            } catch let failure as RunFailure {
+                                streamed.runFailure = failure
+                                throw failure
+                            }
+                            return stateChanges(after: streamed.decision)
+                        }
+                    } catch {
+                        unrecorded = requests
+                        if let failure = streamed.runFailure { throw failure }
+                        if let failure = streamed.failure {
+                            throw RunFailure(code: failure.code, message: failure.code == "invalid_json"
+                                             ? "the response of \(redactor.redact(request.url)) is not valid JSON: \(failure.message)" : failure.message,
+                                             continued: continues)
+                        }
+                        throw error
                     }
+                    summary.records += streamed.recordCount
+                    summary.pages += 1
+                    decision = streamed.decision
+                } else {
+                    let document: JSONValue
+                    let page: TransformedPage
+                    switch Self.read(response.body, with: mapper) {
+                    case .success(let result): (document, page) = result
+                    case .failure(.invalidJSON(let message)):
+                        throw RunFailure(code: "invalid_json", message: "the response of \(redactor.redact(request.url)) is not valid JSON: \(message)", continued: continues)
+                    case .failure(.unexpected(let message)):
+                        throw RunFailure(code: "unexpected_response", message: message, continued: continues)
+                    }
+                    summary.records += page.recordCount
+                    summary.pages += 1
+                    decision = try decideNext(after: position, response: response, document: document, records: page.recordCount,
+                                                  pageCursorMax: page.cursorMax)
+                    let stateChanges = stateChanges(after: decision)
+                    let (batches, stepFailures) = try await enrich(page, steps: pull.perRecordSteps, worksheet: worksheet, values: values,
+                                                                   builder: builder, redactor: redactor, run: run, summary: &summary, database: database)
+                    let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
+                    // Pages commit in order: wait for the previous page's write before this one starts.
+                    if let previous = inFlight {
+                        summary.counts += try await previous.task.value
+                        inFlight = nil
+                    }
+                    FaultInjection.arm(.midWrite, page: position.number)
+                    let requests = unrecorded
+                    unrecorded = []
+                    let pageNumber = position.number
+                    let write = Task {
+                        let counts = try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects,
+                                                            job: job.name, run: run, state: stateChanges, stepFailures: stepFailures,
+                                                            requests: requests)
+                        FaultInjection.reach(.afterCommit, page: pageNumber)
+                        return counts
+                    }
+                    inFlight = (write, requests)
+                    summary.stepFailures += stepFailures.count
                 }
-                let (batches, stepFailures) = try await enrich(page, steps: pull.perRecordSteps, worksheet: worksheet, values: values,
-                                                               builder: builder, redactor: redactor, run: run, summary: &summary, database: database)
-                let children = page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
-                // Pages commit in order: wait for the previous page's write before this one starts.
-                if let previous = inFlight {
-                    summary.counts += try await previous.task.value
-                    inFlight = nil
-                }
-                FaultInjection.arm(.midWrite, page: position.number)
-                let requests = unrecorded
-                unrecorded = []
-                let pageNumber = position.number
-                let write = Task {
-                    let counts = try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects,
-                                                        job: job.name, run: run, state: stateChanges, stepFailures: stepFailures,
-                                                        requests: requests)
-                    FaultInjection.reach(.afterCommit, page: pageNumber)
-                    return counts
-                }
-                inFlight = (write, requests)
-                summary.stepFailures += stepFailures.count
                 summary.warnings += decision.warnings
                 if let loop = decision.loopError {
                     throw RunFailure(code: "pagination_loop", message: loop, continued: false)
@@ -202,6 +248,67 @@ extension JobRunner {
         }
     }
 
+    /// Streams a spilled body through the record splitter into `sink`, 1,000 records
+    /// at a time; returns the document without its records, for pagination.
+    static func stream(_ spilled: SpilledBody, chain: [String], mapper: GetMultipleData, sheets: [String: WorksheetDefinition],
+                       into sink: PageSink, page: inout StreamedPage) throws -> JSONValue {
+        var splitter = RecordSplitter(path: chain)
+        var batch: [JSONValue] = []
+        func flush(_ transformed: TransformedPage) throws {
+            page.recordCount += transformed.recordCount
+            page.cursorMax = CursorValue.max(page.cursorMax, transformed.cursorMax)
+            let children = transformed.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
+            try sink.write(transformed.rows, children: children, rejects: transformed.rejects)
+        }
+        func flushBatch() throws {
+            guard !batch.isEmpty else { return }
+            do {
+                try flush(try mapper.transform(records: batch))
+            } catch let error as TransformError {
+                page.failure = ("unexpected_response", error.message)
+                throw error
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+        let document: JSONValue
+        do {
+            try spilled.forEachChunk { chunk in
+                try splitter.feed(chunk) { element in
+                    batch.append(try JSONReader.parse(element))
+                    if batch.count == 1000 { try flushBatch() }
+                }
+            }
+            try splitter.finish()
+            document = try JSONReader.parse(splitter.skeleton)
+        } catch let error as CoreError {
+            page.failure = ("invalid_json", error.message)
+            throw error
+        }
+        try flushBatch()
+        if splitter.arrayFound {
+            if mapper.job.records.value(in: document) != .array([]) {
+                page.failure = ("unexpected_response", "the records path '\(mapper.job.records.text)' appears more than once in the response; it is ambiguous which holds the records")
+                throw TransformError(page.failure!.message)
+            }
+        } else {
+            do {
+                try flush(try mapper.transform(document))
+            } catch let error as TransformError {
+                page.failure = ("unexpected_response", error.message)
+                throw error
+            }
+        }
+        return document
+    }
+
+    static func read(_ body: [UInt8], with mapper: GetMultipleData) -> Result<(document: JSONValue, page: TransformedPage), PageReadError> {
+        do {
+            return .success(try mapper.read(body))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     static func decide(_ walker: inout PageWalker, after position: PagePosition, response: HTTPResponseData, document: JSONValue,
                        records: Int) -> Result<PageDecision, HTTPStepError> {
         do {
@@ -240,4 +347,15 @@ public enum FaultInjection {
         guard let (target, targetPage) = configured, target == point, targetPage == page else { return }
         setenv("SHEETSYNC_FAULT_MID_WRITE", "1", 1)
     }
+}
+
+/// What streaming one large page found, filled in inside its write transaction.
+struct StreamedPage {
+    var recordCount = 0
+    var cursorMax: String?
+    var decision = PageDecision()
+    /// Why the body could not be read as a page (code and message), when it could not.
+    var failure: (code: String, message: String)?
+    /// A pagination failure found before the commit.
+    var runFailure: JobRunner.RunFailure?
 }

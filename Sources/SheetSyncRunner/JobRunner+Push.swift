@@ -269,7 +269,7 @@ extension JobRunner {
             switch exchange.result {
             case .success(let response):
                 var writeBack: [String: SQLValue] = [:]
-                if !push.writeBack.isEmpty, let document = try? JSONReader.parse(response.body) {
+                if !push.writeBack.isEmpty, let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) {
                     for mapping in push.writeBack {
                         let type = worksheet.field(named: mapping.field)?.type ?? .text
                         if let value = mapping.path.value(in: document), let converted = try? type.convert(value) { writeBack[mapping.field] = converted }

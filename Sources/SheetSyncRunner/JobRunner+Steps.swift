@@ -31,7 +31,7 @@ extension JobRunner {
                 }
                 throw RunFailure(code: error.remoteCode ?? error.code.rawValue, message: message, continued: false)
             case .success(let response):
-                guard let document = try? JSONReader.parse(response.body) else {
+                guard let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) else {
                     throw RunFailure(code: "invalid_json", message: "step '\(step.name)': the response is not valid JSON", continued: false)
                 }
                 for value in step.values {
@@ -82,7 +82,7 @@ extension JobRunner {
                         switch exchange.result {
                         case .failure(let error): return (index, .failure(error.message), exchange.attempts)
                         case .success(let response):
-                            guard let document = try? JSONReader.parse(response.body) else {
+                            guard let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) else {
                                 return (index, .failure("the response is not valid JSON"), exchange.attempts)
                             }
                             var row: [String: SQLValue] = [:]

@@ -89,32 +89,31 @@ extension WorksheetDatabase {
     public func writePage(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                           rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:],
                           stepFailures: [StepFailure] = [], requests: [RequestAttempt] = []) throws(StoreError) -> WriteCounts {
-        try write { db in
-            if let run { try Self.recordRequests(requests, run: run, db) }
-            var counts = WriteCounts()
-            counts.byWorksheet[worksheet.name] = UpsertCounts()
-            for batch in rows {
-                counts.byWorksheet[worksheet.name]! += try Self.upsert(batch, into: worksheet, source: job, db)
-            }
+        try writeInParts(into: worksheet, job: job, run: run, requests: requests) { sink in
+            for batch in rows { try sink.write(batch) }
             if !stepFailures.isEmpty {
-                let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_step_failures (run_id, job, step, record_key, error) VALUES (?, ?, ?, ?, ?)")
+                let statement = try sink.db.cachedStatement(sql: "INSERT INTO _sheetsync_step_failures (run_id, job, step, record_key, error) VALUES (?, ?, ?, ?, ?)")
                 for failure in stepFailures {
                     try statement.execute(arguments: [run, job, failure.step, JSONValue.array(failure.key.map(\.jsonValue)).jsonText, failure.error])
                 }
             }
-            for (child, definition) in children {
-                counts.byWorksheet[definition.name, default: UpsertCounts()] += try Self.upsert(child.rows, into: definition, source: job, db)
-                counts.deleted[definition.name, default: 0] += try Self.removeStaleChildren(child, in: definition, db)
-            }
-            if !rejects.isEmpty {
-                let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")
-                for reject in rejects {
-                    try statement.execute(arguments: [job, run, reject.worksheet, reject.reason, reject.raw])
-                    counts.rejected[reject.worksheet, default: 0] += 1
-                }
-            }
+            try sink.write(RowBatch(columns: []), children: children, rejects: rejects)
+            return state
+        }
+    }
+
+    /// Writes one page in one transaction, in as many parts as `body` hands to the
+    /// sink: a response too large to hold as rows is mapped and written a batch of
+    /// records at a time. `body` returns the state to save with the page (it may
+    /// depend on what was read). Any error rolls the whole page back.
+    public func writeInParts(into worksheet: WorksheetDefinition, job: String, run: Int64?, requests: [RequestAttempt] = [],
+                             _ body: (PageSink) throws -> [String: String?]) throws(StoreError) -> WriteCounts {
+        try write { db in
+            if let run { try Self.recordRequests(requests, run: run, db) }
+            let sink = PageSink(db: db, worksheet: worksheet, job: job, run: run)
+            let state = try body(sink)
             try Self.saveState(state, job: job, db)
-            return counts
+            return sink.counts
         }
     }
 
@@ -209,6 +208,41 @@ extension WorksheetDatabase {
                 SELECT r.job, count(q.id) AS n, coalesce(sum(q.duration_ms), 0) AS ms
                 FROM _sheetsync_requests q JOIN _sheetsync_runs r ON r.id = q.run_id GROUP BY r.job ORDER BY r.job
                 """).map { ($0["job"], $0["n"], $0["ms"]) }
+        }
+    }
+}
+
+/// Where the parts of one page go, inside the page's transaction. Valid only within
+/// the `writeInParts` closure that hands it over.
+public final class PageSink {
+    let db: Database
+    let worksheet: WorksheetDefinition
+    let job: String
+    let run: Int64?
+    public private(set) var counts = WriteCounts()
+
+    init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?) {
+        self.db = db
+        self.worksheet = worksheet
+        self.job = job
+        self.run = run
+        counts.byWorksheet[worksheet.name] = UpsertCounts()
+    }
+
+    /// Upserts rows of the job's worksheet, and each child worksheet's rows (replacing
+    /// the children of every parent listed), and records the rejects.
+    public func write(_ rows: RowBatch, children: [(ChildRows, WorksheetDefinition)] = [], rejects: [Reject] = []) throws {
+        counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, db)
+        for (child, definition) in children {
+            counts.byWorksheet[definition.name, default: UpsertCounts()] += try WorksheetDatabase.upsert(child.rows, into: definition, source: job, db)
+            counts.deleted[definition.name, default: 0] += try WorksheetDatabase.removeStaleChildren(child, in: definition, db)
+        }
+        if !rejects.isEmpty {
+            let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")
+            for reject in rejects {
+                try statement.execute(arguments: [job, run, reject.worksheet, reject.reason, reject.raw])
+                counts.rejected[reject.worksheet, default: 0] += 1
+            }
         }
     }
 }

@@ -90,7 +90,11 @@ public struct GetMultipleData: Sendable {
 
     /// Rows, child rows and rejects for one response page.
     public func transform(_ response: JSONValue) throws(TransformError) -> TransformedPage {
-        let records = try records(in: response)
+        try transform(records: try records(in: response))
+    }
+
+    /// Rows, child rows and rejects for records already selected from a response.
+    public func transform(records: [JSONValue]) throws(TransformError) -> TransformedPage {
         var page = TransformedPage(rows: RowBatch(columns: fields.map(\.mapping.field)), recordCount: records.count)
         var childBatches = childPlans.map { plan in
             ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
@@ -128,6 +132,53 @@ public struct GetMultipleData: Sendable {
         }
         page.children = childBatches
         return page
+    }
+
+    /// The member names of `records` when a response's records can be streamed out of
+    /// its bytes (`RecordSplitter`) instead of reading the whole tree: `records` is a
+    /// chain of members and no pagination path reads inside the records.
+    public static func streamingPath(records: JSONPath, paginate: PaginationSpec?) -> [String]? {
+        guard let chain = records.memberChain else { return nil }
+        let prefix = chain.map { JSONPath.Component.member($0) }
+        let bodyPaths = [paginate?.next, paginate?.hasMore, paginate?.total, paginate?.totalPages].compactMap { $0 }
+        if bodyPaths.contains(where: { $0.root == .current && $0.components.starts(with: prefix) }) { return nil }
+        return chain
+    }
+
+    /// Reads one response body: the document pagination looks at, and the page's rows.
+    ///
+    /// When `streamingPath` allows, the records array is split out of the bytes and each
+    /// record parsed on its own; the returned document is then the response without
+    /// its records (`"data": []`). Otherwise the whole tree is read.
+    public func read(_ body: [UInt8]) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
+        guard let chain = Self.streamingPath(records: job.records, paginate: job.paginate) else {
+            let document: JSONValue
+            do { document = try JSONReader.parse(body) } catch { throw .invalidJSON(error.message) }
+            do { return (document, try transform(document)) } catch { throw .unexpected(error.message) }
+        }
+        var splitter = RecordSplitter(path: chain)
+        var records: [JSONValue] = []
+        let document: JSONValue
+        do {
+            try body.withUnsafeBufferPointer { buffer in
+                try splitter.feed(buffer) { element in records.append(try JSONReader.parse(element)) }
+            }
+            try splitter.finish()
+            document = try JSONReader.parse(splitter.skeleton)
+        } catch let error as CoreError {
+            throw .invalidJSON(error.message)
+        } catch {
+            throw .invalidJSON("\(error)")
+        }
+        // A duplicated member after the array would win in the tree; refuse the ambiguity.
+        if splitter.arrayFound, job.records.value(in: document) != .array([]) {
+            throw .unexpected("the records path '\(job.records.text)' appears more than once in the response; it is ambiguous which holds the records")
+        }
+        do {
+            return (document, splitter.arrayFound ? try transform(records: records) : try transform(document))
+        } catch {
+            throw .unexpected(error.message)
+        }
     }
 
     private func childRecords(_ path: JSONPath, in record: JSONValue) -> [JSONValue] {

@@ -32,3 +32,11 @@ public struct TransformError: Error, Sendable, Equatable, CustomStringConvertibl
 
     public var description: String { message }
 }
+
+/// Why a response body could not be read as a page.
+public enum PageReadError: Error, Sendable {
+    /// The body is not valid JSON.
+    case invalidJSON(String)
+    /// Valid JSON without records where the job expects them.
+    case unexpected(String)
+}

@@ -32,7 +32,7 @@ enum ReportPrinter {
         Output.out("# dry run: nothing is written")
         printRequest(report)
         if let response = report.response {
-            Output.out("\n# response: HTTP \(response.status), \(response.body.count) bytes, \(report.records.count) record(s)")
+            Output.out("\n# response: HTTP \(response.status), \(response.bodyCount) bytes, \(report.records.count) record(s)")
         }
         printRows(report, verb: "would write")
         if let error = report.error { Output.err("error: \(error)") }
@@ -52,7 +52,7 @@ enum ReportPrinter {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             Output.out("")
             Output.out(report.redactor.redact(lines.prefix(40).joined(separator: "\n")))
-            if lines.count > 40 { Output.out("… (\(lines.count - 40) more lines, \(response.body.count) bytes in all)") }
+            if lines.count > 40 { Output.out("… (\(lines.count - 40) more lines, \(response.bodyCount) bytes in all)") }
         }
         printRows(report, verb: "Get Multiple Data gives")
         if let error = report.error { Output.err("error: \(error)") }

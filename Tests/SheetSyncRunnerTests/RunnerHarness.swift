@@ -80,11 +80,14 @@ final class Harness {
     let directory: URL
     let project: Project
     let database: WorksheetDatabase
-    let transport = HTTPTransport(sleep: { _ in })
+    let transport: HTTPTransport
     let logs = LogCapture()
     var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logs.logger()) }
 
-    init(files: [String: String], environment: [String: String]) throws {
+    /// - Parameter spillBytes: bodies larger than this go to a temporary file (small values
+    ///   exercise the streaming path).
+    init(files: [String: String], environment: [String: String], spillBytes: Int = HTTPTransport.defaultSpillBytes) throws {
+        transport = HTTPTransport(spillBytes: spillBytes, sleep: { _ in })
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-runner-\(UUID().uuidString)")
         for (path, text) in files {
             let url = directory.appendingPathComponent(path)

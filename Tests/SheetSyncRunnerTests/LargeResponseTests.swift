@@ -1,0 +1,86 @@
+import Foundation
+import GRDB
+import Testing
+import SheetSyncCore
+import SheetSyncDemo
+@testable import SheetSyncRunner
+import SheetSyncStore
+
+/// Responses too large for memory are spilled to a temporary file and streamed into
+/// the database a batch of records at a time, in the page's one transaction. They
+/// must land exactly as the in-memory path lands them, and fail as cleanly.
+@Suite(.serialized) struct LargeResponseTests {
+    /// 2,500 orders (three batches of the streaming path), each with 1–3 items, one
+    /// of them unconvertible (a reject).
+    static func body(status: (Int) -> String = { ["new", "paid", "shipped"][$0 % 3] }) -> String {
+        let orders = (0..<2_500).map { index in
+            let items = (0...(index % 3)).map { #"{"sku":"S\#($0)","qty":\#(index % 5 + $0)}"# }.joined(separator: ",")
+            let total = index == 1_234 ? #""lots""# : #""\#(index).50""#
+            return #"{"id":"o\#(index)","status":"\#(status(index))","total":\#(total),"items":[\#(items)]}"#
+        }
+        return #"{"meta":{"count":2500},"data":[\#(orders.joined(separator: ",\n"))],"has_more":false}"#
+    }
+
+    func tables(_ harness: Harness) throws -> [String] {
+        try harness.rows("SELECT id, status, total FROM orders ORDER BY id").map { "\($0["id"] as String)/\($0["status"] as String)/\($0["total"] as String)" }
+            + harness.rows("SELECT order_id, sku, quantity FROM order_items ORDER BY order_id, sku").map { "\($0["order_id"] as String)/\($0["sku"] as String)/\($0["quantity"] as Int)" }
+            + harness.rows("SELECT reason FROM _sheetsync_rejects ORDER BY id").map { $0["reason"] as String }
+    }
+
+    func spilledFiles() throws -> [String] {
+        let directory = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("sheetsync-body-\(getpid())-") }
+    }
+
+    func harness(_ script: ScriptedResponses, spillBytes: Int) async throws -> (Harness, LoopbackServer) {
+        let server = try await LoopbackServer.start(ScriptedAPI.router(script))
+        var files = DemoProject.files.filter { $0.key.hasPrefix("schema/") }
+        files["sheetsync.yml"] = "env: { API: '\(server.baseURL)' }\n"
+        files["jobs/orders.yml"] = PullRunTests.ordersJob
+        return (try Harness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"], spillBytes: spillBytes), server)
+    }
+
+    @Test func aSpilledBodyLandsExactlyLikeAnInMemoryOne() async throws {
+        let script = ScriptedResponses()
+        await script.set(body: Self.body())
+        var results: [[String]] = []
+        var summaries: [RunSummary] = []
+        for spillBytes in [64 * 1024 * 1024, 4096] {
+            let (harness, server) = try await harness(script, spillBytes: spillBytes)
+            let first = await harness.runner.run(try harness.job("orders"))
+            #expect(first.status == .partial, "\(first.line)")
+            // A second run with some orders changed and items dropped: updates and deletions.
+            await script.set(body: Self.body(status: { $0 % 7 == 0 ? "refunded" : ["new", "paid", "shipped"][$0 % 3] }))
+            let second = await harness.runner.run(try harness.job("orders"))
+            summaries.append(second)
+            results.append(try tables(harness))
+            await script.set(body: Self.body())
+            await harness.shutdown()
+            await server.stop()
+        }
+        #expect(results[0].count > 5_000)
+        #expect(results[0] == results[1])
+        #expect(summaries[0].counts == summaries[1].counts)
+        #expect(summaries[0].records == 2_500 && summaries[1].records == 2_500)
+        #expect(try spilledFiles().isEmpty, "temporary body files were left behind")
+    }
+
+    @Test(arguments: [
+        ("{\"data\":[{\"id\":\"o1\"}," + String(repeating: "{\"id\":\"ox\",\"status\":\"new\"},", count: 3_000) + "{\"id\":", "invalid_json"),
+        ("{\"data\":[" + String(repeating: "{\"id\":\"ox\",\"status\":\"new\"},", count: 3_000) + "{\"id\":\"oy\"}],\"data\":{\"id\":\"z\"}}", "unexpected_response"),
+    ])
+    func aBrokenSpilledBodyCommitsNothing(body: String, code: String) async throws {
+        let script = ScriptedResponses()
+        await script.set(body: body)
+        let (harness, server) = try await harness(script, spillBytes: 4096)
+        let summary = await harness.runner.run(try harness.job("orders"))
+        #expect(summary.status == .failed)
+        #expect(summary.errorCode == code, "\(summary.line)")
+        // The first 1,000 records were written inside the page's transaction: rolled back.
+        #expect(try harness.count("orders") == 0)
+        #expect(try harness.count("_sheetsync_requests") == 1)
+        #expect(try spilledFiles().isEmpty)
+        await harness.shutdown()
+        await server.stop()
+    }
+}
