@@ -24,23 +24,28 @@ public struct UpsertCounts: Sendable, Equatable {
 extension WorksheetDatabase {
     /// Inserts new rows and updates changed ones, in one transaction.
     ///
-    /// Each row is first inserted with `ON CONFLICT (key) DO NOTHING`; when the key
-    /// exists, an `UPDATE … WHERE key AND (some column differs)` follows. So an
-    /// unchanged row is not written at all (its `_updated_at` and `_synced_at` stay
-    /// as they were and no change is captured for push jobs), and SQLite's own change
-    /// count tells inserted, updated and unchanged apart without a key lookup of ours.
+    /// An unchanged row is not written at all: its `_updated_at` and `_synced_at` stay
+    /// as they were and no change is captured for push jobs. Two orders of work, chosen
+    /// per batch by whether its first row exists already:
+    /// - new rows (a first load): `INSERT … ON CONFLICT (key) DO NOTHING`, and only
+    ///   when the key exists, `UPDATE … WHERE key AND (some column differs)`;
+    /// - existing rows (a re-sync): `SELECT (every column is the same) … WHERE key`,
+    ///   then the insert or the update only when needed.
+    /// So each row costs one statement in the common case, and SQLite's own change
+    /// count or the comparison tells inserted, updated and unchanged apart.
     public func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String) throws(StoreError) -> UpsertCounts {
         try write { db in try Self.upsert(batch, into: worksheet, source: source, db) }
     }
 
     static func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String, _ db: Database) throws -> UpsertCounts {
-        guard !batch.rows.isEmpty else { return UpsertCounts() }
+        guard let firstRow = batch.rows.first else { return UpsertCounts() }
         for name in worksheet.key where !batch.columns.contains(name) {
             throw StoreError(.sqlError, "Unable to write rows to '\(worksheet.name)', key field '\(name)' has no value. Map it in the job's 'fields'.")
         }
         let sql = upsertSQL(columns: batch.columns, worksheet: worksheet)
         let insert = BoundStatement(try db.cachedStatement(sql: sql.insert), db)
         let update = try sql.update.map { BoundStatement(try db.cachedStatement(sql: $0), db) }
+        let check = BoundStatement(try db.cachedStatement(sql: sql.check), db)
         let columnCount = Int32(batch.columns.count)
         // One timestamp per batch, bound once per row: strftime() per row showed in profiles.
         let now = WorksheetDatabase.timestamp(Date())
@@ -48,31 +53,57 @@ extension WorksheetDatabase {
             statement.bind(now, at: columnCount + 1)
             statement.bind(source, at: columnCount + 2)
         }
+        /// Whether the row exists (`nil`: no) and, if so, whether it equals `row`.
+        func compare(_ row: [SQLValue]) throws -> Bool? {
+            for (position, value) in row.enumerated() { check.bind(value, at: Int32(position + 1)) }
+            var same: Bool?
+            try check.forEachRow { result in same = result.column(0) == .integer(1) }
+            return same
+        }
+        func insertRow(_ row: [SQLValue]) throws -> Bool {
+            for (position, value) in row.enumerated() { insert.bind(value, at: Int32(position + 1)) }
+            return try insert.execute() > 0
+        }
+        func updateRow(_ row: [SQLValue]) throws -> Bool {
+            guard let update else { return false }
+            for (position, value) in row.enumerated() { update.bind(value, at: Int32(position + 1)) }
+            return try update.execute() > 0
+        }
+        let checkFirst = try compare(firstRow) != nil
         var counts = UpsertCounts()
         // Crash tests ask to die halfway through a page's rows (see FaultInjection in the runner).
         let dieAt = getenv("SHEETSYNC_FAULT_MID_WRITE") != nil ? batch.rows.count / 2 : -1
         for (index, row) in batch.rows.enumerated() {
             if index == dieAt { kill(getpid(), SIGKILL) }
-            for (position, value) in row.enumerated() { insert.bind(value, at: Int32(position + 1)) }
-            if try insert.execute() > 0 {
+            if checkFirst {
+                switch try compare(row) {
+                case nil:
+                    if try insertRow(row) { counts.inserted += 1 } else { counts.unchanged += 1 }
+                case true?:
+                    counts.unchanged += 1
+                case false?:
+                    if try updateRow(row) { counts.updated += 1 } else { counts.unchanged += 1 }
+                }
+            } else if try insertRow(row) {
                 counts.inserted += 1
-                continue
+            } else if try updateRow(row) {
+                counts.updated += 1
+            } else {
+                counts.unchanged += 1
             }
-            guard let update else { counts.unchanged += 1; continue }
-            for (position, value) in row.enumerated() { update.bind(value, at: Int32(position + 1)) }
-            if try update.execute() > 0 { counts.updated += 1 } else { counts.unchanged += 1 }
         }
         return counts
     }
 
-    /// The two statements of an upsert. Parameters are numbered: `?1…?n` are the
+    /// The statements of an upsert. Parameters are numbered: `?1…?n` are the
     /// batch's columns in order, `?n+1` the timestamp, `?n+2` the source, so each value
     /// is bound once and both statements share the numbering.
     ///
     /// - `insert`: `INSERT … ON CONFLICT (key) DO NOTHING`;
     /// - `update`: `UPDATE … SET … WHERE key = … AND (a IS NOT ?a OR …)`, `nil` when
-    ///   every column is part of the key.
-    static func upsertSQL(columns: [String], worksheet: WorksheetDefinition) -> (insert: String, update: String?) {
+    ///   every column is part of the key;
+    /// - `check`: `SELECT (a IS ?a AND …) … WHERE key = …`: no row, or whether it is the same.
+    static func upsertSQL(columns: [String], worksheet: WorksheetDefinition) -> (insert: String, update: String?, check: String) {
         let n = columns.count
         let table = SQL.quote(worksheet.name)
         let parameter = { (index: Int) in "?\(index + 1)" }
@@ -80,12 +111,14 @@ extension WorksheetDatabase {
         insert += "VALUES (\(columns.indices.map(parameter).joined(separator: ", ")), ?\(n + 1), ?\(n + 1), ?\(n + 1), ?\(n + 2)) "
         insert += "ON CONFLICT (\(worksheet.key.map(SQL.quote).joined(separator: ", "))) DO NOTHING"
         let nonKey = columns.indices.filter { !worksheet.key.contains(columns[$0]) }
-        guard !nonKey.isEmpty else { return (insert, nil) }
         let keyMatch = columns.indices.filter { worksheet.key.contains(columns[$0]) }
             .map { "\(SQL.quote(columns[$0])) = \(parameter($0))" }.joined(separator: " AND ")
+        let same = nonKey.isEmpty ? "1" : "(" + nonKey.map { "\(SQL.quote(columns[$0])) IS \(parameter($0))" }.joined(separator: " AND ") + ")"
+        let check = "SELECT \(same) FROM \(table) WHERE \(keyMatch)"
+        guard !nonKey.isEmpty else { return (insert, nil, check) }
         var update = "UPDATE \(table) SET " + nonKey.map { "\(SQL.quote(columns[$0])) = \(parameter($0))" }.joined(separator: ", ")
         update += ", \"_updated_at\" = ?\(n + 1), \"_synced_at\" = ?\(n + 1), \"_source\" = ?\(n + 2) "
         update += "WHERE \(keyMatch) AND (" + nonKey.map { "\(SQL.quote(columns[$0])) IS NOT \(parameter($0))" }.joined(separator: " OR ") + ")"
-        return (insert, update)
+        return (insert, update, check)
     }
 }
