@@ -162,13 +162,26 @@ extension WorksheetDatabase {
         // SQLite allows 32,766 parameters per statement.
         if rest.count == 1, let restIndex = worksheet.key.firstIndex(of: rest[0]), keep.values.allSatisfy({ $0.count < 30_000 }) {
             let links = Int32(child.linkColumns.count)
+            // One statement per number of kept children, prepared once per page. Short
+            // lists use `<>` chains: SQLite builds a temporary index for `NOT IN` lists.
+            var statements: [Int: BoundStatement] = [:]
+            func statement(keeping count: Int) throws -> BoundStatement {
+                if let cached = statements[count] { return cached }
+                var sql = "DELETE FROM \(table) WHERE \(linkMatch)"
+                let column = SQL.quote(rest[0])
+                let parameters = (0..<count).map { "?\(Int(links) + $0 + 1)" }
+                if count > 0, count <= 16 {
+                    sql += parameters.map { " AND \(column) <> \($0)" }.joined()
+                } else if count > 16 {
+                    sql += " AND \(column) NOT IN (\(parameters.joined(separator: ", ")))"
+                }
+                let prepared = BoundStatement(try db.cachedStatement(sql: sql), db)
+                statements[count] = prepared
+                return prepared
+            }
             for parent in child.parentKeys where seen.insert(parent).inserted {
                 let kept = keep[parent] ?? []
-                var sql = "DELETE FROM \(table) WHERE \(linkMatch)"
-                if !kept.isEmpty {
-                    sql += " AND \(SQL.quote(rest[0])) NOT IN (\((0..<kept.count).map { "?\(Int(links) + $0 + 1)" }.joined(separator: ", ")))"
-                }
-                let delete = BoundStatement(try db.cachedStatement(sql: sql), db)
+                let delete = try statement(keeping: kept.count)
                 for (position, value) in parent.enumerated() { delete.bind(value, at: Int32(position + 1)) }
                 for (position, key) in kept.enumerated() { delete.bind(key[restIndex], at: links + Int32(position + 1)) }
                 deleted += try delete.execute()
