@@ -104,33 +104,35 @@ extension JobRunner {
                     try await Task.sleep(for: max(.milliseconds(5), untilDue))
                     continue
                 }
-                // Up to `concurrency` records at once; each record's deliveries stay in order.
-                for chunk in stride(from: 0, to: due.count, by: push.delivery.concurrency).map({ Array(due[$0..<min($0 + push.delivery.concurrency, due.count)]) }) {
-                    let outcomes = await withTaskGroup(of: DeliveryOutcome.self) { group in
-                        for delivery in chunk {
-                            group.addTask {
-                                await self.deliver(delivery, job: job, push: push, worksheet: worksheet, policy: policy,
-                                                   values: values, redactor: redactor, signer: signer, database: database, run: run)
-                            }
-                        }
-                        var all: [DeliveryOutcome] = []
-                        for await outcome in group { all.append(outcome) }
-                        return all
-                    }
-                    for outcome in outcomes {
-                        summary.requests += outcome.requests
-                        switch outcome.result {
+                // A batch at a time: plan and freeze every delivery of the batch in one
+                // transaction, send them with up to `concurrency` requests in flight, then
+                // record every outcome in one transaction. `due` holds one delivery per
+                // record, so each record's deliveries still go in order.
+                let batchSize = push.delivery.concurrency * 8
+                for start in stride(from: 0, to: due.count, by: batchSize) {
+                    let batch = Array(due[start..<min(start + batchSize, due.count)])
+                    let (sends, skipped) = try prepare(batch, job: job, push: push, worksheet: worksheet, values: values, database: database)
+                    try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id, payload: String(decoding: $0.payload, as: UTF8.self),
+                                                                             hash: $0.hash, operation: $0.operation) },
+                                               skipped: skipped)
+                    summary.skipped += skipped.count
+                    let sent = await send(sends, job: job, push: push, policy: policy, values: values, redactor: redactor, signer: signer)
+                    var state: [String: String?] = [:]
+                    for outcome in sent {
+                        summary.requests += outcome.requests.count
+                        switch outcome.kind {
                         case .delivered: summary.delivered += 1
-                        case .skipped: summary.skipped += 1
                         case .failed: summary.failed += 1
-                        case .retrying: break
+                        case .retrying, .notSent: break
                         case .gone(let reason):
                             summary.failed += 1
                             summary.disabled = reason
-                        case .error(let message): summary.error = message
+                            state[Self.disabledKey] = reason
                         }
                     }
-                    if summary.disabled != nil || summary.error != nil { break loop }
+                    try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
+                                                state: state, job: job.name)
+                    if summary.disabled != nil { break loop }
                 }
             }
             summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
@@ -144,22 +146,154 @@ extension JobRunner {
         return summary
     }
 
-    struct DeliveryOutcome: Sendable {
-        enum Result: Sendable {
-            case delivered, skipped, failed, retrying
+    /// A delivery ready to send: its frozen bytes and what they are.
+    struct PreparedDelivery: Sendable {
+        var delivery: Delivery
+        var payload: [UInt8]
+        var hash: String
+        var operation: String
+        var record: [String: JSONValue]
+    }
+
+    /// How sending one delivery went; nothing is written until the whole batch is back.
+    struct SentDelivery: Sendable {
+        enum Kind: Sendable {
+            case delivered, failed, retrying, notSent
             case gone(String)
-            case error(String)
         }
-        var result: Result
-        var requests = 0
+        var kind: Kind
+        var result: DeliveryResult
+        var requests: [RequestAttempt] = []
+    }
+
+    /// Plans a batch: retries keep their frozen payload; new deliveries are planned from
+    /// the records' current state, read in one transaction.
+    func prepare(_ batch: [Delivery], job: JobDefinition, push: PushJob, worksheet: WorksheetDefinition, values: TemplateValues,
+                 database: WorksheetDatabase) throws -> (sends: [PreparedDelivery], skipped: [(id: Int64, reason: String)]) {
+        let fresh = batch.filter { $0.payload == nil || $0.payloadHash == nil || $0.operation == nil }
+        let inputs = try database.pushInputs(job: job.name, worksheet: worksheet, recordKeys: fresh.map(\.recordKey), condition: push.when)
+        var inputByID: [Int64: (record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)] = [:]
+        for (delivery, input) in zip(fresh, inputs) { inputByID[delivery.id] = input }
+        var sends: [PreparedDelivery] = []
+        var skipped: [(id: Int64, reason: String)] = []
+        for delivery in batch {
+            guard let input = inputByID[delivery.id] else {
+                // A retry: the same bytes under the same id.
+                let frozen = delivery.payload ?? ""
+                var record: [String: JSONValue] = [:]
+                if let parsed = try? JSONReader.parse(frozen), case .object(let object) = parsed {
+                    for member in object.members { record[member.key] = member.value }
+                }
+                sends.append(PreparedDelivery(delivery: delivery, payload: Array(frozen.utf8), hash: delivery.payloadHash ?? "",
+                                              operation: delivery.operation ?? delivery.firstOperation, record: record))
+                continue
+            }
+            switch try plan(found: input.record, previous: input.pushedHash, recordKey: delivery.recordKey, firstOperation: delivery.firstOperation,
+                            push: push, worksheet: worksheet, values: values) {
+            case .skip(let reason): skipped.append((delivery.id, reason))
+            case .send(let payload, let hash, let operation, let record):
+                sends.append(PreparedDelivery(delivery: delivery, payload: payload, hash: hash, operation: operation, record: record))
+            }
+        }
+        return (sends, skipped)
+    }
+
+    /// Sends a batch with at most `delivery.concurrency` requests in flight.
+    func send(_ sends: [PreparedDelivery], job: JobDefinition, push: PushJob, policy: DeliveryPolicy, values: TemplateValues,
+              redactor: Redactor, signer: WebhookSigner?) async -> [SentDelivery] {
+        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
+                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
+        return await withTaskGroup(of: (Int, SentDelivery).self) { group in
+            var results = [SentDelivery?](repeating: nil, count: sends.count)
+            var next = 0
+            func start() {
+                let index = next
+                next += 1
+                group.addTask {
+                    (index, await self.send(sends[index], push: push, policy: policy, values: values, redactor: redactor, signer: signer, builder: builder))
+                }
+            }
+            while next < min(push.delivery.concurrency, sends.count) { start() }
+            var gone = false
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if case .gone = result.kind { gone = true }
+                // After a 410 nothing more is sent; what is in flight finishes.
+                if next < sends.count, !gone { start() }
+            }
+            return results.enumerated().map { index, result in
+                result ?? SentDelivery(kind: .notSent, result: .notSent(id: sends[index].delivery.id))
+            }
+        }
+    }
+
+    func send(_ prepared: PreparedDelivery, push: PushJob, policy: DeliveryPolicy, values: TemplateValues, redactor: Redactor,
+              signer: WebhookSigner?, builder: RequestBuilder) async -> SentDelivery {
+        let delivery = prepared.delivery
+        var recordValues = values
+        recordValues.record = prepared.record
+        var spec = push.request
+        spec.body = nil
+        spec.retry = RetryPolicy(attempts: 1)
+        var request: PreparedRequest
+        switch Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()) {
+        case .success(let built): request = built
+        case .failure(let error):
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: redactor.redact(error.message), nextAttempt: nil))
+        }
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        request.body = prepared.payload
+        if request.header("Content-Type") == nil {
+            request.headers.append(("Content-Type", push.request.body.map(Self.contentType) ?? "application/json"))
+        }
+        request.headers += [("Idempotency-Key", delivery.changeID), ("webhook-id", delivery.changeID),
+                            ("webhook-timestamp", String(timestamp)), ("X-Sheetsync-Operation", prepared.operation)]
+        if let signer {
+            request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: prepared.payload)))
+        }
+        let exchange = await transport.send(request, redactor: redactor)
+        switch exchange.result {
+        case .success(let response):
+            var writeBack: [String: SQLValue] = [:]
+            if !push.writeBack.isEmpty, prepared.operation != "delete", let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) {
+                let worksheet = project.worksheet(named: delivery.worksheet)
+                for mapping in push.writeBack {
+                    let type = worksheet?.field(named: mapping.field)?.type ?? .text
+                    if let value = mapping.path.value(in: document), let converted = try? type.convert(value) { writeBack[mapping.field] = converted }
+                }
+            }
+            return SentDelivery(kind: .delivered, result: .delivered(delivery, status: response.status, hash: prepared.hash, writeBack: writeBack),
+                                requests: exchange.attempts)
+        case .failure(let error):
+            if error.status == 410 {
+                let reason = "the endpoint answered 410 Gone for change \(delivery.changeID): \(error.message)"
+                return SentDelivery(kind: .gone(reason), result: .failed(id: delivery.id, status: 410, error: error.message, nextAttempt: nil),
+                                    requests: exchange.attempts)
+            }
+            let attemptsDone = delivery.attempts + 1
+            if let delay = policy.delay(afterAttempt: attemptsDone, retryAfter: error.retryAfter) {
+                let next = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                return SentDelivery(kind: .retrying, result: .failed(id: delivery.id, status: error.status, error: error.message,
+                                                                     nextAttempt: WorksheetDatabase.timestamp(next)), requests: exchange.attempts)
+            }
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: error.status, error: error.message, nextAttempt: nil),
+                                requests: exchange.attempts)
+        }
     }
 
     /// Decides what a delivery sends (or that it is skipped), from the record's current state.
     func plan(job: String, recordKey: String, firstOperation: String, push: PushJob, worksheet: WorksheetDefinition,
               values: TemplateValues, database: WorksheetDatabase) throws -> DeliveryPlan {
-        let keyValues = Delivery.keyValues(recordKey)
-        let found = try database.record(in: worksheet, key: keyValues, condition: push.when)
+        let found = try database.record(in: worksheet, key: Delivery.keyValues(recordKey), condition: push.when)
         let previous = try database.pushedHash(job: job, key: recordKey)
+        return try plan(found: found, previous: previous, recordKey: recordKey, firstOperation: firstOperation, push: push,
+                        worksheet: worksheet, values: values)
+    }
+
+    /// The same decision from the record's row and last pushed hash, already read.
+    func plan(found: (values: [String: SQLValue], matches: Bool)?, previous: String?, recordKey: String, firstOperation: String,
+              push: PushJob, worksheet: WorksheetDefinition, values: TemplateValues) throws -> DeliveryPlan {
+        let keyValues = Delivery.keyValues(recordKey)
         let operation: PushJob.Operation
         if found == nil {
             operation = .delete
@@ -208,95 +342,6 @@ extension JobRunner {
             return Array(try form.map { PercentEncoding.formEncode($0.name) + "=" + PercentEncoding.formEncode(try $0.value.renderText(recordValues)) }.joined(separator: "&").utf8)
         case .multipart?, .binary?:
             throw StoreError(.sqlError, "push jobs send a record as JSON, raw text or a form; multipart and binary bodies are for pull requests")
-        }
-    }
-
-    func deliver(_ delivery: Delivery, job: JobDefinition, push: PushJob, worksheet: WorksheetDefinition, policy: DeliveryPolicy,
-                 values: TemplateValues, redactor: Redactor, signer: WebhookSigner?, database: WorksheetDatabase, run: Int64) async -> DeliveryOutcome {
-        do {
-            var payload: [UInt8]
-            var hash: String
-            var record: [String: JSONValue] = [:]
-            var operation: String
-            if let frozen = delivery.payload, let frozenHash = delivery.payloadHash, let frozenOperation = delivery.operation {
-                // A retry: the same bytes under the same id.
-                payload = Array(frozen.utf8)
-                hash = frozenHash
-                operation = frozenOperation
-                if let parsed = try? JSONReader.parse(frozen), case .object(let object) = parsed {
-                    for member in object.members { record[member.key] = member.value }
-                }
-            } else {
-                switch try plan(job: delivery.job, recordKey: delivery.recordKey, firstOperation: delivery.firstOperation,
-                                push: push, worksheet: worksheet, values: values, database: database) {
-                case .skip(let reason):
-                    try database.skipDelivery(delivery.id, reason: reason)
-                    return DeliveryOutcome(result: .skipped)
-                case .send(let body, let bodyHash, let op, let fields):
-                    payload = body
-                    hash = bodyHash
-                    operation = op
-                    record = fields
-                }
-            }
-            try database.beginAttempt(delivery.id, payload: String(decoding: payload, as: UTF8.self), hash: hash, operation: operation)
-            var recordValues = values
-            recordValues.record = record
-            var spec = push.request
-            spec.body = nil
-            spec.retry = RetryPolicy(attempts: 1)
-            let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
-                                         defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
-            var request: PreparedRequest
-            switch Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()) {
-            case .success(let built): request = built
-            case .failure(let error):
-                try database.failAttempt(delivery.id, status: nil, error: redactor.redact(error.message), nextAttempt: nil)
-                return DeliveryOutcome(result: .failed)
-            }
-            let timestamp = Int64(Date().timeIntervalSince1970)
-            request.body = payload
-            if request.header("Content-Type") == nil {
-                request.headers.append(("Content-Type", push.request.body.map(Self.contentType) ?? "application/json"))
-            }
-            request.headers += [("Idempotency-Key", delivery.changeID), ("webhook-id", delivery.changeID),
-                                ("webhook-timestamp", String(timestamp)), ("X-Sheetsync-Operation", operation)]
-            if let signer {
-                request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: payload)))
-            }
-            let exchange = await transport.send(request, redactor: redactor)
-            try database.recordRequests(exchange.attempts, run: run)
-            switch exchange.result {
-            case .success(let response):
-                var writeBack: [String: SQLValue] = [:]
-                if !push.writeBack.isEmpty, let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) {
-                    for mapping in push.writeBack {
-                        let type = worksheet.field(named: mapping.field)?.type ?? .text
-                        if let value = mapping.path.value(in: document), let converted = try? type.convert(value) { writeBack[mapping.field] = converted }
-                    }
-                }
-                try database.completeDelivery(delivery, status: response.status, hash: hash, writeBack: operation == "delete" ? [:] : writeBack, into: worksheet)
-                return DeliveryOutcome(result: .delivered, requests: 1)
-            case .failure(let error):
-                if error.status == 410 {
-                    let reason = "the endpoint answered 410 Gone for change \(delivery.changeID): \(error.message)"
-                    try database.failAttempt(delivery.id, status: 410, error: error.message, nextAttempt: nil)
-                    try database.saveState([Self.disabledKey: reason], job: job.name)
-                    return DeliveryOutcome(result: .gone(reason), requests: 1)
-                }
-                let attemptsDone = delivery.attempts + 1
-                if let delay = policy.delay(afterAttempt: attemptsDone, retryAfter: error.retryAfter) {
-                    let next = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-                    try database.failAttempt(delivery.id, status: error.status, error: error.message, nextAttempt: WorksheetDatabase.timestamp(next))
-                    return DeliveryOutcome(result: .retrying, requests: 1)
-                }
-                try database.failAttempt(delivery.id, status: error.status, error: error.message, nextAttempt: nil)
-                return DeliveryOutcome(result: .failed, requests: 1)
-            }
-        } catch let error as StoreError {
-            return DeliveryOutcome(result: .error(error.message))
-        } catch {
-            return DeliveryOutcome(result: .error("\(error)"))
         }
     }
 

@@ -79,21 +79,24 @@ extension WorksheetDatabase {
                                         arguments: [worksheet, last])
             guard let newest = rows.last?["seq"] as Int64? else { return 0 }
             var queued = 0
+            // Prepared once for the whole batch: compiling them per outbox row showed in profiles.
+            let findOpen = try db.cachedStatement(sql: """
+                SELECT id FROM _sheetsync_deliveries
+                WHERE job = ? AND record_key = ? AND state = 'pending' AND attempts = 0 AND payload IS NULL
+                ORDER BY id DESC LIMIT 1
+                """)
+            let coalesce = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET outbox_seq = ? WHERE id = ?")
+            let queue = try db.cachedStatement(sql: """
+                INSERT INTO _sheetsync_deliveries (job, worksheet, record_key, change_id, first_operation, outbox_seq)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """)
             for row in rows {
                 let key: String = row["record_key"]
                 let seq: Int64 = row["seq"]
-                let open = try Int64.fetchOne(db, sql: """
-                    SELECT id FROM _sheetsync_deliveries
-                    WHERE job = ? AND record_key = ? AND state = 'pending' AND attempts = 0 AND payload IS NULL
-                    ORDER BY id DESC LIMIT 1
-                    """, arguments: [job, key])
-                if let open {
-                    try db.execute(sql: "UPDATE _sheetsync_deliveries SET outbox_seq = ? WHERE id = ?", arguments: [seq, open])
+                if let open = try Int64.fetchOne(findOpen, arguments: [job, key]) {
+                    try coalesce.execute(arguments: [seq, open])
                 } else {
-                    try db.execute(sql: """
-                        INSERT INTO _sheetsync_deliveries (job, worksheet, record_key, change_id, first_operation, outbox_seq)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """, arguments: [job, worksheet, key, "chg_\(job)_\(seq)", row["operation"] as String, seq])
+                    try queue.execute(arguments: [job, worksheet, key, "chg_\(job)_\(seq)", row["operation"] as String, seq])
                     queued += 1
                 }
             }
@@ -138,59 +141,6 @@ extension WorksheetDatabase {
     /// The hash of the last acknowledged payload of a record for a job.
     public func pushedHash(job: String, key: String) throws(StoreError) -> String? {
         try read { db in try String.fetchOne(db, sql: "SELECT payload_hash FROM _sheetsync_pushed WHERE job = ? AND record_key = ?", arguments: [job, key]) }
-    }
-
-    /// Freezes what a delivery sends and counts the attempt, before anything is sent:
-    /// a crash after this re-sends the same bytes under the same id.
-    public func beginAttempt(_ id: Int64, payload: String, hash: String, operation: String) throws(StoreError) {
-        try write { db in
-            try db.execute(sql: """
-                UPDATE _sheetsync_deliveries SET payload = coalesce(payload, ?), payload_hash = coalesce(payload_hash, ?),
-                    operation = coalesce(operation, ?), attempts = attempts + 1 WHERE id = ?
-                """, arguments: [payload, hash, operation, id])
-        }
-    }
-
-    /// Marks a delivery as not to be sent (condition false, operation not pushed,
-    /// content unchanged since the last acknowledged delivery).
-    public func skipDelivery(_ id: Int64, reason: String) throws(StoreError) {
-        try write { db in
-            try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?", arguments: [reason, id])
-        }
-    }
-
-    /// Records a successful delivery, remembers its payload hash for the record, and
-    /// writes response values back into the record, all in one transaction.
-    public func completeDelivery(_ delivery: Delivery, status: Int, hash: String, writeBack: [String: SQLValue],
-                                 into worksheet: WorksheetDefinition) throws(StoreError) {
-        try write { db in
-            try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?",
-                           arguments: [status, delivery.id])
-            try db.execute(sql: """
-                INSERT INTO _sheetsync_pushed (job, record_key, payload_hash) VALUES (?, ?, ?)
-                ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
-                """, arguments: [delivery.job, delivery.recordKey, hash])
-            if !writeBack.isEmpty {
-                let names = writeBack.keys.sorted()
-                let set = names.map { "\(SQL.quote($0)) = ?" }.joined(separator: ", ")
-                let match = worksheet.key.map { "\(SQL.quote($0)) IS ?" }.joined(separator: " AND ")
-                try db.execute(sql: "UPDATE \(SQL.quote(worksheet.name)) SET \(set), \"_updated_at\" = \(SQL.now) WHERE \(match)",
-                               arguments: StatementArguments(names.map { writeBack[$0]!.databaseValue } + delivery.keyValues.map(\.databaseValue)))
-            }
-        }
-    }
-
-    /// Records a failed attempt: retried at `nextAttempt`, or `failed` for good when nil.
-    public func failAttempt(_ id: Int64, status: Int?, error: String, nextAttempt: String?) throws(StoreError) {
-        try write { db in
-            if let nextAttempt {
-                try db.execute(sql: "UPDATE _sheetsync_deliveries SET last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?",
-                               arguments: [status, error, nextAttempt, id])
-            } else {
-                try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', last_status = ?, last_error = ?, reason = 'attempts exhausted' WHERE id = ?",
-                               arguments: [status, error, id])
-            }
-        }
     }
 
     /// Deliveries of a job (or all jobs), newest first, optionally in one state.
@@ -257,6 +207,118 @@ extension WorksheetDatabase {
             let last = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = 'outbox.seq'", arguments: [job]) ?? 0
             return try Row.fetchAll(db, sql: "SELECT record_key, min(operation) AS operation FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? GROUP BY record_key ORDER BY min(seq)",
                                     arguments: [worksheet, last]).map { ($0["record_key"], $0["operation"]) }
+        }
+    }
+}
+
+/// What a push pass sends for one delivery, frozen before the request goes out.
+public struct DeliveryAttempt: Sendable {
+    public var id: Int64
+    public var payload: String
+    public var hash: String
+    public var operation: String
+
+    public init(id: Int64, payload: String, hash: String, operation: String) {
+        self.id = id
+        self.payload = payload
+        self.hash = hash
+        self.operation = operation
+    }
+}
+
+/// How one delivery attempt ended, to be recorded after the requests of its batch.
+public enum DeliveryResult: Sendable {
+    case delivered(Delivery, status: Int, hash: String, writeBack: [String: SQLValue])
+    /// Retried at `nextAttempt`, or failed for good when that is nil.
+    case failed(id: Int64, status: Int?, error: String, nextAttempt: String?)
+    /// Frozen but not sent (the batch stopped): the attempt does not count.
+    case notSent(id: Int64)
+}
+
+extension WorksheetDatabase {
+    /// For each key: the record's current row and whether `condition` holds (nil when
+    /// the record is gone), and the hash of its last acknowledged payload. One read
+    /// transaction for a whole batch of deliveries.
+    public func pushInputs(job: String, worksheet: WorksheetDefinition, recordKeys: [String], condition: String?) throws(StoreError)
+        -> [(record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)] {
+        try read { db in
+            let match = worksheet.key.enumerated().map { "\(SQL.quote($0.element)) IS ?\($0.offset + 1)" }.joined(separator: " AND ")
+            let columns = worksheet.fields.map { SQL.quote($0.name) }.joined(separator: ", ")
+            let test = condition.map { "(\($0))" } ?? "1"
+            let select = BoundStatement(try db.cachedStatement(sql: "SELECT \(columns), (\(test)) FROM \(SQL.quote(worksheet.name)) WHERE \(match)"), db)
+            let hashes = BoundStatement(try db.cachedStatement(sql: "SELECT payload_hash FROM _sheetsync_pushed WHERE job = ?1 AND record_key = ?2"), db)
+            hashes.bind(job, at: 1)
+            let fieldCount = Int32(worksheet.fields.count)
+            return try recordKeys.map { recordKey in
+                for (position, value) in Delivery.keyValues(recordKey).enumerated() { select.bind(value, at: Int32(position + 1)) }
+                var record: (values: [String: SQLValue], matches: Bool)?
+                try select.forEachRow { row in
+                    var values: [String: SQLValue] = [:]
+                    for (index, field) in worksheet.fields.enumerated() { values[field.name] = row.column(Int32(index)) }
+                    let matches: Bool
+                    if case .integer(let flag) = row.column(fieldCount) { matches = flag != 0 } else { matches = false }
+                    record = (values, matches)
+                }
+                hashes.bind(recordKey, at: 2)
+                var hash: String?
+                try hashes.forEachRow { row in if case .text(let text) = row.column(0) { hash = text } }
+                return (record, hash)
+            }
+        }
+    }
+
+    /// Freezes what each delivery sends and counts the attempt, and marks skipped
+    /// ones, in one transaction before anything is sent: a crash after this re-sends
+    /// the same bytes under the same ids.
+    public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) {
+        guard !attempts.isEmpty || !skipped.isEmpty else { return }
+        try write { db in
+            let begin = try db.cachedStatement(sql: """
+                UPDATE _sheetsync_deliveries SET payload = coalesce(payload, ?), payload_hash = coalesce(payload_hash, ?),
+                    operation = coalesce(operation, ?), attempts = attempts + 1 WHERE id = ?
+                """)
+            for attempt in attempts {
+                try begin.execute(arguments: [attempt.payload, attempt.hash, attempt.operation, attempt.id])
+            }
+            let skip = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?")
+            for (id, reason) in skipped { try skip.execute(arguments: [reason, id]) }
+        }
+    }
+
+    /// Records how a batch of attempts ended, their requests, and (optionally) state
+    /// of the job, in one transaction.
+    public func finishAttempts(_ results: [DeliveryResult], requests: [RequestAttempt], run: Int64, worksheet: WorksheetDefinition,
+                               state: [String: String?] = [:], job: String) throws(StoreError) {
+        try write { db in
+            try Self.recordRequests(requests, run: run, db)
+            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
+            let pushed = try db.cachedStatement(sql: """
+                INSERT INTO _sheetsync_pushed (job, record_key, payload_hash) VALUES (?, ?, ?)
+                ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
+                """)
+            let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
+            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', last_status = ?, last_error = ?, reason = 'attempts exhausted' WHERE id = ?")
+            for result in results {
+                switch result {
+                case .delivered(let delivery, let status, let hash, let writeBack):
+                    try delivered.execute(arguments: [status, delivery.id])
+                    try pushed.execute(arguments: [delivery.job, delivery.recordKey, hash])
+                    if !writeBack.isEmpty {
+                        let names = writeBack.keys.sorted()
+                        let set = names.map { "\(SQL.quote($0)) = ?" }.joined(separator: ", ")
+                        let match = worksheet.key.map { "\(SQL.quote($0)) IS ?" }.joined(separator: " AND ")
+                        try db.execute(sql: "UPDATE \(SQL.quote(worksheet.name)) SET \(set), \"_updated_at\" = \(SQL.now) WHERE \(match)",
+                                       arguments: StatementArguments(names.map { writeBack[$0]!.databaseValue } + delivery.keyValues.map(\.databaseValue)))
+                    }
+                case .failed(let id, let status, let error, let nextAttempt?):
+                    try retry.execute(arguments: [status, error, nextAttempt, id])
+                case .failed(let id, let status, let error, nil):
+                    try failed.execute(arguments: [status, error, id])
+                case .notSent(let id):
+                    try db.execute(sql: "UPDATE _sheetsync_deliveries SET attempts = attempts - 1 WHERE id = ?", arguments: [id])
+                }
+            }
+            try Self.saveState(state, job: job, db)
         }
     }
 }
