@@ -46,6 +46,23 @@ struct PageWriteTests {
         #expect(try childKeys(file, child) == ["o1/A", "o1/C", "o3/Z"].map { $0 + suffix })
     }
 
+    /// The page-level shortcut (count the parents' children, skip the deletes when the
+    /// page lists them all) must not be fooled by a child listed twice.
+    @Test func aChildListedTwiceDoesNotHideAStaleOne() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        let child = WorksheetDefinition(name: "items", key: ["order_id", "sku"], fields: [.init(name: "order_id", type: .text), .init(name: "sku", type: .text)])
+        try database.migrate([Self.orders, child])
+        _ = try writePage(database, child: child, parents: ["o1"], children: [[.text("o1"), .text("A")], [.text("o1"), .text("B")]])
+        let counts = try writePage(database, child: child, parents: ["o1"], children: [[.text("o1"), .text("A")], [.text("o1"), .text("A")]])
+        #expect(counts.deleted["items"] == 1)
+        #expect(try childKeys(file, child) == ["o1/A"])
+        // The same parent twice in one page: its children are the union of both listings.
+        let twice = try writePage(database, child: child, parents: ["o1", "o1"], children: [[.text("o1"), .text("A")], [.text("o1"), .text("C")]])
+        #expect(twice.deleted["items", default: 0] == 0)
+        #expect(try childKeys(file, child) == ["o1/A", "o1/C"])
+    }
+
     @Test func requestsAreLoggedInThePageTransaction() throws {
         let file = TemporaryDatabase()
         let database = try WorksheetDatabase(path: file.path)
