@@ -72,6 +72,18 @@ public struct RecordSplitter {
             let byte = chunk[index]
             if inRecords {
                 if inElement {
+                    // Fast paths: runs of bytes that cannot change the element's state.
+                    if elementInString, !elementEscaped {
+                        if byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\") {
+                            index += 1
+                            while index < count, chunk[index] != UInt8(ascii: "\""), chunk[index] != UInt8(ascii: "\\") { index += 1 }
+                            continue
+                        }
+                    } else if !elementInString, !elementIsScalar, !Self.isStructural(byte) {
+                        index += 1
+                        while index < count, !Self.isStructural(chunk[index]) { index += 1 }
+                        continue
+                    }
                     if try scanElement(byte) {
                         // The element ends before this byte (a scalar) or with it (a container or string).
                         let end = elementIsScalar ? index : index + 1
@@ -272,6 +284,15 @@ public struct RecordSplitter {
             break
         }
         return false
+    }
+
+    /// The bytes that change nesting or string state inside a container element.
+    @inline(__always)
+    private static func isStructural(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "\""), UInt8(ascii: "{"), UInt8(ascii: "}"), UInt8(ascii: "["), UInt8(ascii: "]"): true
+        default: false
+        }
     }
 
     private mutating func emit(_ chunk: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int,
