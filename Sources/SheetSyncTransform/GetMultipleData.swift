@@ -182,7 +182,14 @@ public struct GetMultipleData: Sendable {
     }
 
     private func childRecords(_ path: JSONPath, in record: JSONValue) -> [JSONValue] {
-        path.select(in: record).flatMap { value -> [JSONValue] in
+        if path.isSingular {
+            switch path.value(in: record) {
+            case .array(let elements)?: return elements
+            case .null?, nil: return []
+            case let value?: return [value]
+            }
+        }
+        return path.select(in: record).flatMap { value -> [JSONValue] in
             switch value {
             case .array(let elements): elements
             case .null: []
