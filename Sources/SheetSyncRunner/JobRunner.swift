@@ -120,6 +120,13 @@ public struct JobRunner: Sendable {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.name)"
         logger[metadataKey: "run"] = "\(run)"
+        // Once per run, where the user sees it: the summary's warnings and the log.
+        let insecure = [("request", pull.request)] + pull.steps.map { ("step '\($0.name)'", $0.request) }
+        for (name, spec) in insecure where !spec.verifyTLS {
+            let warning = "TLS certificate verification is off for the \(name) of job '\(job.name)' (verify_tls: false): anyone on the network path can read and change this traffic; use 'ca_file' for a private CA instead"
+            summary.warnings.append(warning)
+            logger.warning("\(warning)")
+        }
         do {
             let outcome = try await pullPages(job, pull, params: params, run: run, window: window, summary: &summary,
                                          logger: logger, database: database)

@@ -154,6 +154,26 @@ enum BookkeepingMigrations {
     ]
 
     /// Applies every migration not yet recorded.
+    /// Throws when the file at `path` records a migration newer than this build knows,
+    /// reading it through a read-only connection so that a refused file stays untouched.
+    static func refuseNewer(path: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let newest = try queue.read { db -> Int? in
+            guard try db.tableExists("_sheetsync_migrations") else { return nil }
+            return try Int.fetchOne(db, sql: "SELECT max(version) FROM _sheetsync_migrations")
+        }
+        try queue.close()
+        if let newest, newest > (all.map(\.version).max() ?? 0) {
+            throw newerDatabase(newest)
+        }
+    }
+
+    static func newerDatabase(_ version: Int) -> StoreError {
+        StoreError(.newerDatabase, "This database was written by a newer sheetsync (schema version \(version)); this one knows up to \(all.map(\.version).max() ?? 0). Upgrade sheetsync to use it; the file was not changed.")
+    }
+
     static func run(_ db: Database) throws {
         try db.execute(sql: """
             CREATE TABLE IF NOT EXISTS _sheetsync_migrations (
@@ -164,7 +184,7 @@ enum BookkeepingMigrations {
             """)
         let applied = Set(try Int.fetchAll(db, sql: "SELECT version FROM _sheetsync_migrations"))
         if let newest = applied.max(), newest > (all.map(\.version).max() ?? 0) {
-            throw StoreError(.newerDatabase, "This database was written by a newer sheetsync (schema version \(newest)). Upgrade sheetsync to use it.")
+            throw newerDatabase(newest)
         }
         for migration in all where !applied.contains(migration.version) {
             try db.execute(sql: migration.sql)

@@ -27,12 +27,33 @@ public final class WorksheetDatabase: Sendable {
             if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
                 throw StoreError(.cannotOpen, "Unable to open database '\(path)', the directory '\(directory)' does not exist. Create it or choose another path with --db.")
             }
+            // A new database file is created readable by its owner only (0600, whatever
+            // the umask): it holds the users' data. SQLite gives its -wal and -shm files
+            // the same mode. An existing file keeps the mode its owner gave it.
+            if !FileManager.default.fileExists(atPath: path) {
+                let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+                if descriptor >= 0 { Glibc.close(descriptor) }
+            } else {
+                // Refuse a file written by a newer sheetsync before anything writes to it
+                // (opening a pool writes: GRDB creates and drops a table to set up WAL).
+                try BookkeepingMigrations.refuseNewer(path: path)
+            }
             pool = try DatabasePool(path: path, configuration: configuration)
             try pool.write { db in try BookkeepingMigrations.run(db) }
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError(.cannotOpen, "Unable to open database '\(path)', \(describe(error)). Check the path and its permissions, or choose another with --db.", underlying: error)
+        }
+    }
+
+    /// Closes every connection now (checkpointing the WAL), instead of when the last
+    /// reference goes. Nothing may be used afterwards.
+    public func close() throws(StoreError) {
+        do {
+            try pool.close()
+        } catch {
+            throw StoreError(.sqlError, "Unable to close database '\(path)', \(describe(error)).", underlying: error)
         }
     }
 

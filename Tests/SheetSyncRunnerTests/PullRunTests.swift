@@ -106,6 +106,25 @@ struct PullRunTests {
         await server.stop()
     }
 
+    @Test func turningTLSVerificationOffIsWarnedOncePerRun() async throws {
+        let script = ScriptedResponses()
+        let job = Self.ordersJob.replacingOccurrences(of: "  retry: { attempts: 1 }", with: "  retry: { attempts: 1 }\n  verify_tls: false")
+        let (harness, server) = try await scriptedHarness(script, job: job)
+        await script.set(body: #"{"data": [{"id": "o1", "total": "1.00"}]}"#)
+        let summary = await harness.runner.run(try harness.job("orders"))
+        #expect(summary.status == .succeeded, "\(summary.line)")
+        let warnings = summary.warnings.filter { $0.contains("verify_tls: false") }
+        #expect(warnings.count == 1)
+        #expect(summary.line.contains("TLS certificate verification is off"))
+        // Verification on (the default): no such warning.
+        let (plain, plainServer) = try await scriptedHarness(script, job: Self.ordersJob)
+        #expect(await plain.runner.run(try plain.job("orders")).warnings.isEmpty)
+        await plain.shutdown()
+        await plainServer.stop()
+        await harness.shutdown()
+        await server.stop()
+    }
+
     @Test func unconvertibleRecordsAreRejectedAndTheRunIsPartial() async throws {
         let script = ScriptedResponses()
         let (harness, server) = try await scriptedHarness(script, job: Self.ordersJob)
