@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+import Testing
+import SheetSyncCore
+import SheetSyncDemo
+@testable import SheetSyncRunner
+import SheetSyncStore
+
+/// Responses a server should not send, through the whole pull path: each ends in a
+/// clear error (or a recorded reject), nothing of the page is committed, no crash,
+/// and the next run with a sane response is healthy.
+struct HostileResponseTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var name: String
+        var body: @Sendable () -> String
+        /// The run's error code, or nil when the run must succeed (possibly partial).
+        var errorCode: String?
+        /// Words the error message must contain.
+        var message: String = ""
+        var testDescription: String { name }
+    }
+
+    static let sane = #"{"data": [{"id": "ok1", "status": "new", "total": "1.00"}]}"#
+
+    static let cases: [Case] = [
+        Case(name: "malformed JSON", body: { #"{"data": [{"id": "o1"}, {"id": "o2""# }, errorCode: "invalid_json", message: "not valid JSON"),
+        Case(name: "an HTML error page with status 200", body: { "<html><body><h1>502 Bad Gateway</h1></body></html>" },
+             errorCode: "invalid_json", message: "not valid JSON"),
+        Case(name: "an empty body", body: { "" }, errorCode: "invalid_json", message: "unexpected end of input"),
+        Case(name: "200 with an error object", body: { #"{"error": {"code": "quota", "message": "daily limit reached"}}"# },
+             errorCode: "unexpected_response", message: "'error'"),
+        Case(name: "100,000 levels of nesting inside a record",
+             body: { #"{"data": [{"id": "o1", "x": "# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}]}" },
+             errorCode: "invalid_json", message: "nesting deeper than"),
+        Case(name: "100,000 levels of nesting outside the records",
+             body: { #"{"meta": "# + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + #", "data": []}"# },
+             errorCode: "invalid_json", message: "nesting deeper than"),
+        Case(name: "a lone surrogate escape", body: { #"{"data": [{"id": "o1", "status": "\ud800"}]}"# }, errorCode: "invalid_json", message: "surrogate"),
+        Case(name: "the records member twice", body: { #"{"data": [{"id": "o1"}], "data": [{"id": "o2"}]}"# },
+             errorCode: "invalid_json", message: "two arrays"),
+    ]
+
+    func harness(_ script: ScriptedResponses) async throws -> (Harness, LoopbackServer) {
+        try await PullRunTests().scriptedHarness(script, job: PullRunTests.ordersJob)
+    }
+
+    @Test(arguments: cases)
+    func endsCleanlyAndTheNextRunIsHealthy(_ hostile: Case) async throws {
+        let script = ScriptedResponses()
+        let (harness, server) = try await harness(script)
+        let job = try harness.job("orders")
+        await script.set(body: Self.sane)
+        #expect(await harness.runner.run(job).status == .succeeded)
+
+        await script.set(body: hostile.body())
+        let summary = await harness.runner.run(job)
+        if let code = hostile.errorCode {
+            #expect(summary.status == .failed, "\(summary.line)")
+            #expect(summary.errorCode == code, "\(summary.line)")
+            #expect(summary.errorMessage?.contains(hostile.message) == true, "\(summary.errorMessage ?? "")")
+            // Nothing of the page was written.
+            #expect(try harness.count("orders") == 1)
+        }
+        let recorded = try harness.rows("SELECT status, error_code FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")[0]
+        #expect(recorded["status"] as String == summary.status.rawValue)
+
+        await script.set(body: Self.sane.replacingOccurrences(of: "ok1", with: "ok2"))
+        let next = await harness.runner.run(job)
+        #expect(next.status == .succeeded, "\(next.line)")
+        #expect(try harness.count("orders") >= 2)
+        await harness.shutdown()
+        await server.stop()
+    }
+
+    @Test func valuesAtTheEdgesLandExactlyOrAreRejectedWithAReason() async throws {
+        let script = ScriptedResponses()
+        let (harness, server) = try await harness(script)
+        let big = String(repeating: "x", count: 10 * 1024 * 1024)
+        let hostileValue = "'); DROP TABLE orders; --"
+        await script.set(body: """
+            {"data": [
+              {"id": "big", "status": "\(big)", "total": "1"},
+              {"id": "wide", "status": "new", "total": 123456789012345678901234567890.123456789},
+              {"id": "dup", "status": "first", "status": "last", "total": "2"},
+              {"id": "\(hostileValue)", "status": "\(hostileValue)", "total": "3"},
+              {"id": "bad", "status": "new", "total": 1e99999},
+              {"id": "obj", "status": {"not": "text"}, "total": "4"}
+            ]}
+            """)
+        let summary = await harness.runner.run(try harness.job("orders"))
+        #expect(summary.status == .partial, "\(summary.line)")
+        let rows = Dictionary(uniqueKeysWithValues: try harness.rows("SELECT id, status, total FROM orders").map { ($0["id"] as String, $0) })
+        #expect((rows["big"]?["status"] as String?)?.utf8.count == big.utf8.count)
+        #expect(rows["wide"]?["total"] as String? == "123456789012345678901234567890.123456789")
+        #expect(rows["dup"]?["status"] as String? == "last")
+        #expect(rows[hostileValue]?["status"] as String? == hostileValue)
+        let reasons = try harness.rows("SELECT reason FROM _sheetsync_rejects ORDER BY id").map { $0["reason"] as String }
+        #expect(reasons.count == 2, "\(reasons)")
+        #expect(reasons.contains { $0.contains("field 'status'") && $0.contains("object") })
+        #expect(try harness.count("orders") == 4)
+        await harness.shutdown()
+        await server.stop()
+    }
+}
