@@ -65,13 +65,19 @@ import SheetSyncStore
         #expect(try spilledFiles().isEmpty, "temporary body files were left behind")
     }
 
-    @Test(arguments: [
-        ("{\"data\":[{\"id\":\"o1\"}," + String(repeating: "{\"id\":\"ox\",\"status\":\"new\"},", count: 3_000) + "{\"id\":", "invalid_json"),
-        ("{\"data\":[" + String(repeating: "{\"id\":\"ox\",\"status\":\"new\"},", count: 3_000) + "{\"id\":\"oy\"}],\"data\":{\"id\":\"z\"}}", "unexpected_response"),
-    ])
-    func aBrokenSpilledBodyCommitsNothing(body: String, code: String) async throws {
+    /// Broken bodies of 3,000 records (named, so the test log does not print them).
+    static func brokenBody(_ kind: String) -> String {
+        let records = String(repeating: "{\"id\":\"ox\",\"status\":\"new\"},", count: 3_000)
+        switch kind {
+        case "truncated": return "{\"data\":[{\"id\":\"o1\"}," + records + "{\"id\":"
+        default: return "{\"data\":[" + records + "{\"id\":\"oy\"}],\"data\":{\"id\":\"z\"}}"
+        }
+    }
+
+    @Test(arguments: [("truncated", "invalid_json"), ("records member twice", "unexpected_response")])
+    func aBrokenSpilledBodyCommitsNothing(kind: String, code: String) async throws {
         let script = ScriptedResponses()
-        await script.set(body: body)
+        await script.set(body: Self.brokenBody(kind))
         let (harness, server) = try await harness(script, spillBytes: 4096)
         let summary = await harness.runner.run(try harness.job("orders"))
         #expect(summary.status == .failed)
