@@ -1,4 +1,5 @@
 import ArgumentParser
+import SheetSyncFiles
 import SheetSyncStore
 
 /// `sheetsync migrate`: creates and alters worksheet tables to match schema/.
@@ -45,10 +46,19 @@ struct Migrate: AsyncParsableCommand {
                 Output.out("Applied \(plan.changes.count) change(s) to \(database.path)")
             }
             reportOrphans(plan)
+            warnAboutBrokenJobs(project)
         } catch let error as StoreError {
             Output.err("error: \(error.message)")
             throw ExitCode.failure
         }
+    }
+
+    /// A push job whose file has errors is left out of the project, so its worksheet
+    /// gets no capture triggers: say so, or rows written meanwhile are silently never pushed.
+    private func warnAboutBrokenJobs(_ project: Project) {
+        let files = Set(project.errors.map(\.file).filter { $0.hasPrefix("jobs/") }).sorted()
+        guard !files.isEmpty else { return }
+        Output.err("warning: \(files.joined(separator: ", ")) \(files.count == 1 ? "has" : "have") errors; a push job there gets no change capture until it is fixed, so rows written meanwhile will not be pushed. Run 'sheetsync validate' to see the problems.")
     }
 
     private func reportOrphans(_ plan: SchemaPlan) {

@@ -36,6 +36,19 @@ struct CLITests {
         #expect(unknown.status == 64)
     }
 
+    @Test func migrateWarnsThatABrokenPushJobCapturesNothing() throws {
+        var files = ProjectDirectory.orders
+        files["jobs/to-erp.yml"] = "kind: push\nworksheet: orders\nrequest:\n  url: \"{{env.SHEETSYNC_TEST_UNSET_URL}}/orders/{{record.id}}\"\n"
+        let project = try ProjectDirectory(files: files)
+        let migrate = try CLI.run(["migrate", "--project", project.url.path])
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+        #expect(migrate.stderr.contains("warning: jobs/to-erp.yml has errors; a push job there gets no change capture"), "\(migrate.stderr)")
+        // And with the job fixed, no warning.
+        let fixed = try CLI.run(["migrate", "--project", project.url.path], environment: ["SHEETSYNC_TEST_UNSET_URL": "http://127.0.0.1:9"])
+        #expect(fixed.status == 0, "\(fixed.stderr)")
+        #expect(!fixed.stderr.contains("no change capture"), "\(fixed.stderr)")
+    }
+
     @Test func migrateThenQueryInThreeFormats() throws {
         let project = try ProjectDirectory(files: ProjectDirectory.orders)
         let dryRun = try CLI.run(["migrate", "--dry-run", "--project", project.url.path])
