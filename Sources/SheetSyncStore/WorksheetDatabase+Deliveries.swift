@@ -231,7 +231,7 @@ public enum DeliveryResult: Sendable {
     case delivered(Delivery, status: Int, hash: String, writeBack: [String: SQLValue])
     /// Retried at `nextAttempt`, or failed for good when that is nil.
     case failed(id: Int64, status: Int?, error: String, nextAttempt: String?)
-    /// Frozen but not sent (the batch stopped): the attempt does not count.
+    /// Frozen but not sent (the batch stopped): nothing to record.
     case notSent(id: Int64)
 }
 
@@ -267,15 +267,16 @@ extension WorksheetDatabase {
         }
     }
 
-    /// Freezes what each delivery sends and counts the attempt, and marks skipped
-    /// ones, in one transaction before anything is sent: a crash after this re-sends
-    /// the same bytes under the same ids.
+    /// Freezes what each delivery sends, and marks skipped ones, in one transaction
+    /// before anything is sent: a crash after this re-sends the same bytes under the
+    /// same ids. Attempts are counted with their outcomes (`finishAttempts`), so a batch
+    /// cut short by a crash does not use up attempts it never made.
     public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) {
         guard !attempts.isEmpty || !skipped.isEmpty else { return }
         try write { db in
             let begin = try db.cachedStatement(sql: """
                 UPDATE _sheetsync_deliveries SET payload = coalesce(payload, ?), payload_hash = coalesce(payload_hash, ?),
-                    operation = coalesce(operation, ?), attempts = attempts + 1 WHERE id = ?
+                    operation = coalesce(operation, ?) WHERE id = ?
                 """)
             for attempt in attempts {
                 try begin.execute(arguments: [attempt.payload, attempt.hash, attempt.operation, attempt.id])
@@ -291,13 +292,13 @@ extension WorksheetDatabase {
                                state: [String: String?] = [:], job: String) throws(StoreError) {
         try write { db in
             try Self.recordRequests(requests, run: run, db)
-            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
+            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
             let pushed = try db.cachedStatement(sql: """
                 INSERT INTO _sheetsync_pushed (job, record_key, payload_hash) VALUES (?, ?, ?)
                 ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
                 """)
-            let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
-            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', last_status = ?, last_error = ?, reason = 'attempts exhausted' WHERE id = ?")
+            let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
+            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', attempts = attempts + 1, last_status = ?, last_error = ?, reason = 'attempts exhausted' WHERE id = ?")
             for result in results {
                 switch result {
                 case .delivered(let delivery, let status, let hash, let writeBack):
@@ -314,8 +315,8 @@ extension WorksheetDatabase {
                     try retry.execute(arguments: [status, error, nextAttempt, id])
                 case .failed(let id, let status, let error, nil):
                     try failed.execute(arguments: [status, error, id])
-                case .notSent(let id):
-                    try db.execute(sql: "UPDATE _sheetsync_deliveries SET attempts = attempts - 1 WHERE id = ?", arguments: [id])
+                case .notSent:
+                    break
                 }
             }
             try Self.saveState(state, job: job, db)
