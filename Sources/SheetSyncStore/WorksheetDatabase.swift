@@ -86,9 +86,20 @@ public final class WorksheetDatabase: Sendable {
 }
 
 /// SQLite's own message for a GRDB error, without GRDB's decoration.
+///
+/// Where the user can act on it, a hint follows: a full disk or a file size limit, an
+/// I/O error, another writer holding the lock past the busy timeout.
 func describe(_ error: any Error) -> String {
-    if let error = error as? DatabaseError {
-        return error.message ?? "\(error.resultCode)"
+    guard let error = error as? DatabaseError else { return "\(error)" }
+    let message = error.message ?? "\(error.resultCode)"
+    switch error.resultCode.primaryResultCode {
+    case .SQLITE_FULL:
+        return message + " (the disk is full or a file size limit was reached; the transaction was rolled back, so nothing of it was written: free space and run again)"
+    case .SQLITE_IOERR:
+        return message + " (writing the file failed, for example because the disk is full or a file size limit was reached; the transaction was rolled back: check free space and the file, then run again)"
+    case .SQLITE_BUSY:
+        return message + " (another program held the database's write lock for longer than the \(Int(WorksheetDatabase.busyTimeout)) s busy timeout; run again when it is done)"
+    default:
+        return message
     }
-    return "\(error)"
 }

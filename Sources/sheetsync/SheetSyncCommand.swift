@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `sheetsync` command: keeps SQLite worksheet tables in sync with HTTP APIs.
 @main
@@ -14,6 +15,23 @@ struct SheetSyncCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Demo.self, Run.self, Test.self, Backfill.self, State.self, Push.self, Deliveries.self, Replay.self, Serve.self, Status.self, History.self, Validate.self, Migrate.self, Query.self, Jobs.self]
     )
+
+    static func main() async {
+        // A file size limit (ulimit -f) would kill the process with SIGXFSZ in the middle
+        // of a write; ignored, the write fails instead and SQLite rolls the transaction
+        // back, so the run ends with an error that says what happened.
+        signal(SIGXFSZ, SIG_IGN)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every subcommand takes.

@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+
+/// The database file is shared: readers (the `sqlite3` shell, `sheetsync query`) and
+/// other writers use it while a sync runs, and the disk may run out. Nothing may fail
+/// for the readers, nothing may be lost, and a failed write must leave the file intact.
+@Suite(.serialized) struct ConcurrentUseTests {
+    static let orders = 3_000
+    static let pageSize = 100
+
+    static let job = """
+        kind: pull
+        worksheet: orders
+        request:
+          url: "{{env.SHOP_URL}}/v1/orders"
+          headers: { Authorization: "Bearer {{secret.SHOP_TOKEN}}" }
+        paginate: { style: page, size_param: per_page, size: \(pageSize), has_more: $.has_more, delay: 30ms }
+        records: $.data
+        fields: { id: $.id, status: $.status, total: $.amount.value, updated_at: $.updated_at }
+        children:
+          - worksheet: order_items
+            records: $.items
+            fields: { order_id: $parent.id, sku: $.sku, quantity: $.quantity }
+        """
+
+    /// `sheetsync demo serve` with `orders` orders; returns the process and its URL.
+    func startShop(orders: Int) throws -> (Process, String) {
+        let serve = Process()
+        serve.executableURL = CLI.binary
+        serve.arguments = ["demo", "serve", "--port", "0", "--orders", String(orders), "--seed", "5"]
+        let out = Pipe()
+        serve.standardOutput = out
+        serve.standardError = FileHandle.nullDevice
+        try serve.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        guard let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://127.0.0.1:") })
+            .map({ String($0.trimmingCharacters(in: CharacterSet(charactersIn: ";"))) }) else {
+            serve.terminate()
+            throw CocoaError(.fileReadUnknown)
+        }
+        return (serve, url)
+    }
+
+    func project() throws -> ProjectDirectory {
+        var files: [String: String] = ["jobs/orders.yml": Self.job]
+        for name in try FileManager.default.contentsOfDirectory(atPath: CrashRecoveryTests.schema.path) {
+            files["schema/\(name)"] = try String(contentsOf: CrashRecoveryTests.schema.appendingPathComponent(name), encoding: .utf8)
+        }
+        return try ProjectDirectory(files: files)
+    }
+
+    /// Starts `sheetsync run orders` without waiting for it.
+    func startRun(_ project: ProjectDirectory, shop: String, shell prefix: String? = nil) throws -> (Process, Pipe) {
+        let process = Process()
+        let err = Pipe()
+        var environment = ProcessInfo.processInfo.environment
+        environment["SHOP_URL"] = shop
+        environment["SHOP_TOKEN"] = "demo-token"
+        environment["SHEETSYNC_DB"] = nil
+        process.environment = environment
+        if let prefix {
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = ["-c", "\(prefix); exec \"$0\" run orders --project \"$1\"", CLI.binary.path, project.url.path]
+        } else {
+            process.executableURL = CLI.binary
+            process.arguments = ["run", "orders", "--project", project.url.path]
+        }
+        // stdout and stderr together: the run's summary line and its log.
+        process.standardOutput = err
+        process.standardError = err
+        try process.run()
+        return (process, err)
+    }
+
+    static func sqlite3(_ path: String, _ script: String) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sqlite3", path]
+        let input = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = input
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        input.fileHandleForWriting.write(Data(script.utf8))
+        try input.fileHandleForWriting.close()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
+    }
+
+    @Test func readersSeeOnlyCommittedPagesAndNeverFail() async throws {
+        let (shop, url) = try startShop(orders: Self.orders)
+        defer { shop.terminate() }
+        let project = try project()
+        let database = project.url.appendingPathComponent("sheetsync.db").path
+        #expect(try CLI.run(["migrate", "--project", project.url.path]).status == 0)
+
+        let (run, runErrors) = try startRun(project, shop: url)
+        // One statement, one snapshot: orders and the orders their items belong to.
+        let sql = "SELECT (SELECT count(*) FROM orders) || ',' || (SELECT count(DISTINCT order_id) FROM order_items)"
+        let collected = Collected()
+        let group = DispatchGroup()
+        nonisolated(unsafe) let running = run
+        let projectPath = project.url.path
+        for index in 0..<4 {
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                var first = true
+                while running.isRunning || first {
+                    first = false
+                    let result: CLIResult
+                    do {
+                        if index % 2 == 0 {
+                            result = try ConcurrentUseTests.sqlite3(database, ".timeout 10000\n\(sql);\n")
+                        } else {
+                            let query = try CLI.run(["query", sql, "--format", "csv", "--project", projectPath],
+                                                    environment: ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"])
+                            let value = csvValue(query.stdout).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                            result = CLIResult(status: query.status, stdout: value, stderr: query.stderr)
+                        }
+                    } catch {
+                        result = CLIResult(status: -1, stdout: "", stderr: "\(error)")
+                    }
+                    collected.append(result)
+                }
+            }
+        }
+        run.waitUntilExit()
+        let runStderr = String(decoding: runErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(run.terminationStatus == 0, "\(runStderr)")
+        group.wait()
+        var reads = 0
+        do {
+            for result in collected.all {
+                reads += 1
+                #expect(result.status == 0 && result.stderr.isEmpty, "a reader failed: \(result.stderr)")
+                let counts = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+                #expect(counts.count == 2, "\(result.stdout)")
+                if counts.count == 2 {
+                    // Whole pages only, and never an order without its items or items without their order.
+                    #expect(counts[0] % Self.pageSize == 0, "a reader saw \(counts[0]) orders: part of a page")
+                    #expect(counts[0] == counts[1], "a reader saw \(counts[0]) orders but items of \(counts[1])")
+                }
+            }
+        }
+        #expect(reads >= 8, "only \(reads) reads happened during the run")
+        #expect(try Self.sqlite3(database, "SELECT count(*) FROM orders;\n").stdout == "\(Self.orders)\n")
+    }
+
+    @Test func aWriterHoldingTheLockDelaysTheSyncButLosesNothing() async throws {
+        let (shop, url) = try startShop(orders: Self.orders)
+        defer { shop.terminate() }
+        let project = try project()
+        let database = project.url.appendingPathComponent("sheetsync.db").path
+        #expect(try CLI.run(["migrate", "--project", project.url.path]).status == 0)
+        #expect(try Self.sqlite3(database, "CREATE TABLE notes (text TEXT);\n").status == 0)
+
+        let (run, runErrors) = try startRun(project, shop: url)
+        try await Task.sleep(for: .milliseconds(300))
+        // A user's write transaction held for 2 seconds while pages keep coming.
+        let held = try Self.sqlite3(database, ".timeout 10000\nBEGIN IMMEDIATE;\nINSERT INTO notes VALUES ('held for 2 s');\n.shell sleep 2\nCOMMIT;\n")
+        run.waitUntilExit()
+        let runStderr = String(decoding: runErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(held.status == 0, "\(held.stderr)")
+        #expect(run.terminationStatus == 0, "\(runStderr)")
+        #expect(try Self.sqlite3(database, "SELECT count(*) FROM orders; SELECT text FROM notes;\n").stdout == "\(Self.orders)\nheld for 2 s\n")
+    }
+
+    @Test func aFileSizeLimitEndsTheRunClearlyAndTheDatabaseStaysIntact() async throws {
+        let (shop, url) = try startShop(orders: Self.orders)
+        defer { shop.terminate() }
+        let project = try project()
+        let database = project.url.appendingPathComponent("sheetsync.db").path
+        #expect(try CLI.run(["migrate", "--project", project.url.path]).status == 0)
+
+        // 512 KiB per file: the pages do not fit.
+        let (run, runErrors) = try startRun(project, shop: url, shell: "ulimit -f 512")
+        run.waitUntilExit()
+        let stderr = String(decoding: runErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(run.terminationReason == .exit, "killed by a signal instead of failing: \(stderr)")
+        #expect(run.terminationStatus == 1, "\(stderr)")
+        #expect(stderr.contains("file size limit"), "\(stderr)")
+
+        #expect(try Self.sqlite3(database, "PRAGMA integrity_check;\n").stdout == "ok\n")
+        let committed = Int(try Self.sqlite3(database, "SELECT count(*) FROM orders;\n").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        #expect(committed >= 0 && committed < Self.orders && committed % Self.pageSize == 0, "\(committed) orders after the failed run")
+        // With room again, the next run completes.
+        let (again, againErrors) = try startRun(project, shop: url)
+        again.waitUntilExit()
+        #expect(again.terminationStatus == 0, "\(String(decoding: againErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        #expect(try Self.sqlite3(database, "SELECT count(*) FROM orders;\n").stdout == "\(Self.orders)\n")
+    }
+}
+
+/// Results gathered by reader threads.
+final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [CLIResult] = []
+
+    func append(_ result: CLIResult) {
+        lock.lock()
+        results.append(result)
+        lock.unlock()
+    }
+
+    var all: [CLIResult] {
+        lock.lock()
+        defer { lock.unlock() }
+        return results
+    }
+}
