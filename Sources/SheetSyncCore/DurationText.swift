@@ -5,7 +5,7 @@ public enum DurationText {
     public static func parse(_ text: String) throws(CoreError) -> Duration {
         let trimmed = String(text.trimmingSpaces)
         if let seconds = Double(trimmed), seconds.isFinite, seconds >= 0 {
-            return .milliseconds(Int64((seconds * 1000).rounded()))
+            return try milliseconds(seconds * 1000, text)
         }
         let chars = Array(trimmed)
         var position = 0
@@ -30,9 +30,23 @@ public enum DurationText {
             case "": throw fail(text, "missing unit after '\(String(chars[start..<position]))'")
             default: throw fail(text, "unknown unit '\(unit)'")
             }
-            total += .milliseconds(Int64((amount * scale * 1000).rounded()))
+            total += try milliseconds(amount * scale * 1000, text)
+            guard total <= maximum else { throw tooLong(text) }
         }
         return total
+    }
+
+    /// The longest duration a job file may give: 100 years (anything longer is a typo,
+    /// and would overflow the arithmetic; found by fuzzing the cron parser's `@every`).
+    public static let maximum: Duration = .seconds(100 * 366 * 86_400)
+
+    private static func milliseconds(_ value: Double, _ text: String) throws(CoreError) -> Duration {
+        guard value.isFinite, value <= Double(maximum.components.seconds) * 1000 else { throw tooLong(text) }
+        return .milliseconds(Int64(value.rounded()))
+    }
+
+    private static func tooLong(_ text: String) -> CoreError {
+        fail(text, "longer than 100 years")
     }
 
     /// Short text of a duration: `10s`, `1.5s`, `250ms`, `5m`, `2h`.

@@ -15,6 +15,20 @@ struct ValueParsingTests {
         #expect(throws: CoreError.self) { try DurationText.parse(text) }
     }
 
+    /// Found by fuzzing (`scripts/fuzz cron`): `@every` with a huge number trapped on
+    /// an Int64 overflow instead of refusing the schedule.
+    @Test(arguments: ["1e30", "99999999999999999999", "99999999999999999999d", "36601d", "36000d36000d", "1e308h"])
+    func durationsBeyondAHundredYearsAreRefused(text: String) {
+        #expect(throws: CoreError.self) { try DurationText.parse(text) }
+        #expect(throws: CoreError.self) { try CronExpression(parsing: "@every " + text) }
+    }
+
+    @Test func theFuzzersCronInputIsRefusedNotATrap() throws {
+        let input = "@every" + String(repeating: "8", count: 45) + String(repeating: "\0", count: 11) + String(repeating: "8", count: 33) + "\r\0\n\n\u{18}m"
+        #expect(throws: CoreError.self) { try CronExpression(parsing: input) }
+        #expect(try DurationText.parse("36500d") == .seconds(36500 * 86_400))
+    }
+
     @Test func durationsFormatShort() {
         #expect(DurationText.format(.seconds(10)) == "10s")
         #expect(DurationText.format(.milliseconds(250)) == "250ms")
