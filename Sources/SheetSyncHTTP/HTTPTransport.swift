@@ -256,6 +256,12 @@ public final class HTTPTransport: Sendable {
                 break
             }
         }
+        if let parser = error as? HTTPParserError {
+            if case .invalidEOFState = parser {
+                return HTTPStepError(.connection, "the server closed the connection in the middle of the response (the body was cut short)")
+            }
+            return HTTPStepError(.connection, "the server's answer is not valid HTTP (\(text))")
+        }
         if error is NIOSSLError || text.contains("SSL") || text.contains("certificate") || text.contains("handshake") {
             return HTTPStepError(.tls, "TLS failed: \(text). If the server uses a private CA, set 'ca_file'; only for testing, 'verify_tls: false'")
         }

@@ -159,7 +159,7 @@ extension JobRunner {
                         if let failure = streamed.runFailure { throw failure }
                         if let failure = streamed.failure {
                             throw RunFailure(code: failure.code, message: failure.code == "invalid_json"
-                                             ? "the response of \(redactor.redact(request.url)) is not valid JSON: \(failure.message)" : failure.message,
+                                             ? Self.notJSON(response, url: redactor.redact(request.url), failure.message) : failure.message,
                                              continued: continues)
                         }
                         throw error
@@ -173,7 +173,7 @@ extension JobRunner {
                     switch Self.read(response.body, with: mapper) {
                     case .success(let result): (document, page) = result
                     case .failure(.invalidJSON(let message)):
-                        throw RunFailure(code: "invalid_json", message: "the response of \(redactor.redact(request.url)) is not valid JSON: \(message)", continued: continues)
+                        throw RunFailure(code: "invalid_json", message: Self.notJSON(response, url: redactor.redact(request.url), message), continued: continues)
                     case .failure(.unexpected(let message)):
                         throw RunFailure(code: "unexpected_response", message: message, continued: continues)
                     }
@@ -299,6 +299,20 @@ extension JobRunner {
             }
         }
         return document
+    }
+
+    /// Why a response is not JSON, with what its headers say when they explain it: a
+    /// content type that is not JSON, or a compression sheetsync never asked for.
+    static func notJSON(_ response: HTTPResponseData, url: String, _ message: String) -> String {
+        var hints: [String] = []
+        if let type = response.header("Content-Type"), !type.lowercased().contains("json") {
+            hints.append("Content-Type: \(type)")
+        }
+        if let encoding = response.header("Content-Encoding"), encoding.lowercased() != "identity" {
+            hints.append("Content-Encoding: \(encoding), which sheetsync does not ask for and does not decode")
+        }
+        let context = hints.isEmpty ? "" : " (\(hints.joined(separator: "; ")))"
+        return "the response of \(url) is not valid JSON\(context): \(message)"
     }
 
     static func read(_ body: [UInt8], with mapper: GetMultipleData) -> Result<(document: JSONValue, page: TransformedPage), PageReadError> {

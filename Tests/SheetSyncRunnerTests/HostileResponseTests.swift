@@ -102,3 +102,68 @@ struct HostileResponseTests {
         await server.stop()
     }
 }
+
+/// What a framework-based test server cannot do: cut a body, stall after the headers,
+/// never answer, send bytes that are not UTF-8 or are compressed without being asked.
+@Suite(.serialized) struct MisbehavingServerTests {
+    static func gzipOfZeros(megabytes: Int) throws -> [UInt8] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["sh", "-c", "head -c \(megabytes * 1_048_576) /dev/zero | gzip -c"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Array(data)
+    }
+
+    static let sane = Array(#"{"data": [{"id": "ok", "status": "new", "total": "1.00"}]}"#.utf8)
+
+    func run(_ path: String, server: RawHTTPServer) async throws -> (RunSummary, Harness) {
+        var files = DemoProject.files.filter { $0.key.hasPrefix("schema/") }
+        files["sheetsync.yml"] = "env: { API: '\(server.baseURL)\(path)' }\n"
+        files["jobs/orders.yml"] = PullRunTests.ordersJob.replacingOccurrences(of: "  retry: { attempts: 1 }", with: "  retry: { attempts: 1 }\n  timeout: 1s")
+        let harness = try Harness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"])
+        return (await harness.runner.run(try harness.job("orders")), harness)
+    }
+
+    @Test func eachMisbehaviourEndsInAClearErrorAndCommitsNothing() async throws {
+        let invalidUTF8 = Array(#"{"data": [{"id": "o1", "status": ""#.utf8) + [0xC3, 0x28] + Array(#""}]}"#.utf8)
+        let bomb = try Self.gzipOfZeros(megabytes: 64)
+        let server = try RawHTTPServer([
+            "/cut/orders": .init(bytes: Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"data\": [{\"id\": \"o1\"},".utf8)),
+            "/stall/orders": .init(bytes: Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n".utf8), hold: true),
+            "/silent/orders": .init(bytes: [], hold: true),
+            "/utf8/orders": .init(bytes: RawHTTPServer.response(body: invalidUTF8)),
+            "/html/orders": .init(bytes: RawHTTPServer.response(headers: ["Content-Type: text/html"], body: Array("<html><body>Service Unavailable</body></html>".utf8))),
+            "/gzip/orders": .init(bytes: RawHTTPServer.response(headers: ["Content-Type: application/json", "Content-Encoding: gzip"], body: bomb)),
+            "/plain/orders": .init(bytes: RawHTTPServer.response(headers: ["Content-Type: text/plain"], body: Self.sane)),
+            "/none/orders": .init(bytes: RawHTTPServer.response(headers: [], body: Self.sane)),
+        ])
+        defer { server.stop() }
+        let expected: [(path: String, code: String, words: String)] = [
+            ("/cut", "connection", "body was cut short"),
+            ("/stall", "timeout", "within 1s"),
+            ("/silent", "timeout", "within 1s"),
+            ("/utf8", "invalid_json", "invalid UTF-8"),
+            ("/html", "invalid_json", "Content-Type: text/html"),
+            ("/gzip", "invalid_json", "Content-Encoding: gzip"),
+        ]
+        for (path, code, words) in expected {
+            let (summary, harness) = try await run(path, server: server)
+            #expect(summary.status == .failed, "\(path): \(summary.line)")
+            #expect(summary.errorCode == code, "\(path): \(summary.line)")
+            #expect(summary.errorMessage?.contains(words) == true, "\(path): \(summary.errorMessage ?? "")")
+            #expect(try harness.count("orders") == 0, "\(path) committed rows")
+            await harness.shutdown()
+        }
+        // A JSON body labelled text/plain, or not labelled at all, is read: many APIs mislabel.
+        for path in ["/plain", "/none"] {
+            let (summary, harness) = try await run(path, server: server)
+            #expect(summary.status == .succeeded, "\(path): \(summary.line)")
+            #expect(try harness.count("orders") == 1)
+            await harness.shutdown()
+        }
+    }
+}
