@@ -112,7 +112,9 @@ extension JobRunner {
                 for start in stride(from: 0, to: due.count, by: batchSize) {
                     let batch = Array(due[start..<min(start + batchSize, due.count)])
                     let (sends, skipped) = try prepare(batch, job: job, push: push, worksheet: worksheet, values: values, database: database)
-                    try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id, payload: String(decoding: $0.payload, as: UTF8.self),
+                    // The ledger keeps payloads with their secrets sealed (SecretSeal).
+                    try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id,
+                                                                             payload: SecretSeal.seal(String(decoding: $0.payload, as: UTF8.self), secrets: values.secrets),
                                                                              hash: $0.hash, operation: $0.operation) },
                                                skipped: skipped)
                     summary.skipped += skipped.count
@@ -178,7 +180,7 @@ extension JobRunner {
         var skipped: [(id: Int64, reason: String)] = []
         for delivery in batch {
             guard let input = inputByID[delivery.id] else {
-                // A retry: the same bytes under the same id.
+                // A retry: the same bytes under the same id (secrets unsealed when sent).
                 let frozen = delivery.payload ?? ""
                 var record: [String: JSONValue] = [:]
                 if let parsed = try? JSONReader.parse(frozen), case .object(let object) = parsed {
@@ -242,14 +244,20 @@ extension JobRunner {
             return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: redactor.redact(error.message), nextAttempt: nil))
         }
         let timestamp = Int64(Date().timeIntervalSince1970)
-        request.body = prepared.payload
+        // A frozen payload from the ledger has its secrets sealed: put their values back.
+        switch Self.unseal(prepared.payload, secrets: values.secrets) {
+        case .success(let payload): request.body = payload
+        case .failure(let error):
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: error.message, nextAttempt: nil))
+        }
+        let payloadBytes = request.body ?? []
         if request.header("Content-Type") == nil {
             request.headers.append(("Content-Type", push.request.body.map(Self.contentType) ?? "application/json"))
         }
         request.headers += [("Idempotency-Key", delivery.changeID), ("webhook-id", delivery.changeID),
                             ("webhook-timestamp", String(timestamp)), ("X-Sheetsync-Operation", prepared.operation)]
         if let signer {
-            request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: prepared.payload)))
+            request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: payloadBytes)))
         }
         let exchange = await transport.send(request, redactor: redactor)
         switch exchange.result {
@@ -342,6 +350,14 @@ extension JobRunner {
             return Array(try form.map { PercentEncoding.formEncode($0.name) + "=" + PercentEncoding.formEncode(try $0.value.renderText(recordValues)) }.joined(separator: "&").utf8)
         case .multipart?, .binary?:
             throw StoreError(.sqlError, "push jobs send a record as JSON, raw text or a form; multipart and binary bodies are for pull requests")
+        }
+    }
+
+    static func unseal(_ payload: [UInt8], secrets: [String: String]) -> Result<[UInt8], CoreError> {
+        do {
+            return .success(Array(try SecretSeal.unseal(String(decoding: payload, as: UTF8.self), secrets: secrets).utf8))
+        } catch {
+            return .failure(error)
         }
     }
 
