@@ -26,7 +26,7 @@ import Testing
     }
 
     /// `sheetsync demo serve` with `orders` orders; returns the process and its URL.
-    func startShop(orders: Int) throws -> (Process, String) {
+    func startShop(orders: Int) async throws -> (Process, String) {
         let serve = Process()
         serve.executableURL = CLI.binary
         serve.arguments = ["demo", "serve", "--port", "0", "--orders", String(orders), "--seed", "5"]
@@ -34,7 +34,10 @@ import Testing
         serve.standardOutput = out
         serve.standardError = FileHandle.nullDevice
         try serve.run()
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        // Waiting for the shop's first line blocks: do it off Swift concurrency's threads.
+        let handle = out.fileHandleForReading
+        nonisolated(unsafe) let reader = handle
+        let line = await offPool { String(decoding: reader.availableData, as: UTF8.self) }
         guard let url = line.split(separator: " ").first(where: { $0.hasPrefix("http://127.0.0.1:") })
             .map({ String($0.trimmingCharacters(in: CharacterSet(charactersIn: ";"))) }) else {
             serve.terminate()
@@ -91,12 +94,15 @@ import Testing
         return CLIResult(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self), stderr: String(decoding: errors, as: UTF8.self))
     }
 
-    /// 63,000 orders with their line items (about 200,000 rows) in pages of 500.
+    /// With SHEETSYNC_HEAVY=1 (`.ci/run` runs it alone, after the suite): 63,000 orders
+    /// with their line items, about 200,000 rows, in pages of 500. Otherwise 3,000 orders
+    /// in pages of 100, so that it does not starve the timing-sensitive tests beside it.
     @Test func readersSeeOnlyCommittedPagesAndNeverFail() async throws {
-        let orders = 63_000, pageSize = 500
-        let (shop, url) = try startShop(orders: orders)
+        let heavy = ProcessInfo.processInfo.environment["SHEETSYNC_HEAVY"] == "1"
+        let orders = heavy ? 63_000 : Self.orders, pageSize = heavy ? 500 : Self.pageSize
+        let (shop, url) = try await startShop(orders: orders)
         defer { shop.terminate() }
-        let project = try project(job: Self.job(pageSize: pageSize, delay: "0s"))
+        let project = try project(job: Self.job(pageSize: pageSize, delay: heavy ? "0s" : "30ms"))
         let database = project.url.appendingPathComponent("sheetsync.db").path
         #expect(try CLI.run(["migrate", "--project", project.url.path]).status == 0)
 
@@ -128,13 +134,14 @@ import Testing
                         result = CLIResult(status: -1, stdout: "", stderr: "\(error)")
                     }
                     collected.append(result)
+                    usleep(20_000)
                 }
             }
         }
-        run.waitUntilExit()
+        await offPool { running.waitUntilExit() }
         let runStderr = String(decoding: runErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(run.terminationStatus == 0, "\(runStderr)")
-        group.wait()
+        await offPool { group.wait() }
         var reads = 0
         do {
             for result in collected.all {
@@ -151,13 +158,13 @@ import Testing
         }
         #expect(reads >= 8, "only \(reads) reads happened during the run")
         let rows = try Self.sqlite3(database, "SELECT (SELECT count(*) FROM orders) + (SELECT count(*) FROM order_items);\n").stdout
-        #expect((Int(rows.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 195_000, "\(rows) rows")
+        if heavy { #expect((Int(rows.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 195_000, "\(rows) rows") }
         #expect(try Self.sqlite3(database, "SELECT count(*) FROM orders;\n").stdout == "\(orders)\n")
         print("concurrent readers: \(reads) reads during a sync of \(rows.trimmingCharacters(in: .whitespacesAndNewlines)) rows")
     }
 
     @Test func aWriterHoldingTheLockDelaysTheSyncButLosesNothing() async throws {
-        let (shop, url) = try startShop(orders: Self.orders)
+        let (shop, url) = try await startShop(orders: Self.orders)
         defer { shop.terminate() }
         let project = try project()
         let database = project.url.appendingPathComponent("sheetsync.db").path
@@ -167,8 +174,9 @@ import Testing
         let (run, runErrors) = try startRun(project, shop: url)
         try await Task.sleep(for: .milliseconds(300))
         // A user's write transaction held for 2 seconds while pages keep coming.
-        let held = try Self.sqlite3(database, ".timeout 10000\nBEGIN IMMEDIATE;\nINSERT INTO notes VALUES ('held for 2 s');\n.shell sleep 2\nCOMMIT;\n")
-        run.waitUntilExit()
+        let held = try await offPool { try Self.sqlite3(database, ".timeout 10000\nBEGIN IMMEDIATE;\nINSERT INTO notes VALUES ('held for 2 s');\n.shell sleep 2\nCOMMIT;\n") }
+        nonisolated(unsafe) let running = run
+        await offPool { running.waitUntilExit() }
         let runStderr = String(decoding: runErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(held.status == 0, "\(held.stderr)")
         #expect(run.terminationStatus == 0, "\(runStderr)")
@@ -176,7 +184,7 @@ import Testing
     }
 
     @Test func aFileSizeLimitEndsTheRunClearlyAndTheDatabaseStaysIntact() async throws {
-        let (shop, url) = try startShop(orders: Self.orders)
+        let (shop, url) = try await startShop(orders: Self.orders)
         defer { shop.terminate() }
         let project = try project()
         let database = project.url.appendingPathComponent("sheetsync.db").path
@@ -184,7 +192,8 @@ import Testing
 
         // 512 KiB per file: the pages do not fit.
         let (run, runErrors) = try startRun(project, shop: url, shell: "ulimit -f 512")
-        run.waitUntilExit()
+        nonisolated(unsafe) let running = run
+        await offPool { running.waitUntilExit() }
         let stderr = String(decoding: runErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(run.terminationReason == .exit, "killed by a signal instead of failing: \(stderr)")
         #expect(run.terminationStatus == 1, "\(stderr)")
@@ -195,7 +204,8 @@ import Testing
         #expect(committed >= 0 && committed < Self.orders && committed % Self.pageSize == 0, "\(committed) orders after the failed run")
         // With room again, the next run completes.
         let (again, againErrors) = try startRun(project, shop: url)
-        again.waitUntilExit()
+        nonisolated(unsafe) let rerun = again
+        await offPool { rerun.waitUntilExit() }
         #expect(again.terminationStatus == 0, "\(String(decoding: againErrors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         #expect(try Self.sqlite3(database, "SELECT count(*) FROM orders;\n").stdout == "\(Self.orders)\n")
     }
@@ -216,5 +226,20 @@ final class Collected: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return results
+    }
+}
+
+/// Runs blocking work (waiting for a process, a lock held 2 s) on a dispatch thread, so
+/// that it does not hold one of Swift concurrency's few threads: the tests running
+/// beside this suite in the same process need them (timing-sensitive push tests stalled).
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: body()) }
     }
 }

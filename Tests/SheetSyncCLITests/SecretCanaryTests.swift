@@ -41,8 +41,8 @@ struct SecretCanaryTests {
         delivery: { attempts: 1 }
         """
 
-    @Test func theCanaryNeverLeaks() throws {
-        let (shop, url) = try ConcurrentUseTests().startShop(orders: 30)
+    @Test func theCanaryNeverLeaks() async throws {
+        let (shop, url) = try await ConcurrentUseTests().startShop(orders: 30)
         defer { shop.terminate() }
         var files: [String: String] = [
             "jobs/pull.yml": Self.pull, "jobs/proxied.yml": Self.proxied, "jobs/push.yml": Self.push,

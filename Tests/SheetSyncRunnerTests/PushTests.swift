@@ -160,10 +160,10 @@ struct PushTests {
     @Test func retriesWithTheSameIdAtGrowingDelays() async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([500, 500, 500, 200])
-        let (harness, server) = try await setUp(receiver, job: Self.job(backoff: "[0s, 100ms, 400ms, 900ms]"))
+        let (harness, server) = try await setUp(receiver, job: Self.job(backoff: "[0s, 200ms, 1s, 2s]"))
         try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('r', 'R', 'approved')")
         // `wait` only bounds the pass (it returns once delivered); generous for loaded machines.
-        let summary = await harness.runner.push(try harness.job("push"), wait: .seconds(20))
+        let summary = await harness.runner.push(try harness.job("push"), wait: .seconds(30))
         #expect(summary.delivered == 1, "\(summary.line)")
         let received = await receiver.received
         try #require(received.count == 4)
@@ -182,7 +182,8 @@ struct PushTests {
         let (harness, server) = try await setUp(receiver, job: Self.job(backoff: "[0s, 10ms]"))
         try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('s', 'S', 'approved')")
         // The 10th answer comes after the 300 ms timeout.
-        let summary = await withDelayOnTenth(receiver) { await harness.runner.push(try! harness.job("push"), wait: .seconds(5)) }
+        // `wait` only bounds the pass (it returns once the delivery has failed for good).
+        let summary = await withDelayOnTenth(receiver) { await harness.runner.push(try! harness.job("push"), wait: .seconds(30)) }
         #expect(summary.failed == 1, "\(summary.line)")
         #expect(summary.exitCode == 2)
         let delivery = try harness.rows("SELECT state, attempts, last_error FROM _sheetsync_deliveries")[0]
