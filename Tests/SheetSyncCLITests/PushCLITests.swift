@@ -112,7 +112,8 @@ struct PushCLITests {
             push.waitUntilExit()
         }
         let final = try CLI.run(["push", "to-erp", "--wait", "60s", "--project", path], environment: env)
-        #expect(final.status == 0, "\(final.stdout)\(final.stderr)")
+        let failedRows = try CLI.run(["query", "SELECT record_key, attempts, last_status, last_error, reason FROM _sheetsync_deliveries WHERE state = 'failed'", "--project", path])
+        #expect(final.status == 0, "\(final.stdout)\(final.stderr)\n\(failedRows.stdout)")
         let pending = try CLI.run(["deliveries", "to-erp", "--state", "pending", "--project", path])
         #expect(pending.stderr.contains("No deliveries"), "\(pending.stdout)")
 
