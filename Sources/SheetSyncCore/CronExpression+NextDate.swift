@@ -16,10 +16,20 @@ extension CronExpression {
     public func nextDate(after date: Date, in zone: TimeZone, anchor: Date? = nil) -> Date? {
         switch kind {
         case .every(let interval):
-            let step = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
-            let base = anchor?.timeIntervalSince1970 ?? 0
-            let count = ((date.timeIntervalSince1970 - base) / step).rounded(.down) + 1
-            return Date(timeIntervalSince1970: base + count * step)
+            // Whole milliseconds (durations are parsed to the millisecond): floating-point
+            // steps such as 2h2m49.666s could land on or before `date` (found by fuzzing).
+            let step = interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000
+            guard step > 0 else { return nil }
+            let base = Int64(((anchor?.timeIntervalSince1970 ?? 0) * 1000).rounded(.down))
+            let now = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+            let elapsed = now - base
+            var count = (elapsed >= 0 ? elapsed / step : -((-elapsed + step - 1) / step)) + 1
+            var next = Date(timeIntervalSince1970: Double(base + count * step) / 1000)
+            while next <= date {
+                count += 1
+                next = Date(timeIntervalSince1970: Double(base + count * step) / 1000)
+            }
+            return next
         case .fields(let minutes, let hours, let daysOfMonth, let months, let daysOfWeek, let domRestricted, let dowRestricted):
             let sortedHours = hours.sorted(), sortedMinutes = minutes.sorted()
             let startLocal = Int64(date.timeIntervalSince1970) + Int64(zone.secondsFromGMT(for: date))

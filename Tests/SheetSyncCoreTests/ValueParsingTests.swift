@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SheetSyncCore
 
@@ -27,6 +28,19 @@ struct ValueParsingTests {
         let input = "@every" + String(repeating: "8", count: 45) + String(repeating: "\0", count: 11) + String(repeating: "8", count: 33) + "\r\0\n\n\u{18}m"
         #expect(throws: CoreError.self) { try CronExpression(parsing: input) }
         #expect(try DurationText.parse("36500d") == .seconds(36500 * 86_400))
+    }
+
+    /// Found by fuzzing: with a step of fractional seconds, floating-point arithmetic gave
+    /// a next fire time that was not after the previous one.
+    @Test func everyStepsAlwaysMoveForward() throws {
+        let cron = try CronExpression(parsing: "@every1m1s121.8111m")
+        var previous = Date(timeIntervalSince1970: 1_710_000_000)
+        for _ in 0..<1_000 {
+            let next = try #require(cron.nextDate(after: previous, in: TimeZone(identifier: "UTC")!))
+            #expect(next > previous)
+            #expect(abs(next.timeIntervalSince(previous) - 7369.666) < 7369.667)
+            previous = next
+        }
     }
 
     @Test func durationsFormatShort() {
