@@ -167,6 +167,9 @@ public struct PaginationSpec: Sendable, Hashable {
     public var stopOnShortPage: Bool
     public var delay: Duration?
     public var requestsPerSecond: Double?
+    /// For `next_url` and `link_header`: origins other than the job's own that a next-page
+    /// URL may point at. Credential headers are never sent to them.
+    public var allowOrigins: [Origin] = []
 
     public static let defaultMaxPages = 10_000
 

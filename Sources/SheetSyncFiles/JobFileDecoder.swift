@@ -263,7 +263,7 @@ struct JobFileDecoder {
 
     private func decodePagination(_ node: Node) -> PaginationSpec? {
         let keys = ["style", "param", "start", "size_param", "size", "next", "in", "has_more", "total", "total_pages",
-                    "max_pages", "stop_on_empty", "stop_on_short_page", "delay", "requests_per_second"]
+                    "max_pages", "stop_on_empty", "stop_on_short_page", "delay", "requests_per_second", "allow_origins"]
         guard let map = reader.mapping(node, context: "paginate", allowed: keys),
               let styleNode = reader.required("style", in: map, hint: " (page, offset, cursor, next_url or link_header)"),
               let style = reader.enumValue(styleNode, "paginate.style", as: PaginationSpec.Style.self) else { return nil }
@@ -282,6 +282,19 @@ struct JobFileDecoder {
         if let n = map.value("stop_on_short_page"), let value = reader.bool(n, "paginate.stop_on_short_page") { spec.stopOnShortPage = value }
         spec.delay = map.value("delay").flatMap { reader.duration($0, "paginate.delay") }
         spec.requestsPerSecond = map.value("requests_per_second").flatMap { reader.double($0, "paginate.requests_per_second") }
+        if let node = map.value("allow_origins"), let entries = reader.stringList(node, "paginate.allow_origins") {
+            for entry in entries {
+                guard let origin = Origin(url: entry), URL(string: entry).map({ $0.path.isEmpty || $0.path == "/" }) ?? false,
+                      URL(string: entry)?.query == nil else {
+                    sink.error("'\(entry)' in paginate.allow_origins is not an origin; write scheme, host and optional port, such as 'https://api2.example.com' or 'http://127.0.0.1:8080'", at: node.mark)
+                    continue
+                }
+                spec.allowOrigins.append(origin)
+            }
+            if style != .nextURL, style != .linkHeader {
+                sink.error("paginate.allow_origins applies to next_url and link_header pagination only; remove it", at: node.mark)
+            }
+        }
         switch style {
         case .cursor, .nextURL:
             if spec.next == nil {

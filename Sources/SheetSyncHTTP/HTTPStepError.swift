@@ -15,6 +15,9 @@ public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
         case invalidRequest = "invalid_request"
         /// A redirect that was not followed (non-GET, too many, missing Location).
         case redirect
+        /// A URL sheetsync will not request: another scheme than http/https, an https →
+        /// http downgrade, or a next-page URL on an origin the job does not allow.
+        case refusedURL = "refused_url"
     }
 
     public var code: Code

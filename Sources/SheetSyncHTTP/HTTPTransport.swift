@@ -9,8 +9,9 @@ import SheetSyncCore
 /// with timeouts, a response size cap, retries with backoff and jitter honouring
 /// `Retry-After`, and redirects handled by sheetsync itself.
 ///
-/// Redirects are followed for GET and HEAD only, at most 10, and `Authorization`
-/// is dropped when a redirect leaves the original host.
+/// Redirects are followed for GET and HEAD only, at most 10, to http and https URLs
+/// only, never from https to http; credential headers are dropped when a redirect
+/// leaves the request's origin (scheme, host and port; see `Origin`).
 public final class HTTPTransport: Sendable {
     /// Proxy settings with secrets already filled in.
     public struct Proxy: Sendable {
@@ -140,11 +141,16 @@ public final class HTTPTransport: Sendable {
 
     // MARK: - One attempt
 
+    /// Sends `request`, following redirects for GET and HEAD under the origin rules
+    /// (see `Origin`): only http and https, never https → http, and no credential
+    /// header once a redirect leaves the request's origin — not even when a later
+    /// redirect comes back to it.
     private func performFollowingRedirects(_ request: PreparedRequest) async throws(HTTPStepError) -> HTTPResponseData {
         var current = request
-        guard let originalHost = URL(string: request.url)?.host?.lowercased() else {
-            throw HTTPStepError(.invalidRequest, "invalid URL '\(request.url)'")
+        guard let origin = request.origin else {
+            throw HTTPStepError(.refusedURL, "refused to request '\(request.url)': \(Origin.refusal(for: request.url) ?? "not an http(s) URL")")
         }
+        var previous = origin
         for _ in 0...Self.maxRedirects {
             let response = try await perform(current)
             guard [301, 302, 303, 307, 308].contains(response.status) else { return response }
@@ -156,11 +162,19 @@ public final class HTTPTransport: Sendable {
                   let next = URL(string: location, relativeTo: URL(string: current.url))?.absoluteURL else {
                 throw HTTPStepError(.redirect, "HTTP \(response.status) redirect without a usable Location header", status: response.status)
             }
-            if next.host?.lowercased() != originalHost {
-                // Never carry credentials to another host.
-                current.headers.removeAll { $0.name.lowercased() == "authorization" }
+            let target = next.absoluteString
+            guard let nextOrigin = Origin(url: target) else {
+                throw HTTPStepError(.refusedURL, "HTTP \(response.status) redirect to '\(target)' not followed: \(Origin.refusal(for: target) ?? "not an http(s) URL")", status: response.status)
             }
-            current.url = next.absoluteString
+            if previous.isDowngrade(to: nextOrigin) {
+                throw HTTPStepError(.refusedURL, "HTTP \(response.status) redirect from https to '\(target)' not followed: sheetsync never downgrades a request to plain http; point the job at the https URL", status: response.status)
+            }
+            if nextOrigin != origin {
+                // Never carry credentials to another origin (scheme, host or port).
+                current.dropCredentials()
+            }
+            previous = nextOrigin
+            current.url = target
         }
         throw HTTPStepError(.redirect, "more than \(Self.maxRedirects) redirects; the server is redirecting in a loop or too far")
     }
@@ -281,8 +295,8 @@ public final class HTTPTransport: Sendable {
         if remoteCode != nil || remoteMessage != nil {
             message += ": " + [remoteCode.map { "[\($0)]" }, remoteMessage].compactMap { $0 }.joined(separator: " ")
         } else if !response.body.isEmpty {
-            let excerpt = String(decoding: response.body.prefix(200), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-            message += ": " + excerpt
+            // Masked before it is cut, so a secret echoed across the cut is never half shown.
+            message += ": " + redactor.excerpt(bytes: response.body, limit: 200).replacingOccurrences(of: "\n", with: " ")
         }
         if [301, 302, 303, 307, 308].contains(response.status), request.method != .GET, request.method != .HEAD {
             message += "; redirects are followed for GET and HEAD only"

@@ -38,9 +38,27 @@ public struct PageWalker: Sendable {
     }
 
     /// Adds the page parameters to a built request.
+    ///
+    /// A next-page URL named by the server (`next_url`, `link_header`) is data, not
+    /// configuration: it must be http(s), must not downgrade https to http, and must stay
+    /// on the job's origin unless `paginate.allow_origins` names its origin; on an allowed
+    /// other origin the request goes without its credential headers.
     public func apply(_ position: PagePosition, to request: inout PreparedRequest) throws(HTTPStepError) {
         if let url = position.url {
             // next_url / link_header: the server's URL carries every parameter.
+            guard let origin = request.origin else { return }
+            guard let next = Origin(url: url) else {
+                throw HTTPStepError(.refusedURL, "the next-page URL '\(url)' given by the server cannot be requested: \(Origin.refusal(for: url) ?? "not an http(s) URL"); the rows of every page so far are kept")
+            }
+            if origin.isDowngrade(to: next) {
+                throw HTTPStepError(.refusedURL, "the next-page URL '\(url)' given by the server downgrades https to http; sheetsync refuses to send the job's request in clear (the rows of every page so far are kept)")
+            }
+            if next != origin {
+                guard spec.allowOrigins.contains(next) else {
+                    throw HTTPStepError(.refusedURL, "the next-page URL '\(url)' given by the server is on '\(next)', not on the job's origin '\(origin)'; sheetsync does not follow it (the rows of every page so far are kept). If that origin is expected, add it to 'paginate.allow_origins' (its requests go without the job's credential headers)")
+                }
+                request.dropCredentials()
+            }
             request.url = url
             return
         }

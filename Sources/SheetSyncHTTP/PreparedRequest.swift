@@ -16,6 +16,9 @@ public struct PreparedRequest: Sendable {
     public var retry: RetryPolicy
     public var error: ErrorExtraction?
     public var maxResponseBytes: Int
+    /// Lowercased names of the headers whose template uses a secret; with
+    /// `Origin.credentialHeaders` these never leave the job's origin.
+    public var secretHeaders: Set<String> = []
 
     public init(method: HTTPRequestSpec.Method, url: String, headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
                 timeout: Duration = HTTPRequestSpec.defaultTimeout, useProxy: Bool = false, verifyTLS: Bool = true, caFile: String? = nil,
@@ -38,6 +41,21 @@ public struct PreparedRequest: Sendable {
     /// Whether `status` counts as success: the configured list, else any 2xx.
     public func isSuccess(_ status: Int) -> Bool {
         successCodes?.contains(status) ?? (200...299).contains(status)
+    }
+
+    /// The origin of `url`, or nil when it is not an http(s) URL sheetsync may request.
+    public var origin: Origin? { Origin(url: url) }
+
+    /// Whether a header carries credentials: named so by HTTP, or filled from a secret.
+    public func isCredential(_ name: String) -> Bool {
+        let lowered = name.lowercased()
+        return Origin.credentialHeaders.contains(lowered) || secretHeaders.contains(lowered)
+    }
+
+    /// Drops every credential header, for a request that leaves the job's origin.
+    public mutating func dropCredentials() {
+        let secretHeaders = secretHeaders
+        headers.removeAll { Origin.credentialHeaders.contains($0.name.lowercased()) || secretHeaders.contains($0.name.lowercased()) }
     }
 
     public func header(_ name: String) -> String? {

@@ -31,8 +31,8 @@ public struct RequestBuilder: Sendable {
                 let encoded = query.map { PercentEncoding.encode($0.0) + "=" + PercentEncoding.encode($0.1) }.joined(separator: "&")
                 url += (url.contains("?") ? "&" : "?") + encoded
             }
-            guard url.hasPrefix("http://") || url.hasPrefix("https://"), URL(string: url)?.host != nil else {
-                throw HTTPStepError(.invalidRequest, "the request URL '\(url)' is not an http(s) URL with a host; check 'request.url' and the values it uses")
+            if let reason = Origin.refusal(for: url) {
+                throw HTTPStepError(.refusedURL, "the request URL '\(url)' cannot be requested: \(reason); check 'request.url' and the values it uses")
             }
             var headers: [(name: String, value: String)] = [("User-Agent", userAgent)]
             for header in spec.headers {
@@ -47,11 +47,13 @@ public struct RequestBuilder: Sendable {
                     headers.append(("Content-Type", contentType))
                 }
             }
-            return PreparedRequest(
+            var request = PreparedRequest(
                 method: spec.method, url: url, headers: headers, body: body, timeout: spec.timeout,
                 useProxy: spec.proxy, verifyTLS: spec.verifyTLS, caFile: spec.caFile.map { resolve($0).path },
                 successCodes: spec.successCodes, retry: spec.retry, error: spec.error,
                 maxResponseBytes: spec.maxResponseBytes ?? defaultMaxResponseBytes)
+            request.secretHeaders = Self.secretHeaders(spec)
+            return request
         } catch let error as CoreError {
             throw HTTPStepError(.invalidRequest, error.message)
         } catch let error as HTTPStepError {
@@ -61,7 +63,12 @@ public struct RequestBuilder: Sendable {
         }
     }
 
-    private func resolve(_ path: String) -> URL {
+    /// Lowercased names of the headers whose template uses a secret.
+    static func secretHeaders(_ spec: HTTPRequestSpec) -> Set<String> {
+        Set(spec.headers.filter { $0.value.references.contains { $0.source == .secret } }.map { $0.name.lowercased() })
+    }
+
+    func resolve(_ path: String) -> URL {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : projectDirectory.appendingPathComponent(path)
     }
 

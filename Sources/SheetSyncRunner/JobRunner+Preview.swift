@@ -63,7 +63,7 @@ extension JobRunner {
         report.request = RequestPreview(
             method: request.method.rawValue, url: redactor.redact(request.url),
             headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
-            body: request.body.map { redactor.redact(String(decoding: $0.prefix(2000), as: UTF8.self)) })
+            body: request.body.map { redactor.excerpt(bytes: $0, limit: 2000) })
         let exchange = await transport.send(request, redactor: redactor)
         switch exchange.result {
         case .failure(let error):
@@ -82,7 +82,8 @@ extension JobRunner {
         do {
             let document = try JSONReader.parse(report.response!.body)
             report.document = document
-            let mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: sheets)
+            var mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: sheets)
+            mapper.redactor = redactor
             report.records = try mapper.records(in: document)
             report.page = try mapper.transform(document)
         } catch let error as CoreError {

@@ -33,13 +33,14 @@ extension JobRunner {
             throw RunFailure(code: "invalid_job", message: "worksheet '\(job.worksheet)' is not defined in schema/", continued: false)
         }
         let sheets = worksheetsByName()
-        let mapper: GetMultipleData
+        var mapper: GetMultipleData
         do {
             mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: sheets)
         } catch {
             throw RunFailure(code: "invalid_job", message: error.message, continued: false)
         }
         var (values, redactor) = try self.values(for: job, params: params, window: window)
+        mapper.redactor = redactor
         let continues = pull.request.onFailure == .continue
         let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
                                      defaultMaxResponseBytes: project.settings.http.maxResponseBytes)

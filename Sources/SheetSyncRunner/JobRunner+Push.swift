@@ -80,6 +80,8 @@ extension JobRunner {
                 return summary
             }
             let run = try database.beginRun(job: job.name, trigger: trigger)
+            // Recorded when this block is left; errors are caught inside it, so that the
+            // run's record says the pass failed (a defer runs before an outer catch).
             defer {
                 let status: RunStatus = summary.error != nil || summary.disabled != nil ? .failed : (summary.failed > 0 ? .partial : .succeeded)
                 let details = JSONValue.object(JSONObject([
@@ -89,72 +91,90 @@ extension JobRunner {
                 try? database.finishRun(run, status: status, counts: WriteCounts(), requests: summary.requests,
                                         errorCode: summary.disabled != nil ? "gone" : nil, errorMessage: summary.error ?? summary.disabled, details: details)
             }
-            let policy = DeliveryPolicy(push.delivery)
-            let deadline = ContinuousClock.now + wait
-            let (values, redactor) = try self.values(for: job, params: [:])
-            let signer = try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) }
-            loop: while true {
-                let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1000)
-                if due.isEmpty {
-                    guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
-                    let remaining = deadline - ContinuousClock.now
-                    guard remaining > .zero else { break }
-                    let untilDue = Self.duration(until: next)
-                    guard untilDue <= remaining else { break }
-                    try await Task.sleep(for: max(.milliseconds(5), untilDue))
-                    continue
-                }
-                // A batch at a time: plan and freeze every delivery of the batch in one
-                // transaction, send them with up to `concurrency` requests in flight, then
-                // record every outcome in one transaction. `due` holds one delivery per
-                // record, so each record's deliveries still go in order.
-                let batchSize = push.delivery.concurrency * 8
-                for start in stride(from: 0, to: due.count, by: batchSize) {
-                    let batch = Array(due[start..<min(start + batchSize, due.count)])
-                    let (sends, skipped) = try prepare(batch, job: job, push: push, worksheet: worksheet, values: values, database: database)
-                    // The ledger keeps payloads with their secrets sealed (SecretSeal).
-                    try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id,
-                                                                             payload: SecretSeal.seal(String(decoding: $0.payload, as: UTF8.self), secrets: values.secrets),
-                                                                             hash: $0.hash, operation: $0.operation) },
-                                               skipped: skipped)
-                    summary.skipped += skipped.count
-                    let sent = await send(sends, job: job, push: push, policy: policy, values: values, redactor: redactor, signer: signer)
-                    var state: [String: String?] = [:]
-                    for outcome in sent {
-                        summary.requests += outcome.requests.count
-                        switch outcome.kind {
-                        case .delivered: summary.delivered += 1
-                        case .failed: summary.failed += 1
-                        case .retrying, .notSent: break
-                        case .gone(let reason):
-                            summary.failed += 1
-                            summary.disabled = reason
-                            state[Self.disabledKey] = reason
-                        }
+            do {
+                let policy = DeliveryPolicy(push.delivery)
+                let deadline = ContinuousClock.now + wait
+                let (values, redactor) = try self.values(for: job, params: [:])
+                let signer = try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) }
+                loop: while true {
+                    let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1000)
+                    if due.isEmpty {
+                        guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
+                        let remaining = deadline - ContinuousClock.now
+                        guard remaining > .zero else { break }
+                        let untilDue = Self.duration(until: next)
+                        guard untilDue <= remaining else { break }
+                        try await Task.sleep(for: max(.milliseconds(5), untilDue))
+                        continue
                     }
-                    try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
-                                                state: state, job: job.name)
-                    if summary.disabled != nil { break loop }
+                    // A batch at a time: plan and freeze every delivery of the batch in one
+                    // transaction, send them with up to `concurrency` requests in flight, then
+                    // record every outcome in one transaction. `due` holds one delivery per
+                    // record, so each record's deliveries still go in order.
+                    let batchSize = push.delivery.concurrency * 8
+                    for start in stride(from: 0, to: due.count, by: batchSize) {
+                        let batch = Array(due[start..<min(start + batchSize, due.count)])
+                        let (sends, skipped) = try prepare(batch, job: job, push: push, worksheet: worksheet, values: values, database: database)
+                        // The ledger keeps payloads with their secrets sealed (SecretSeal).
+                        try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id, payload: $0.payload.text, seals: $0.payload.sealsJSON,
+                                                                                 request: $0.request?.text, requestSeals: $0.request?.sealsJSON,
+                                                                                 hash: $0.hash, operation: $0.operation) },
+                                                   skipped: skipped)
+                        summary.skipped += skipped.count
+                        let sent = await send(sends, job: job, push: push, policy: policy, values: values, redactor: redactor, signer: signer)
+                        var state: [String: String?] = [:]
+                        for outcome in sent {
+                            summary.requests += outcome.requests.count
+                            switch outcome.kind {
+                            case .delivered: summary.delivered += 1
+                            case .failed: summary.failed += 1
+                            case .retrying, .notSent: break
+                            case .gone(let reason):
+                                summary.failed += 1
+                                summary.disabled = reason
+                                state[Self.disabledKey] = reason
+                            }
+                        }
+                        try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
+                                                    state: state, job: job.name)
+                        if summary.disabled != nil { break loop }
+                    }
                 }
+                summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
+                let readers = project.jobs.filter { if case .push = $0.kind { return $0.worksheet == job.worksheet } else { return false } }.map(\.name)
+                try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
+            } catch {
+                summary.error = Self.message(of: error, redactor: redactor(for: job))
             }
-            summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
-            let readers = project.jobs.filter { if case .push = $0.kind { return $0.worksheet == job.worksheet } else { return false } }.map(\.name)
-            try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
-        } catch let error as StoreError {
-            summary.error = error.message
         } catch {
-            summary.error = "\(error)"
+            summary.error = Self.message(of: error, redactor: redactor(for: job))
         }
         return summary
     }
 
-    /// A delivery ready to send: its frozen bytes and what they are.
+    /// An error's message for a push summary and its run record, secrets masked.
+    static func message(of error: any Error, redactor: Redactor) -> String {
+        switch error {
+        case let error as StoreError: redactor.redact(error.message)
+        case let error as CoreError: redactor.redact(error.message)
+        case let error as HTTPStepError: redactor.redact(error.message)
+        default: redactor.redact("\(error)")
+        }
+    }
+
+    /// A delivery ready to send: its frozen body (secrets sealed, as the ledger keeps it)
+    /// and what it is. New and retried deliveries go the same way: unsealed when sent.
     struct PreparedDelivery: Sendable {
         var delivery: Delivery
-        var payload: [UInt8]
+        var payload: SealedText
+        /// Method, URL and headers as first rendered (`PreparedRequest.frozenText`), sealed;
+        /// nil for deliveries frozen before sheetsync kept them (rendered again when sent).
+        var request: SealedText?
         var hash: String
         var operation: String
         var record: [String: JSONValue]
+        /// Why this delivery cannot be sent at all (its stored seals are damaged).
+        var unsendable: String?
     }
 
     /// How sending one delivery went; nothing is written until the whole batch is back.
@@ -178,6 +198,8 @@ extension JobRunner {
         for (delivery, input) in zip(fresh, inputs) { inputByID[delivery.id] = input }
         var sends: [PreparedDelivery] = []
         var skipped: [(id: Int64, reason: String)] = []
+        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
+                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
         for delivery in batch {
             guard let input = inputByID[delivery.id] else {
                 // A retry: the same bytes under the same id (secrets unsealed when sent).
@@ -186,15 +208,34 @@ extension JobRunner {
                 if let parsed = try? JSONReader.parse(frozen), case .object(let object) = parsed {
                     for member in object.members { record[member.key] = member.value }
                 }
-                sends.append(PreparedDelivery(delivery: delivery, payload: Array(frozen.utf8), hash: delivery.payloadHash ?? "",
-                                              operation: delivery.operation ?? delivery.firstOperation, record: record))
+                var payload = SealedText(text: frozen)
+                var request: SealedText?
+                var unsendable: String?
+                do {
+                    payload = try SealedText(text: frozen, sealsJSON: delivery.payloadSeals)
+                    request = try delivery.request.map { text throws(CoreError) in try SealedText(text: text, sealsJSON: delivery.requestSeals) }
+                } catch {
+                    // Damaged seals: fail it rather than guess which text is a secret.
+                    unsendable = error.message
+                }
+                sends.append(PreparedDelivery(delivery: delivery, payload: payload, request: request, hash: delivery.payloadHash ?? "",
+                                              operation: delivery.operation ?? delivery.firstOperation, record: record, unsendable: unsendable))
                 continue
             }
             switch try plan(found: input.record, previous: input.pushedHash, recordKey: delivery.recordKey, firstOperation: delivery.firstOperation,
                             push: push, worksheet: worksheet, values: values) {
             case .skip(let reason): skipped.append((delivery.id, reason))
             case .send(let payload, let hash, let operation, let record):
-                sends.append(PreparedDelivery(delivery: delivery, payload: payload, hash: hash, operation: operation, record: record))
+                // Freeze the whole request now: retries send exactly what this renders.
+                let sealed = SecretSeal.seal(String(decoding: payload, as: UTF8.self), secrets: values.secrets)
+                var request: SealedText?
+                var unsendable: String?
+                switch render(push, record: record, values: values, builder: builder) {
+                case .success(let rendered): request = SecretSeal.seal(rendered.frozenText, secrets: values.secrets)
+                case .failure(let error): unsendable = Redactor(secrets: values.secrets.values).redact(error.message)
+                }
+                sends.append(PreparedDelivery(delivery: delivery, payload: sealed, request: request, hash: hash, operation: operation,
+                                              record: record, unsendable: unsendable))
             }
         }
         return (sends, skipped)
@@ -232,28 +273,32 @@ extension JobRunner {
     func send(_ prepared: PreparedDelivery, push: PushJob, policy: DeliveryPolicy, values: TemplateValues, redactor: Redactor,
               signer: WebhookSigner?, builder: RequestBuilder) async -> SentDelivery {
         let delivery = prepared.delivery
-        var recordValues = values
-        recordValues.record = prepared.record
-        var spec = push.request
-        spec.body = nil
-        spec.retry = RetryPolicy(attempts: 1)
+        if let unsendable = prepared.unsendable {
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: unsendable, nextAttempt: nil))
+        }
         var request: PreparedRequest
-        switch Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()) {
-        case .success(let built): request = built
-        case .failure(let error):
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: redactor.redact(error.message), nextAttempt: nil))
+        do {
+            if let frozen = prepared.request {
+                // As frozen at the first attempt, secrets unsealed where sheetsync sealed them.
+                var spec = push.request
+                spec.retry = RetryPolicy(attempts: 1)
+                request = try builder.rebuild(spec, frozenText: try SecretSeal.unseal(frozen, secrets: values.secrets))
+            } else {
+                // Frozen before requests were kept: render it from the payload's record.
+                request = try render(push, record: prepared.record, values: values, builder: builder).get()
+            }
+        } catch {
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: redactor.redact(Self.message(of: error, redactor: redactor)), nextAttempt: nil))
         }
         let timestamp = Int64(Date().timeIntervalSince1970)
-        // A frozen payload from the ledger has its secrets sealed: put their values back.
+        // The frozen payload has its secrets sealed: put their values back where sheetsync
+        // sealed them, and nowhere else (record data is never a template).
         switch Self.unseal(prepared.payload, secrets: values.secrets) {
         case .success(let payload): request.body = payload
         case .failure(let error):
             return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: error.message, nextAttempt: nil))
         }
         let payloadBytes = request.body ?? []
-        if request.header("Content-Type") == nil {
-            request.headers.append(("Content-Type", push.request.body.map(Self.contentType) ?? "application/json"))
-        }
         request.headers += [("Idempotency-Key", delivery.changeID), ("webhook-id", delivery.changeID),
                             ("webhook-timestamp", String(timestamp)), ("X-Sheetsync-Operation", prepared.operation)]
         if let signer {
@@ -286,6 +331,23 @@ extension JobRunner {
             }
             return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: error.status, error: error.message, nextAttempt: nil),
                                 requests: exchange.attempts)
+        }
+    }
+
+    /// The request for a record without its body: method, URL and headers rendered, and
+    /// the body's Content-Type, one attempt (retries are the ledger's).
+    func render(_ push: PushJob, record: [String: JSONValue], values: TemplateValues, builder: RequestBuilder) -> Result<PreparedRequest, HTTPStepError> {
+        var recordValues = values
+        recordValues.record = record
+        var spec = push.request
+        spec.body = nil
+        spec.retry = RetryPolicy(attempts: 1)
+        return Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()).map { built in
+            var request = built
+            if request.header("Content-Type") == nil {
+                request.headers.append(("Content-Type", push.request.body.map(Self.contentType) ?? "application/json"))
+            }
+            return request
         }
     }
 
@@ -353,9 +415,9 @@ extension JobRunner {
         }
     }
 
-    static func unseal(_ payload: [UInt8], secrets: [String: String]) -> Result<[UInt8], CoreError> {
+    static func unseal(_ payload: SealedText, secrets: [String: String]) -> Result<[UInt8], CoreError> {
         do {
-            return .success(Array(try SecretSeal.unseal(String(decoding: payload, as: UTF8.self), secrets: secrets).utf8))
+            return .success(Array(try SecretSeal.unseal(payload, secrets: secrets).utf8))
         } catch {
             return .failure(error)
         }

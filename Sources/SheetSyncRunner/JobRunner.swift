@@ -82,6 +82,13 @@ public struct JobRunner: Sendable {
         return (values, Redactor(secrets: values.secrets.values))
     }
 
+    /// Masks the secrets `job` uses (and the proxy's): the last check on every message a
+    /// run records, whatever produced it.
+    func redactor(for job: JobDefinition) -> Redactor {
+        let references = job.allTemplates.flatMap(\.references) + Self.proxyReferences(project)
+        return Redactor(secrets: references.filter { $0.source == .secret }.compactMap { project.secrets.value($0.name) })
+    }
+
     func worksheetsByName() -> [String: WorksheetDefinition] {
         Dictionary(uniqueKeysWithValues: project.worksheets.map { ($0.name, $0) })
     }
@@ -134,11 +141,11 @@ public struct JobRunner: Sendable {
         } catch let failure as RunFailure {
             summary.status = failure.continued ? .partial : .failed
             summary.errorCode = failure.code
-            summary.errorMessage = failure.message
-            logger.error("\(failure.message)")
+            summary.errorMessage = redactor(for: job).redact(failure.message)
+            logger.error("\(summary.errorMessage ?? "")")
         } catch {
             summary.status = .failed
-            summary.errorMessage = "\(error)"
+            summary.errorMessage = redactor(for: job).redact("\(error)")
         }
         summary.duration = ContinuousClock.now - started
         do {

@@ -151,6 +151,17 @@ enum BookkeepingMigrations {
             PRIMARY KEY (job, record_key)
         );
         """),
+        // Seals are positions: only placeholders sheetsync wrote are unsealed, never text
+        // in record data. Payloads frozen before this version marked no positions, so any
+        // that hold a placeholder are unfrozen and planned again from their record.
+        // The whole rendered request (method, URL, headers) is frozen with the payload.
+        (5, "v5-payload-seals", """
+        ALTER TABLE _sheetsync_deliveries ADD COLUMN payload_seals TEXT;   -- JSON: [[offset, secret, form], …]
+        ALTER TABLE _sheetsync_deliveries ADD COLUMN request TEXT;         -- JSON: method, url, headers; secrets sealed
+        ALTER TABLE _sheetsync_deliveries ADD COLUMN request_seals TEXT;
+        UPDATE _sheetsync_deliveries SET payload = NULL, payload_hash = NULL
+            WHERE payload LIKE '%{{secret.%' AND state <> 'delivered';
+        """),
     ]
 
     /// Applies every migration not yet recorded.

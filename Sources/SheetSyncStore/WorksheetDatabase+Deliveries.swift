@@ -17,6 +17,11 @@ public struct Delivery: Sendable, Equatable {
     public var attempts: Int
     public var nextAttemptAt: String
     public var payload: String?
+    /// Where sheetsync sealed secrets in `payload` (`SealedText.sealsJSON`); nil when none.
+    public var payloadSeals: String?
+    /// The rendered request of the first attempt (`PreparedRequest.frozenText`), sealed.
+    public var request: String?
+    public var requestSeals: String?
     public var payloadHash: String?
     public var lastStatus: Int?
     public var lastError: String?
@@ -36,6 +41,9 @@ public struct Delivery: Sendable, Equatable {
         attempts = row["attempts"]
         nextAttemptAt = row["next_attempt_at"]
         payload = row["payload"]
+        payloadSeals = row["payload_seals"]
+        request = row["request"]
+        requestSeals = row["request_seals"]
         payloadHash = row["payload_hash"]
         lastStatus = row["last_status"]
         lastError = row["last_error"]
@@ -214,13 +222,23 @@ extension WorksheetDatabase {
 /// What a push pass sends for one delivery, frozen before the request goes out.
 public struct DeliveryAttempt: Sendable {
     public var id: Int64
+    /// The body with its secrets sealed.
     public var payload: String
+    /// Where the seals are (`SealedText.sealsJSON`).
+    public var seals: String?
+    /// Method, URL and headers (`PreparedRequest.frozenText`), sealed, and where.
+    public var request: String?
+    public var requestSeals: String?
     public var hash: String
     public var operation: String
 
-    public init(id: Int64, payload: String, hash: String, operation: String) {
+    public init(id: Int64, payload: String, seals: String? = nil, request: String? = nil, requestSeals: String? = nil,
+                hash: String, operation: String) {
         self.id = id
         self.payload = payload
+        self.seals = seals
+        self.request = request
+        self.requestSeals = requestSeals
         self.hash = hash
         self.operation = operation
     }
@@ -275,11 +293,15 @@ extension WorksheetDatabase {
         guard !attempts.isEmpty || !skipped.isEmpty else { return }
         try write { db in
             let begin = try db.cachedStatement(sql: """
-                UPDATE _sheetsync_deliveries SET payload = coalesce(payload, ?), payload_hash = coalesce(payload_hash, ?),
-                    operation = coalesce(operation, ?) WHERE id = ?
+                UPDATE _sheetsync_deliveries SET payload = coalesce(payload, ?1),
+                    payload_seals = CASE WHEN payload IS NULL THEN ?2 ELSE payload_seals END,
+                    request = CASE WHEN payload IS NULL THEN ?3 ELSE request END,
+                    request_seals = CASE WHEN payload IS NULL THEN ?4 ELSE request_seals END,
+                    payload_hash = coalesce(payload_hash, ?5), operation = coalesce(operation, ?6) WHERE id = ?7
                 """)
             for attempt in attempts {
-                try begin.execute(arguments: [attempt.payload, attempt.hash, attempt.operation, attempt.id])
+                try begin.execute(arguments: [attempt.payload, attempt.seals, attempt.request, attempt.requestSeals,
+                                              attempt.hash, attempt.operation, attempt.id])
             }
             let skip = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?")
             for (id, reason) in skipped { try skip.execute(arguments: [reason, id]) }

@@ -17,6 +17,8 @@ public struct GetMultipleData: Sendable {
     private let fields: [(mapping: FieldMapping, type: FieldType)]
     private let childPlans: [ChildPlan]
     private let key: [String]
+    /// Masks secrets in the response excerpts that error messages quote.
+    public var redactor = Redactor(secrets: [])
 
     struct ChildPlan: Sendable {
         var mapping: ChildMapping
@@ -77,14 +79,14 @@ public struct GetMultipleData: Sendable {
             } else {
                 found = "nothing (the response is \(article(response.kindName)) \(response.kindName))"
             }
-            throw TransformError("records path '\(job.records.text)' found \(found); check 'records' in the job against a sample ('sheetsync test JOB')")
+            throw TransformError("records path '\(job.records.text)' found \(redactor.redact(found)); check 'records' in the job against a sample ('sheetsync test JOB')")
         }
         switch value {
         case .array(let elements): return elements
         case .object: return [value]
         case .null: return []
         default:
-            throw TransformError("records path '\(job.records.text)' must select an array or an object, found \(article(value.kindName)) \(value.kindName) (\(value.jsonText.prefix(40)))")
+            throw TransformError("records path '\(job.records.text)' must select an array or an object, found \(article(value.kindName)) \(value.kindName) (\(redactor.excerpt(value.jsonText, limit: 40)))")
         }
     }
 

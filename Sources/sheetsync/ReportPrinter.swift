@@ -19,12 +19,14 @@ enum ReportPrinter {
         for (name, batch) in batches {
             Output.out("\n\(name): \(verb) \(batch.rows.count) row\(batch.rows.count == 1 ? "" : "s")\(batch.rows.count > previewRows ? " (first \(previewRows) shown)" : "")")
             if !batch.rows.isEmpty {
-                Output.out(TextTable.render(header: batch.columns, rows: batch.rows.prefix(previewRows).map { $0.map(TextTable.cell) }))
+                // Masked before the table clips its cells: a pulled value may echo a secret.
+                let cells = batch.rows.prefix(previewRows).map { $0.map { report.redactor.redact(TextTable.cell($0)) } }
+                Output.out(TextTable.render(header: batch.columns, rows: cells))
             }
         }
         if !page.rejects.isEmpty {
             Output.out("\n\(page.rejects.count) record(s) would be rejected:")
-            for reject in page.rejects.prefix(previewRows) { Output.out("  \(reject.worksheet): \(reject.reason)") }
+            for reject in page.rejects.prefix(previewRows) { Output.out("  \(reject.worksheet): \(report.redactor.redact(reject.reason))") }
         }
     }
 
@@ -43,15 +45,16 @@ enum ReportPrinter {
         if let response = report.response {
             Output.out("\nHTTP \(response.status)")
             for header in response.headers { Output.out("\(header.name): \(report.redactor.redact(header.value))") }
+            // Masked before anything is cut (by bytes or by lines).
             let text: String
             if let document = report.document {
-                text = document.prettyText()
+                text = report.redactor.redact(document.prettyText())
             } else {
-                text = String(decoding: response.body.prefix(4000), as: UTF8.self)
+                text = report.redactor.excerpt(bytes: response.body, limit: 4000)
             }
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             Output.out("")
-            Output.out(report.redactor.redact(lines.prefix(40).joined(separator: "\n")))
+            Output.out(lines.prefix(40).joined(separator: "\n"))
             if lines.count > 40 { Output.out("… (\(lines.count - 40) more lines, \(response.bodyCount) bytes in all)") }
         }
         printRows(report, verb: "Get Multiple Data gives")

@@ -15,6 +15,7 @@ import SheetSyncDemo
 /// - `/big/:bytes`: a body of that many bytes.
 /// - `/redirect?to=URL&status=302`: a redirect.
 /// - `/hits/:key`: how many times `/flaky/:key` was called.
+/// - `/answer?status=401&body=TEXT`: that status with that body (a server echoing what it got).
 actor HitCounter {
     var counts: [String: Int] = [:]
     func hit(_ key: String) -> Int {
@@ -87,6 +88,11 @@ enum EdgeCaseServer {
             let to = request.uri.queryParameters.get("to") ?? "/echo"
             let status = Int(request.uri.queryParameters.get("status") ?? "302") ?? 302
             return Response(status: .init(code: status), headers: [.location: to])
+        }
+        router.get("/answer") { request, _ -> Response in
+            let status = Int(request.uri.queryParameters.get("status") ?? "400") ?? 400
+            let body = request.uri.queryParameters.get("body") ?? ""
+            return Response(status: .init(code: status), headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
         router.get("/redirect", use: redirect)
         router.get("/loop") { _, _ -> Response in Response(status: .found, headers: [.location: "/loop"]) }

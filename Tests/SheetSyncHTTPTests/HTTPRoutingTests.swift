@@ -92,25 +92,10 @@ struct HTTPRoutingTests {
     }
 
     @Test func tlsSelfSignedIsRefusedByDefaultAndAcceptedWhenTold() async throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        let key = directory.appendingPathComponent("key.pem").path
-        let openssl = Process()
-        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        openssl.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
-                             "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                             "-addext", "basicConstraints=critical,CA:TRUE"]
-        openssl.standardOutput = FileHandle.nullDevice
-        openssl.standardError = FileHandle.nullDevice
-        try openssl.run()
-        openssl.waitUntilExit()
-        #expect(openssl.terminationStatus == 0)
-
-        let tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-        let server = try await LoopbackServer.start(EdgeCaseServer.router(), server: try .tls(.http1(), tlsConfiguration: tls), scheme: "https")
+        let made = try await SelfSignedCertificate.make()
+        defer { made.remove() }
+        let certificate = made.certificate
+        let server = try await LoopbackServer.start(EdgeCaseServer.router(), server: try .tls(.http1(), tlsConfiguration: made.serverConfiguration), scheme: "https")
         try await withTransport { transport in
             let refused = try await send(spec(.GET, server.baseURL + "/echo"), transport: transport)
             guard case .failure(let error) = refused.result else { Issue.record("self-signed certificate accepted by default"); return }

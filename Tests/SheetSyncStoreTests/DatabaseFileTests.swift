@@ -56,4 +56,31 @@ struct DatabaseFileTests {
         let changed = zip(before, after).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
         #expect(after == before, "the refused database was modified at bytes \(changed.prefix(20)) (sizes \(before.count), \(after.count))")
     }
+
+    /// v5: payloads frozen by an earlier sheetsync marked no seal positions, so a pending
+    /// one holding a placeholder cannot tell sheetsync's from record data: it is unfrozen
+    /// and planned again from its record. Delivered ones and ones without placeholders stay.
+    @Test func upgradingUnfreezesPendingPayloadsWithPlaceholders() throws {
+        let file = TemporaryDatabase()
+        try WorksheetDatabase(path: file.path).close()
+        // Back to v4, with the deliveries an earlier sheetsync left.
+        let (output, status) = try sqlite3Shell(file.path, """
+            DELETE FROM _sheetsync_migrations WHERE version = 5;
+            ALTER TABLE _sheetsync_deliveries DROP COLUMN payload_seals;
+            ALTER TABLE _sheetsync_deliveries DROP COLUMN request;
+            ALTER TABLE _sheetsync_deliveries DROP COLUMN request_seals;
+            INSERT INTO _sheetsync_deliveries (job, worksheet, record_key, change_id, first_operation, outbox_seq, state, payload, payload_hash, operation) VALUES
+              ('p', 'w', '["a"]', 'c1', 'insert', 1, 'pending', '{"note":"{{secret.T}}"}', 'h1', 'insert'),
+              ('p', 'w', '["b"]', 'c2', 'insert', 2, 'failed', '{"note":"{{secret.T|json}}"}', 'h2', 'insert'),
+              ('p', 'w', '["c"]', 'c3', 'insert', 3, 'pending', '{"note":"plain"}', 'h3', 'insert'),
+              ('p', 'w', '["d"]', 'c4', 'insert', 4, 'delivered', '{"note":"{{secret.T}}"}', 'h4', 'insert');
+            """)
+        #expect(status == 0, "\(output)")
+        let database = try WorksheetDatabase(path: file.path)
+        #expect(try database.appliedMigrations().last == "v5-payload-seals")
+        let rows = try database.deliveries(job: "p", state: nil, limit: 10).sorted { $0.changeID < $1.changeID }
+        #expect(rows.map(\.payload) == [nil, nil, #"{"note":"plain"}"#, #"{"note":"{{secret.T}}"}"#])
+        #expect(rows.map(\.payloadHash) == [nil, nil, "h3", "h4"])
+        #expect(rows.allSatisfy { $0.payloadSeals == nil && $0.request == nil })
+    }
 }
