@@ -120,6 +120,6 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "SheetSyncCLITests", dependencies: ["sheetsync"]),
+        .testTarget(name: "SheetSyncCLITests", dependencies: ["sheetsync"], exclude: ["Fixtures"]),
     ]
 )

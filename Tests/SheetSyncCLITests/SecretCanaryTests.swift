@@ -90,4 +90,129 @@ struct SecretCanaryTests {
             #expect(data.range(of: Data(Self.canary.utf8)) == nil, "the canary is in sheetsync.db\(suffix)")
         }
     }
+
+    // MARK: - Canaries in data and in error bodies (issue 12)
+
+    /// `Tests/SheetSyncCLITests/Fixtures/echo_api.py`: an API that returns placeholders as
+    /// data, echoes the credentials it got in 401 bodies, and records what is pushed to it.
+    func startEchoAPI(received: URL) async throws -> (Process, String) {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/echo_api.py")
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", script.path, received.path]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        nonisolated(unsafe) let reader = out.fileHandleForReading
+        let line = await offPool { String(decoding: reader.availableData, as: UTF8.self) }
+        guard line.hasPrefix("http://127.0.0.1:") else {
+            server.terminate()
+            throw CocoaError(.fileReadUnknown)
+        }
+        return (server, line.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The canary as a placeholder in pulled data and in a row written by sqlite3 (pushed
+    /// on through a body template), and echoed by a server in 401 bodies — plain and cut
+    /// at many offsets around the 200-character excerpt, JSON-escaped, percent-encoded —
+    /// is found nowhere: not in any output, not in any byte of the database, not in what
+    /// the receiver got.
+    @Test func theCanaryNeverLeaksFromDataOrErrorBodies() async throws {
+        var files: [String: String] = [
+            "schema/notes.yml": "key: [id]\nfields: { id: text, note: text }\n",
+            "jobs/pull-notes.yml": """
+                kind: pull
+                worksheet: notes
+                request:
+                  url: "{{env.API}}/notes"
+                  headers: { Authorization: "Bearer {{secret.CANARY}}" }
+                records: $.data
+                fields: { id: $.id, note: $.note }
+                """,
+            "jobs/push-notes.yml": """
+                kind: push
+                worksheet: notes
+                request:
+                  url: "{{env.API}}/hooks/{{record.id}}"
+                  headers: { X-Api-Key: "{{secret.CANARY}}" }
+                  body: { json: { text: "{{record.note}}", id: "{{record.id}}" } }
+                delivery: { signing_secret: "{{secret.SIGNING}}" }
+                """,
+        ]
+        let offsets = [0, 100, 150, 170, 176, 180, 185, 190, 195, 199, 200, 210]
+        for offset in offsets {
+            files["jobs/fail-\(offset).yml"] = """
+                kind: pull
+                worksheet: notes
+                request:
+                  url: "{{env.API}}/fail?n=\(offset)"
+                  headers: { Authorization: "Bearer {{secret.CANARY}}" }
+                  retry: { attempts: 1 }
+                records: $.data
+                fields: { id: $.id }
+                """
+        }
+        for echo in ["fail-json", "fail-url"] {
+            files["jobs/\(echo).yml"] = files["jobs/fail-0.yml"]!.replacingOccurrences(of: "/fail?n=0", with: "/\(echo)")
+        }
+        let project = try ProjectDirectory(files: files)
+        let received = project.url.appendingPathComponent("received.txt")
+        let (api, url) = try await startEchoAPI(received: received)
+        defer { api.terminate() }
+        let path = project.url.path
+        let environment = ["API": url, "CANARY": Self.canary, "SIGNING": "whsec_" + Data("signing-key".utf8).base64EncodedString()]
+        var output = ""
+        func sheetsync(_ arguments: [String]) async throws -> CLIResult {
+            let all = arguments + ["--project", path]
+            let result = try await offPool { try CLI.run(all, environment: environment) }
+            output += result.stdout + result.stderr
+            return result
+        }
+        #expect(try await sheetsync(["migrate"]).status == 0)
+        #expect(try await sheetsync(["test", "pull-notes"]).status == 0)
+        #expect(try await sheetsync(["run", "pull-notes", "--dry-run"]).status == 0)
+        #expect(try await sheetsync(["run", "pull-notes", "--log-level", "trace"]).status == 0)
+        // A row written by another tool, with the placeholder and its encoded forms.
+        let shell = try await offPool { try sqlite3(path + "/sheetsync.db", "INSERT INTO notes (id, note) VALUES ('s1', '{{secret.CANARY}} %7B%7Bsecret.CANARY%7D%7D {{secret.CANARY|url}}')") }
+        #expect(shell == 0)
+        #expect(try await sheetsync(["push", "push-notes", "--dry-run"]).status == 0)
+        let pushed = try await sheetsync(["push", "push-notes", "--log-level", "trace"])
+        #expect(pushed.status == 0, "\(pushed.stdout)\(pushed.stderr)")
+        for job in offsets.map({ "fail-\($0)" }) + ["fail-json", "fail-url"] {
+            let failed = try await sheetsync(["run", job, "--log-level", "trace", "--log-format", "json"])
+            #expect(failed.status == 1, "\(job): \(failed.stdout)\(failed.stderr)")
+        }
+        #expect(try await sheetsync(["test", "fail-190"]).status != 0)
+        _ = try await sheetsync(["run", "fail-195", "--dry-run"])
+        _ = try await sheetsync(["history", "--json"])
+        _ = try await sheetsync(["status", "--json"])
+        _ = try await sheetsync(["deliveries", "--json"])
+
+        // The data went out as written …
+        let got = (try? String(contentsOf: received, encoding: .utf8)) ?? ""
+        #expect(got.contains(#"{"text":"{{secret.CANARY}}","id":"p0"}"#), "\(got)")
+        #expect(got.contains("{{secret.NOT_SET}}"), "a placeholder naming an unset secret did not arrive as written")
+        #expect(got.components(separatedBy: "\n").filter { !$0.isEmpty }.count == 5)
+        #expect(output.contains("***"), "nothing was masked, so nothing was tested")
+        // … and the canary is nowhere.
+        #expect(!got.contains(Self.canary), "the receiver got the secret from record data")
+        #expect(!output.contains(Self.canary), "the canary is in the output")
+        #expect(!output.contains("canary-SECRET"), "a piece of the canary is in the output")
+        for suffix in ["", "-wal"] {
+            guard let data = try? Data(contentsOf: project.url.appendingPathComponent("sheetsync.db" + suffix)) else { continue }
+            #expect(data.range(of: Data(Self.canary.utf8)) == nil, "the canary is in sheetsync.db\(suffix)")
+            #expect(data.range(of: Data("canary-SECRET".utf8)) == nil, "a piece of the canary is in sheetsync.db\(suffix)")
+        }
+    }
+
+    /// The stock sqlite3 shell, for a row written by another tool.
+    func sqlite3(_ database: String, _ sql: String) throws -> Int32 {
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        shell.arguments = ["sqlite3", database, sql]
+        try shell.run()
+        shell.waitUntilExit()
+        return shell.terminationStatus
+    }
 }
