@@ -8,6 +8,8 @@
 //   cron       cron parser and next-fire times: each next date is later than the one before
 //   json       JSON reader against the record splitter: same elements, same verdict
 //   transform  Get Multiple Data on arbitrary bytes: every record becomes a row or a reject
+//   redact     Redactor and SecretSeal on arbitrary text and secrets: no secret survives masking,
+//              an excerpt masks before it cuts, seal → unseal gives back every byte
 import Foundation
 
 let target = ProcessInfo.processInfo.environment["SHEETSYNC_FUZZ_TARGET"] ?? "json"
@@ -21,6 +23,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case "cron": fuzzCron(bytes)
     case "json": fuzzJSON(bytes)
     case "transform": fuzzTransform(bytes)
+    case "redact": fuzzRedact(bytes)
     default: fatalError("unknown SHEETSYNC_FUZZ_TARGET '\(target)'")
     }
     return 0
@@ -139,4 +142,26 @@ func fuzzTransform(_ bytes: [UInt8]) {
     let rejectedParents = page.rejects.filter { $0.worksheet == "orders" }.count
     check(page.rows.rows.count + rejectedParents == page.recordCount, "\(page.recordCount) records became \(page.rows.rows.count) rows and \(rejectedParents) rejects")
     for row in page.rows.rows { check(row.count == 8 && row[0] != .null, "a row without its key or with missing columns") }
+}
+
+/// The input is `secret 0x00 text`: a secret (1–64 bytes) and a text to mask and seal.
+func fuzzRedact(_ bytes: [UInt8]) {
+    guard let split = bytes.firstIndex(of: 0), split > 0, split <= 64 else { return }
+    let secret = String(decoding: bytes[..<split], as: UTF8.self)
+    let text = String(decoding: bytes[(split + 1)...], as: UTF8.self)
+    let redactor = Redactor(secrets: [secret])
+    for candidate in [text, secret + text, text + secret, text + secret + text] {
+        let masked = redactor.redact(candidate)
+        // (A secret with a '*' can be spelled by the text beside a mask and the mask itself.)
+        check(!masked.contains(secret) || secret.contains("*"), "the secret survives masking in '\(masked)'")
+        // An excerpt is the start of the masked whole text (masked first, then cut).
+        let excerpt = redactor.excerpt(candidate, limit: 40)
+        let expected = masked.count <= 40 ? masked : String(masked.prefix(40)) + "…"
+        check(excerpt == expected, "the excerpt '\(excerpt)' is not the start of the masked text '\(masked)'")
+        let sealed = SecretSeal.seal(candidate, secrets: ["S": secret])
+        let stored = try! SealedText(text: sealed.text, sealsJSON: sealed.sealsJSON)
+        check(try! SecretSeal.unseal(stored, secrets: ["S": secret]) == candidate, "seal → unseal changed '\(candidate)'")
+        // Data that reads like a placeholder, without a seal, is never unsealed.
+        check(try! SecretSeal.unseal(SealedText(text: candidate), secrets: ["S": secret]) == candidate, "unsealed data")
+    }
 }

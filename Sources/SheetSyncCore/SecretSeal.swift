@@ -80,7 +80,9 @@ public enum SecretSeal {
             case .json:
                 var quoted = ""
                 JSONValue.writeQuoted(value, to: &quoted)
-                return String(quoted.dropFirst().dropLast())
+                // By scalars: a value starting with a combining mark forms one Character
+                // with the opening quote (found by the redact fuzzer).
+                return String(String.UnicodeScalarView(quoted.unicodeScalars.dropFirst().dropLast()))
             case .url: return PercentEncoding.encode(value)
             case .form: return PercentEncoding.formEncode(value)
             }
@@ -95,7 +97,7 @@ public enum SecretSeal {
             var seen = Set<String>()
             for form in Form.allCases {
                 let encoded = form.apply(value)
-                if seen.insert(encoded).inserted { replacements.append((Array(encoded.utf8), name, form)) }
+                if !encoded.isEmpty, seen.insert(encoded).inserted { replacements.append((Array(encoded.utf8), name, form)) }
             }
         }
         replacements.sort { $0.value.count > $1.value.count }

@@ -71,4 +71,14 @@ struct SecretSealTests {
             _ = try SecretSeal.unseal(stored, secrets: ["T": "x"])
         }
     }
+
+    /// Found by the redact fuzzer: a secret starting with a combining mark (U+035F) has
+    /// an empty "JSON form" when the quotes are dropped by Character, and sealing trapped.
+    @Test func aSecretStartingWithACombiningMarkSealsAndUnseals() throws {
+        let secret = "\u{035F}k3y"
+        let payload = #"{"k":"\#(secret)","n":"x"}"#
+        let sealed = SecretSeal.seal(payload, secrets: ["S": secret])
+        #expect(!sealed.text.contains(secret))
+        #expect(try SecretSeal.unseal(sealed, secrets: ["S": secret]) == payload)
+    }
 }
