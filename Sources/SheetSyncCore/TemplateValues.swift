@@ -86,16 +86,28 @@ extension Template {
     /// Renders a URL. A reference at the very start is the base URL and goes in as
     /// it is (`{{env.SHOP_URL}}/v1/orders`); every other value is percent-encoded,
     /// so `/orders/{{record.id}}` cannot be bent by an id holding `/`, `?` or `#`.
+    ///
+    /// - Throws: `CoreError` `.invalidTemplate` when a value would make a whole path
+    ///   segment `.` or `..` (or a percent-encoded form of them), which servers and
+    ///   proxies resolve to another resource (see `refuseDotSegments`).
     public func renderURL(_ values: TemplateValues) throws(CoreError) -> String {
         var out = ""
+        var placed: [PlacedValue] = []
         for (index, part) in parts.enumerated() {
             switch part {
             case .literal(let text): out += text
             case .reference(let reference):
                 let text = try values.text(of: reference)
-                out += index == 0 ? text : PercentEncoding.encode(text, allowing: PercentEncoding.unreserved)
+                if index == 0 {
+                    out += text
+                    continue
+                }
+                let start = out.utf8.count
+                out += PercentEncoding.encode(text, allowing: PercentEncoding.unreserved)
+                placed.append(PlacedValue(reference: reference, text: text, bytes: start..<out.utf8.count))
             }
         }
+        try Self.refuseDotSegments(in: out, placed: placed)
         return out
     }
 

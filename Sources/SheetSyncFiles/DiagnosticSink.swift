@@ -20,13 +20,25 @@ final class DiagnosticSink {
         add(.warning, message, at: mark, columnOffset: columnOffset)
     }
 
+    /// An error at a position that has no Yams `Mark` (Yams does not let us make one).
+    func error(_ message: String, line: Int, column: Int) {
+        diagnostics.append(Diagnostic(file: file, line: line, column: column, severity: .error, message: message))
+    }
+
     private func add(_ severity: Diagnostic.Severity, _ message: String, at mark: Mark?, columnOffset: Int) {
         diagnostics.append(Diagnostic(file: file, line: mark?.line ?? 1, column: (mark?.column ?? 1) + columnOffset,
                                       severity: severity, message: message))
     }
 
     /// Parses YAML text into a node tree, reporting syntax errors at their position.
+    ///
+    /// A text whose aliases would expand past `YAMLAliasBudget` is refused before it
+    /// is composed: everything that reads the tree walks each alias in full.
     func compose(_ text: String) -> Node? {
+        if let overrun = YAMLAliasBudget.firstOverrun(in: text) {
+            self.error(overrun.message, line: overrun.line, column: overrun.column)
+            return nil
+        }
         do {
             return try Yams.compose(yaml: text)
         } catch let error as YamlError {

@@ -28,16 +28,26 @@ public struct SecretStore: Sendable {
     }
 
     /// Reads a secrets file: a YAML mapping of `NAME: value`. The file must not be
-    /// readable by group or others (mode 0600), like an SSH key.
+    /// readable by group or others (mode 0600), like an SSH key; when it is a symlink,
+    /// that holds for the file it points to.
     static func loadFile(at url: URL, displayName: String) -> (values: [String: String], diagnostics: [Diagnostic]) {
         let sink = DiagnosticSink(file: displayName)
         guard FileManager.default.fileExists(atPath: url.path) else {
             sink.error("secrets file '\(displayName)' named in sheetsync.yml does not exist; create it with mode 0600 or remove 'secrets_file'", at: nil)
             return ([:], sink.diagnostics)
         }
-        if let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+        // The mode that matters is the target's: a symlink's own mode is always 777,
+        // and the file read through it is the target (attributesOfItem does not follow).
+        let isSymlink = (try? FileManager.default.destinationOfSymbolicLink(atPath: url.path)) != nil
+        let target = isSymlink ? url.resolvingSymlinksInPath() : url
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: target.path),
            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
-            sink.error("secrets file '\(displayName)' is readable by other users (mode \(String(mode & 0o777, radix: 8))); run 'chmod 600 \(displayName)'", at: nil)
+            let octal = String(mode & 0o777, radix: 8)
+            if isSymlink {
+                sink.error("secrets file '\(displayName)' is a symlink to '\(target.path)', which is readable by other users (mode \(octal)); run 'chmod 600 \(target.path)'", at: nil)
+            } else {
+                sink.error("secrets file '\(displayName)' is readable by other users (mode \(octal)); run 'chmod 600 \(displayName)'", at: nil)
+            }
             return ([:], sink.diagnostics)
         }
         guard let text = try? String(contentsOf: url, encoding: .utf8) else {

@@ -19,13 +19,19 @@ struct Serve: AsyncParsableCommand {
             the exit code is then 0. jobs/, schema/ and sheetsync.yml are reloaded when they change (checked
             every 2 s) or on SIGHUP; a file with errors is reported and its previous version keeps running.
             Only one daemon runs a database's schedule: a second one refuses to start, or waits with --standby.
+            The endpoints have no authentication: --http takes a loopback address (127.0.0.0/8, ::1, localhost)
+            unless --allow-remote-http is given.
             """
     )
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Address of the HTTP endpoints (host:port; 'off' for none).", valueName: "host:port"))
+    @Option(help: ArgumentHelp("Address of the HTTP endpoints (host:port, [::1]:port; 'off' for none). Loopback only, unless --allow-remote-http.", valueName: "host:port"))
     var http = "127.0.0.1:9410"
+
+    @Flag(name: .customLong("allow-remote-http"),
+          help: "Let --http listen on an address other than loopback. The endpoints have no authentication.")
+    var allowRemoteHTTP = false
 
     @Option(name: .customLong("max-concurrent"), help: "Runs at once across all jobs.")
     var maxConcurrent = 4
@@ -36,8 +42,31 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "If another daemon holds the database, wait for it to stop instead of refusing.")
     var standby = false
 
+    /// The endpoints have no authentication: listening beyond loopback must be asked for.
+    func validate() throws {
+        guard http != "off" else { return }
+        guard let address = HTTPListenAddress(http) else {
+            throw ValidationError("--http expects host:port, such as 127.0.0.1:9410 or [::1]:9410, or 'off'")
+        }
+        if !address.isLoopback, !allowRemoteHTTP {
+            throw ValidationError("""
+                Unable to serve the HTTP endpoints on '\(http)', '\(address.host)' is not a loopback address and \
+                /healthz, /status and /metrics have no authentication. Use 127.0.0.1, ::1 or localhost, \
+                or pass --allow-remote-http to listen there anyway.
+                """)
+        }
+    }
+
     func run() async throws {
         let logger = global.makeLogger(label: "sheetsync.serve")
+        let address = http == "off" ? nil : HTTPListenAddress(http)
+        if let address, !address.isLoopback {
+            Output.err("""
+                warning: --allow-remote-http: the HTTP endpoints on '\(http)' have no authentication; anyone who can \
+                reach this address can read /healthz, /status and /metrics (job names, schedules, run errors). \
+                Let only trusted networks reach it (a firewall, or a proxy that authenticates).
+                """)
+        }
         let graceDuration: Duration
         do { graceDuration = try DurationText.parse(grace) } catch { throw ValidationError(error.message) }
         let project = try global.loadProject(blockingOn: isSchemaProblem)
@@ -59,15 +88,13 @@ struct Serve: AsyncParsableCommand {
         await scheduler.update(await daemon.entries())
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if http != "off" {
-            let parts = http.split(separator: ":")
-            guard parts.count == 2, let port = Int(parts[1]) else { throw ValidationError("--http expects host:port, such as 127.0.0.1:9410") }
+        if let address {
             let app = Application(router: DaemonEndpoints.router(daemon: daemon, scheduler: scheduler),
-                                  configuration: .init(address: .hostname(String(parts[0]), port: port)),
+                                  configuration: .init(address: .hostname(address.host, port: address.port)),
                                   onServerRunning: { channel in
                                       let port = channel.localAddress?.port ?? 0
-                                      logger.info("HTTP endpoints ready", metadata: ["url": "http://\(parts[0]):\(port)"])
-                                      Output.err("sheetsync serve: endpoints at http://\(parts[0]):\(port)/healthz, /status, /metrics")
+                                      logger.info("HTTP endpoints ready", metadata: ["url": "http://\(address.urlHost):\(port)"])
+                                      Output.err("sheetsync serve: endpoints at http://\(address.urlHost):\(port)/healthz, /status, /metrics")
                                   },
                                   logger: logger)
             services.append(.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup))

@@ -118,6 +118,34 @@ struct ProjectLoaderTests {
         #expect(!closed.diagnostics.contains { $0.message.contains("s3cr3t-canary") })
     }
 
+    /// Issue 12: the mode checked is the target's; a symlink's own mode is always 777.
+    @Test func aSymlinkedSecretsFileIsJudgedByItsTarget() throws {
+        let vault = try TestProject(files: ["private.yml": "SHOP_TOKEN: s3cr3t-canary\n", "shared.yml": "SHOP_TOKEN: s3cr3t-canary\n"])
+        let privateTarget = vault.directory.appendingPathComponent("private.yml")
+        let sharedTarget = vault.directory.appendingPathComponent("shared.yml")
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: privateTarget.path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: sharedTarget.path)
+        var files = TestProject.baseFiles
+        files["sheetsync.yml"] = "secrets_file: secrets.yml\nenv: { SHOP_URL: 'http://x' }\n"
+        let project = try TestProject(files: files)
+        let link = project.directory.appendingPathComponent("secrets.yml")
+
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: privateTarget.path)
+        let closed = ProjectLoader.load(directory: project.directory, environment: [:])
+        #expect(closed.errors.isEmpty, "\(closed.errors.map(\.description))")
+        #expect(closed.secrets.value("SHOP_TOKEN") == "s3cr3t-canary")
+
+        try FileManager.default.removeItem(at: link)
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: sharedTarget.path)
+        let open = ProjectLoader.load(directory: project.directory, environment: [:])
+        let target = sharedTarget.resolvingSymlinksInPath().path
+        #expect(open.errors.map(\.description) == [
+            "secrets.yml:1:1: error: secrets file 'secrets.yml' is a symlink to '\(target)', which is readable by other users (mode 644); run 'chmod 600 \(target)'",
+        ])
+        #expect(!open.secrets.has("SHOP_TOKEN"))
+        #expect(!open.diagnostics.contains { $0.message.contains("s3cr3t-canary") })
+    }
+
     @Test func unsetSecretIsAWarningNotAnError() throws {
         var files = TestProject.baseFiles
         files["jobs/a.yml"] = "kind: pull\nworksheet: orders\nrequest:\n  url: http://x\n  headers: { Authorization: \"Bearer {{secret.TOKEN}}\" }\n"

@@ -256,4 +256,22 @@ struct PushTests {
         await harness.shutdown()
         await server.stop()
     }
+
+    /// Issue 12: `/hooks/requests/{{record.id}}` with the id `..` would post to
+    /// `/hooks/requests/..`, which servers and proxies read as `/hooks`.
+    @Test func anIdOfDotDotFailsItsDeliveryAndSendsNothing() async throws {
+        let receiver = ScriptedReceiver()
+        let (harness, server) = try await setUp(receiver)
+        try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('..', 'Dots', 'approved'), ('pr-7', 'Desks', 'approved')")
+        let summary = await harness.runner.push(try harness.job("push"))
+        #expect(summary.failed == 1, "\(summary.line)")
+        #expect(summary.delivered == 1)
+        #expect(await receiver.received.map(\.path) == ["/hooks/requests/pr-7"])
+        let failed = try harness.rows("SELECT record_key, last_error FROM _sheetsync_deliveries WHERE state = 'failed'")
+        try #require(failed.count == 1)
+        #expect(failed[0]["record_key"] as String == #"[".."]"#)
+        #expect(failed[0]["last_error"] as String == "the value of '{{record.id}}' is '..', which would make a whole path segment '..' and address another resource; refusing to send it")
+        await harness.shutdown()
+        await server.stop()
+    }
 }
