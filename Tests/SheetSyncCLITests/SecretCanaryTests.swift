@@ -153,6 +153,8 @@ struct SecretCanaryTests {
                 fields: { id: $.id }
                 """
         }
+        // Only previewed: a real run would store the echoed secret as the user's data.
+        files["jobs/echo-notes.yml"] = files["jobs/pull-notes.yml"]!.replacingOccurrences(of: "/notes", with: "/notes?echo=1")
         for echo in ["fail-json", "fail-url"] {
             files["jobs/\(echo).yml"] = files["jobs/fail-0.yml"]!.replacingOccurrences(of: "/fail?n=0", with: "/\(echo)")
         }
@@ -184,6 +186,10 @@ struct SecretCanaryTests {
             #expect(failed.status == 1, "\(job): \(failed.stdout)\(failed.stderr)")
         }
         #expect(try await sheetsync(["test", "fail-190"]).status != 0)
+        // The secret echoed as data: the rows table masks it before clipping its cells.
+        let previewed = try await sheetsync(["test", "echo-notes"])
+        #expect(previewed.status == 0 && previewed.stdout.contains("Bearer ***"), "\(previewed.stdout)")
+        #expect(try await sheetsync(["run", "echo-notes", "--dry-run"]).status == 0)
         _ = try await sheetsync(["run", "fail-195", "--dry-run"])
         _ = try await sheetsync(["history", "--json"])
         _ = try await sheetsync(["status", "--json"])

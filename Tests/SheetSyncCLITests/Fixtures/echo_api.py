@@ -1,6 +1,7 @@
 """A hostile API for the canary tests, on 127.0.0.1 (port printed on the first line).
 
 GET  /notes           records whose values read like sheetsync placeholders
+GET  /notes?echo=1    records whose values are the Authorization it got
 GET  /fail?n=K        401 with K filler characters, then the Authorization it got echoed
 GET  /fail-json       401 with the Authorization echoed JSON-escaped (\\/ and \\u00xx)
 GET  /fail-url        401 with the Authorization echoed percent-encoded
@@ -32,6 +33,8 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         if url.path == "/notes":
             notes = ["{{secret.CANARY}}", "x {{secret.CANARY|json}} y", "{{secret.NOT_SET}}", "plain"]
+            if "echo" in query:  # the credentials echoed back as data, long enough to be clipped
+                notes = ["." * 30 + auth, auth + "." * 30]
             self.answer(200, json.dumps({"data": [{"id": f"p{i}", "note": n} for i, n in enumerate(notes)]}))
         elif url.path == "/fail":
             filler = "." * int(query.get("n", ["0"])[0])
