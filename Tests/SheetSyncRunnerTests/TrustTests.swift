@@ -249,3 +249,63 @@ struct PushDataIsNotATemplateTests {
         await server.stop()
     }
 }
+
+/// Issue 12, item 1, pull side: values from a response that read like placeholders go
+/// into per-record step requests and into the worksheet as data.
+struct StepDataIsNotATemplateTests {
+    static let token = "tok-CANARY-777"
+
+    static func router(seen: SeenRequests) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/**") { request, _ -> Response in
+            var headers: [String: String] = [:]
+            for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+            await seen.add(port: 0, path: request.uri.path + "?" + (request.uri.query ?? ""), headers: headers)
+            let body = request.uri.path == "/items"
+                ? #"{"data": [{"id": 1, "note": "{{secret.TOKEN}}"}, {"id": 2, "note": "{{env.HOME}} {{secret.UNSET}}"}]}"#
+                : #"{"detail": "{{secret.TOKEN}}"}"#
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+        }
+        return router
+    }
+
+    @Test func placeholdersFromAResponseStayData() async throws {
+        let seen = SeenRequests()
+        let server = try await LoopbackServer.start(Self.router(seen: seen))
+        let job = """
+            kind: pull
+            worksheet: items
+            steps:
+              - name: detail
+                per_record: true
+                request:
+                  url: "{{env.API}}/detail/{{record.id}}"
+                  query: { note: "{{record.note}}" }
+                  headers: { Authorization: "Bearer {{secret.TOKEN}}", X-Note: "{{record.note}}" }
+                fields: { detail: $.detail }
+            request:
+              url: "{{env.API}}/items"
+              headers: { Authorization: "Bearer {{secret.TOKEN}}" }
+            records: $.data
+            fields: { id: $.id, note: $.note }
+            """
+        let harness = try Harness(files: ["schema/items.yml": "key: [id]\nfields: { id: integer, note: text, detail: text }\n", "jobs/j.yml": job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["TOKEN": Self.token])
+        let summary = await harness.runner.run(try harness.job("j"))
+        #expect(summary.status == .succeeded, "\(summary.line)")
+        let details = await seen.all.filter { $0.path.hasPrefix("/detail/") }
+        #expect(details.count == 2)
+        for request in details {
+            #expect(!request.path.contains("CANARY"), "\(request.path)")
+            #expect(request.headers["x-note"]?.contains("CANARY") == false)
+            #expect(request.headers["authorization"] == "Bearer \(Self.token)")
+        }
+        #expect(details.contains { $0.path == "/detail/1?note=%7B%7Bsecret.TOKEN%7D%7D" }, "\(details.map(\.path))")
+        #expect(details.contains { $0.headers["x-note"] == "{{secret.TOKEN}}" })
+        let rows = try harness.rows("SELECT note, detail FROM items ORDER BY id")
+        #expect(rows.map { $0["note"] as String } == ["{{secret.TOKEN}}", "{{env.HOME}} {{secret.UNSET}}"])
+        #expect(rows.map { $0["detail"] as String } == ["{{secret.TOKEN}}", "{{secret.TOKEN}}"])
+        await harness.shutdown()
+        await server.stop()
+    }
+}
