@@ -202,7 +202,9 @@ extension WorksheetDatabase {
     /// the same text SQLite's `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')` writes, so the two
     /// compare correctly as text.
     public static func timestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        // Clamped to years 0001…9999 (a date computed from a server's number must never trap).
+        let clamped = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799)
+        let milliseconds = Int64((clamped.isNaN ? 0 : clamped * 1000).rounded(.down))
         let seconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
         let fraction = milliseconds - seconds * 1000
         let whole = UTCDateTime(seconds: seconds).description.dropLast()  // "YYYY-MM-DDTHH:MM:SS"

@@ -147,4 +147,28 @@ struct HTTPFailureTests {
         #expect(RetryAfter.delay("Wed, 21 Oct 2015 07:26:00 GMT", now: now) == .seconds(0))
         #expect(RetryAfter.delay("soon", now: now) == nil)
     }
+
+    /// Issue 14, item 1: a server's number is never trusted. These trapped (Int64 overflow
+    /// in a date, "Double value cannot be converted to Int64") and crash-looped push.
+    @Test(arguments: [
+        ("99999999999999999", RetryAfter.ceiling), ("999999999999999999999999999999", RetryAfter.ceiling),
+        ("31622400", RetryAfter.ceiling), ("31622399", Duration.seconds(31_622_399)), ("0", Duration.zero),
+    ])
+    func absurdRetryAfterSecondsAreClamped(value: String, expected: Duration) {
+        let now = UTCDateTime(iso: "2015-10-21T07:27:00Z")!
+        #expect(RetryAfter.delay(value, now: now) == expected)
+    }
+
+    @Test(arguments: ["Sun, 06 Nov 1994 99999999999999999:00:00 GMT", "Sun, 99999999999999999 Nov 1994 08:49:37 GMT",
+                      "Sun, 06 Nov 99999999999999999 08:49:37 GMT", "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+                      "-5", "1e9", "12.5", "+3", " ", "", "Sun, 06 Nov 1994 08:49 GMT"])
+    func malformedRetryAfterIsIgnored(value: String) {
+        let now = UTCDateTime(iso: "2015-10-21T07:27:00Z")!
+        #expect(RetryAfter.delay(value, now: now) == nil)
+    }
+
+    @Test func aFarFutureRetryAfterDateIsClamped() {
+        let now = UTCDateTime(iso: "2015-10-21T07:27:00Z")!
+        #expect(RetryAfter.delay("Fri, 31 Dec 9999 23:59:59 GMT", now: now) == RetryAfter.ceiling)
+    }
 }

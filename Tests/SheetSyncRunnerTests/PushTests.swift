@@ -275,3 +275,43 @@ struct PushTests {
         await server.stop()
     }
 }
+
+/// Issue 14, item 1: an absurd `Retry-After` from a receiver is clamped, counted as an
+/// attempt and scheduled; it used to crash `push` and `serve` before the attempt was
+/// recorded, so every restart sent again and crashed again.
+struct AbsurdRetryAfterTests {
+    static func router(_ receiver: ScriptedReceiver) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/**") { request, _ -> Response in
+            _ = await receiver.take(.init(path: request.uri.path, headers: [:], body: "", at: .now))
+            return Response(status: .serviceUnavailable, headers: [.retryAfter: "99999999999999999"], body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        return router
+    }
+
+    @Test func anAbsurdRetryAfterIsClampedAndTheAttemptCounted() async throws {
+        let receiver = ScriptedReceiver()
+        let server = try await LoopbackServer.start(Self.router(receiver))
+        let harness = try Harness(files: ["schema/requests.yml": PushTests.schema, "jobs/push.yml": PushTests.job(),
+                                          "sheetsync.yml": "env: { ERP: '\(server.baseURL)' }\n"],
+                                  environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()])
+        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets)
+        try await DatabaseQueue(path: harness.project.databaseURL().path).write { try $0.execute(sql: "INSERT INTO requests (id, status) VALUES ('r', 'approved')") }
+        let summary = await harness.runner.push(try harness.job("push"))
+        #expect(summary.pending == 1, "\(summary.line)")
+        #expect(summary.error == nil)
+        let row = try harness.rows("SELECT state, attempts, next_attempt_at, last_status FROM _sheetsync_deliveries")[0]
+        #expect(row["state"] as String == "pending")
+        #expect(row["attempts"] as Int == 1)
+        #expect(row["last_status"] as Int == 503)
+        // Scheduled within a year, not at an overflowed date.
+        let next = try #require(UTCDateTime(iso: row["next_attempt_at"] as String))
+        let now = Int64(Date().timeIntervalSince1970)
+        #expect(next.seconds > now + 360 * 86_400 && next.seconds <= now + 367 * 86_400, "\(row["next_attempt_at"] as String)")
+        // Nothing is due, so a second pass sends nothing.
+        _ = await harness.runner.push(try harness.job("push"))
+        #expect(await receiver.received.count == 1)
+        await harness.shutdown()
+        await server.stop()
+    }
+}
