@@ -7,7 +7,8 @@
 //   template   template parser and renderer: parse; render as text, URL, header and JSON
 //   cron       cron parser and next-fire times: each next date is later than the one before
 //   json       JSON reader against the record splitter: same elements, same verdict
-//   transform  Get Multiple Data on arbitrary bytes: every record becomes a row or a reject
+//   transform  Get Multiple Data through the page reader on arbitrary bytes: every record becomes
+//              a row or a reject, and the bytes read in 7-byte chunks give the same page
 //   redact     Redactor and SecretSeal on arbitrary text and secrets: no secret survives masking,
 //              an excerpt masks before it cuts, seal → unseal gives back every byte
 import Foundation
@@ -137,11 +138,31 @@ let transformJob: GetMultipleData = {
     return try! GetMultipleData(jobName: "fuzz", job: pull, worksheet: orders, worksheets: ["orders": orders, "items": items])
 }()
 
+let transformReader = PageReader(mapper: transformJob)
+
 func fuzzTransform(_ bytes: [UInt8]) {
-    guard let (_, page) = try? transformJob.read(bytes) else { return }
+    // The same bytes in 7-byte chunks, 3 records a batch (as a spilled body is read).
+    var chunkedRows: [[SQLValue]] = []
+    var chunkedRejects = 0
+    let outline = try? transformReader.read({ each in
+        var start = 0
+        while start < bytes.count {
+            try bytes[start..<min(start + 7, bytes.count)].withUnsafeBufferPointer { try each($0) }
+            start += 7
+        }
+    }, batchSize: 3) { page in
+        chunkedRows += page.rows.rows
+        chunkedRejects += page.rejects.count
+    }
+    guard let (_, page) = try? transformReader.read(bytes) else {
+        check(outline == nil, "chunks were read as a page where the whole body is refused")
+        return
+    }
     let rejectedParents = page.rejects.filter { $0.worksheet == "orders" }.count
     check(page.rows.rows.count + rejectedParents == page.recordCount, "\(page.recordCount) records became \(page.rows.rows.count) rows and \(rejectedParents) rejects")
     for row in page.rows.rows { check(row.count == 8 && row[0] != .null, "a row without its key or with missing columns") }
+    check(outline?.recordCount == page.recordCount && chunkedRows == page.rows.rows && chunkedRejects == page.rejects.count,
+          "read in chunks, the page differs from the page read whole")
 }
 
 /// The input is `secret 0x00 text`: a secret (1–64 bytes) and a text to mask and seal.

@@ -4,6 +4,7 @@ import SheetSyncCore
 import SheetSyncHTTP
 import SheetSyncPush
 import SheetSyncStore
+import SheetSyncTransform
 
 /// What a push pass did.
 public struct PushSummary: Sendable {
@@ -309,11 +310,8 @@ extension JobRunner {
         case .success(let response):
             var writeBack: [String: SQLValue] = [:]
             if !push.writeBack.isEmpty, prepared.operation != "delete", let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) {
-                let worksheet = project.worksheet(named: delivery.worksheet)
-                for mapping in push.writeBack {
-                    let type = worksheet?.field(named: mapping.field)?.type ?? .text
-                    if let value = mapping.path.value(in: document), let converted = try? type.convert(value) { writeBack[mapping.field] = converted }
-                }
+                // A receiver's odd answer never undoes a delivery: values that do not convert are left out.
+                writeBack = FieldMapper(checked: push.writeBack, in: project.worksheet(named: delivery.worksheet)).convertibleValues(from: document)
             }
             return SentDelivery(kind: .delivered, result: .delivered(delivery, status: response.status, hash: prepared.hash, writeBack: writeBack),
                                 requests: exchange.attempts)

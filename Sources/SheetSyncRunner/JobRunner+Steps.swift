@@ -59,7 +59,7 @@ extension JobRunner {
         let transport = self.transport
 
         for step in steps {
-            let types = step.fields.map { mapping in (mapping, worksheet.field(named: mapping.field)?.type ?? .text) }
+            let mapper = FieldMapper(checked: step.fields, in: worksheet)
             typealias Outcome = (index: Int, result: StepResult, attempts: [RequestAttempt])
             var outcomes: [Outcome] = []
             await withTaskGroup(of: Outcome.self) { group in
@@ -85,15 +85,11 @@ extension JobRunner {
                             guard let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) else {
                                 return (index, .failure("the response is not valid JSON"), exchange.attempts)
                             }
-                            var row: [String: SQLValue] = [:]
-                            for (mapping, type) in types {
-                                do {
-                                    row[mapping.field] = try type.convert(mapping.path.value(in: document) ?? .null)
-                                } catch {
-                                    return (index, .failure("field '\(mapping.field)' (\(mapping.path.text)): \((error as? CoreError)?.message ?? "\(error)")"), exchange.attempts)
-                                }
+                            do {
+                                return (index, .success(try mapper.values(from: document)), exchange.attempts)
+                            } catch {
+                                return (index, .failure("\(error)"), exchange.attempts)
                             }
-                            return (index, .success(row), exchange.attempts)
                         }
                     }
                 }

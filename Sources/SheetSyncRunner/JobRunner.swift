@@ -14,12 +14,15 @@ public struct JobRunner: Sendable {
     public let database: WorksheetDatabase?
     public let transport: HTTPTransport
     public let logger: Logger
+    /// Test hook: called at fixed points of a pull run (crash tests kill the process there).
+    public let faults: FaultHook?
 
-    public init(project: Project, database: WorksheetDatabase?, transport: HTTPTransport, logger: Logger) {
+    public init(project: Project, database: WorksheetDatabase?, transport: HTTPTransport, logger: Logger, faults: FaultHook? = nil) {
         self.project = project
         self.database = database
         self.transport = transport
         self.logger = logger
+        self.faults = faults
     }
 
     /// The HTTP transport for a project: its proxy (with the password from secrets) configured.
@@ -135,9 +138,16 @@ public struct JobRunner: Sendable {
             logger.warning("\(warning)")
         }
         do {
-            let outcome = try await pullPages(job, pull, params: params, run: run, window: window, summary: &summary,
-                                         logger: logger, database: database)
-            summary.status = outcome
+            let pullRun = try PullRun(runner: self, job: job, pull: pull, params: params, run: run, window: window,
+                                      summary: summary, logger: logger, database: database)
+            do {
+                let status = try await pullRun.execute()
+                summary = pullRun.summary
+                summary.status = status
+            } catch {
+                summary = pullRun.summary
+                throw error
+            }
         } catch let failure as RunFailure {
             summary.status = failure.continued ? .partial : .failed
             summary.errorCode = failure.code

@@ -88,8 +88,22 @@ extension WorksheetDatabase {
     /// step's fields, so their stored values stay as they were.
     public func writePage(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                           rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:],
-                          stepFailures: [StepFailure] = [], requests: [RequestAttempt] = []) throws(StoreError) -> WriteCounts {
-        try writeInParts(into: worksheet, job: job, run: run, requests: requests) { sink in
+                          stepFailures: [StepFailure] = [], requests: [RequestAttempt] = [],
+                          halfway: (() -> Void)? = nil) throws(StoreError) -> WriteCounts {
+        do {
+            return try writePageParts(rows: rows, into: worksheet, children: children, rejects: rejects, job: job, run: run, state: state,
+                                      stepFailures: stepFailures, requests: requests, halfway: halfway)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.sqlError, describe(error), underlying: error)
+        }
+    }
+
+    private func writePageParts(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
+                                rejects: [Reject], job: String, run: Int64?, state: [String: String?],
+                                stepFailures: [StepFailure], requests: [RequestAttempt], halfway: (() -> Void)?) throws -> WriteCounts {
+        try writeInParts(into: worksheet, job: job, run: run, requests: requests, halfway: halfway) { sink in
             for batch in rows { try sink.write(batch) }
             if !stepFailures.isEmpty {
                 let statement = try sink.db.cachedStatement(sql: "INSERT INTO _sheetsync_step_failures (run_id, job, step, record_key, error) VALUES (?, ?, ?, ?, ?)")
@@ -106,14 +120,30 @@ extension WorksheetDatabase {
     /// sink: a response too large to hold as rows is mapped and written a batch of
     /// records at a time. `body` returns the state to save with the page (it may
     /// depend on what was read). Any error rolls the whole page back.
+    ///
+    /// An error `body` throws rolls the page back and is rethrown as it is (a reader's
+    /// error stays the reader's); the database's own errors are `StoreError`s.
+    /// `halfway`, when set, is called in the middle of the page's first batch of rows
+    /// (crash tests stop the process there).
     public func writeInParts(into worksheet: WorksheetDefinition, job: String, run: Int64?, requests: [RequestAttempt] = [],
-                             _ body: (PageSink) throws -> [String: String?]) throws(StoreError) -> WriteCounts {
-        try write { db in
-            if let run { try Self.recordRequests(requests, run: run, db) }
-            let sink = PageSink(db: db, worksheet: worksheet, job: job, run: run)
-            let state = try body(sink)
-            try Self.saveState(state, job: job, db)
-            return sink.counts
+                             halfway: (() -> Void)? = nil, _ body: (PageSink) throws -> [String: String?]) throws -> WriteCounts {
+        var bodyError: (any Error)?
+        do {
+            return try write { db in
+                if let run { try Self.recordRequests(requests, run: run, db) }
+                let sink = PageSink(db: db, worksheet: worksheet, job: job, run: run, halfway: halfway)
+                let state: [String: String?]
+                do {
+                    state = try body(sink)
+                } catch {
+                    bodyError = error
+                    throw error
+                }
+                try Self.saveState(state, job: job, db)
+                return sink.counts
+            }
+        } catch {
+            throw bodyError ?? error
         }
     }
 
@@ -256,19 +286,24 @@ public final class PageSink {
     let job: String
     let run: Int64?
     public private(set) var counts = WriteCounts()
+    /// Called once, halfway through the first batch of rows written (crash tests).
+    private var halfway: (() -> Void)?
 
-    init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?) {
+    init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)? = nil) {
         self.db = db
         self.worksheet = worksheet
         self.job = job
         self.run = run
+        self.halfway = halfway
         counts.byWorksheet[worksheet.name] = UpsertCounts()
     }
 
     /// Upserts rows of the job's worksheet, and each child worksheet's rows (replacing
     /// the children of every parent listed), and records the rejects.
     public func write(_ rows: RowBatch, children: [(ChildRows, WorksheetDefinition)] = [], rejects: [Reject] = []) throws {
-        counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, db)
+        let hook = rows.rows.isEmpty ? nil : halfway
+        if hook != nil { halfway = nil }
+        counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, db, halfway: hook)
         for (child, definition) in children {
             counts.byWorksheet[definition.name, default: UpsertCounts()] += try WorksheetDatabase.upsert(child.rows, into: definition, source: job, db)
             counts.deleted[definition.name, default: 0] += try WorksheetDatabase.removeStaleChildren(child, in: definition, db)

@@ -37,7 +37,10 @@ extension WorksheetDatabase {
         try write { db in try Self.upsert(batch, into: worksheet, source: source, db) }
     }
 
-    static func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String, _ db: Database) throws -> UpsertCounts {
+    /// - Parameter halfway: called before the middle row is written (crash tests stop the
+    ///   process there, to prove a page's transaction rolls back whole).
+    static func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String, _ db: Database,
+                       halfway: (() -> Void)? = nil) throws -> UpsertCounts {
         guard let firstRow = batch.rows.first else { return UpsertCounts() }
         for name in worksheet.key where !batch.columns.contains(name) {
             throw StoreError(.sqlError, "Unable to write rows to '\(worksheet.name)', key field '\(name)' has no value. Map it in the job's 'fields'.")
@@ -71,10 +74,9 @@ extension WorksheetDatabase {
         }
         let checkFirst = try compare(firstRow) != nil
         var counts = UpsertCounts()
-        // Crash tests ask to die halfway through a page's rows (see FaultInjection in the runner).
-        let dieAt = getenv("SHEETSYNC_FAULT_MID_WRITE") != nil ? batch.rows.count / 2 : -1
+        let middle = halfway == nil ? -1 : batch.rows.count / 2
         for (index, row) in batch.rows.enumerated() {
-            if index == dieAt { kill(getpid(), SIGKILL) }
+            if index == middle { halfway?() }
             if checkFirst {
                 switch try compare(row) {
                 case nil:

@@ -14,7 +14,7 @@ public struct GetMultipleData: Sendable {
     public let jobName: String
     public let job: PullJob
     public let worksheet: WorksheetDefinition
-    private let fields: [(mapping: FieldMapping, type: FieldType)]
+    private let fields: FieldMapper
     private let childPlans: [ChildPlan]
     private let key: [String]
     /// Masks secrets in the response excerpts that error messages quote.
@@ -23,7 +23,7 @@ public struct GetMultipleData: Sendable {
     struct ChildPlan: Sendable {
         var mapping: ChildMapping
         var worksheet: WorksheetDefinition
-        var fields: [(mapping: FieldMapping, type: FieldType)]
+        var fields: FieldMapper
         var linkColumns: [String]
     }
 
@@ -33,7 +33,7 @@ public struct GetMultipleData: Sendable {
         self.job = job
         self.worksheet = worksheet
         self.key = worksheet.key
-        self.fields = try Self.typedFields(job.fields, in: worksheet)
+        self.fields = try FieldMapper(job.fields, in: worksheet)
         var plans: [ChildPlan] = []
         for child in job.children {
             guard let childSheet = worksheets[child.worksheet] else {
@@ -46,21 +46,13 @@ public struct GetMultipleData: Sendable {
                 let example = worksheet.key.map { "\(worksheet.name)_\($0): $parent.\($0)" }.joined(separator: ", ")
                 throw TransformError("children in '\(child.worksheet)' must map every key field of '\(worksheet.name)' from $parent, such as '\(example)'")
             }
-            plans.append(ChildPlan(mapping: child, worksheet: childSheet, fields: try Self.typedFields(child.fields, in: childSheet), linkColumns: links))
+            plans.append(ChildPlan(mapping: child, worksheet: childSheet, fields: try FieldMapper(child.fields, in: childSheet), linkColumns: links))
         }
         self.childPlans = plans
     }
 
-    private static func typedFields(_ mappings: [FieldMapping], in worksheet: WorksheetDefinition) throws(TransformError) -> [(mapping: FieldMapping, type: FieldType)] {
-        var result: [(mapping: FieldMapping, type: FieldType)] = []
-        for mapping in mappings {
-            guard let field = worksheet.field(named: mapping.field) else {
-                throw TransformError("field '\(mapping.field)' is not in worksheet '\(worksheet.name)'")
-            }
-            result.append((mapping, field.type))
-        }
-        return result
-    }
+    /// The columns of the job's rows, in order.
+    public var columns: [String] { fields.columns }
 
     /// The records `records` selects in `response`.
     public func records(in response: JSONValue) throws(TransformError) -> [JSONValue] {
@@ -97,15 +89,15 @@ public struct GetMultipleData: Sendable {
 
     /// Rows, child rows and rejects for records already selected from a response.
     public func transform(records: [JSONValue]) throws(TransformError) -> TransformedPage {
-        var page = TransformedPage(rows: RowBatch(columns: fields.map(\.mapping.field)), recordCount: records.count)
+        var page = TransformedPage(rows: RowBatch(columns: fields.columns), recordCount: records.count)
         var childBatches = childPlans.map { plan in
             ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
-                      rows: RowBatch(columns: plan.fields.map(\.mapping.field)))
+                      rows: RowBatch(columns: plan.fields.columns))
         }
-        let keyIndexes = key.compactMap { name in fields.firstIndex { $0.mapping.field == name } }
+        let keyIndexes = key.compactMap { name in fields.columns.firstIndex(of: name) }
         let cursorPath = job.incremental?.cursor
         let childKeyIndexes = childPlans.map { plan in
-            plan.worksheet.key.compactMap { name in plan.fields.firstIndex { $0.mapping.field == name } }
+            plan.worksheet.key.compactMap { name in plan.fields.columns.firstIndex(of: name) }
         }
         for record in records {
             if let cursorPath {
@@ -136,53 +128,6 @@ public struct GetMultipleData: Sendable {
         return page
     }
 
-    /// The member names of `records` when a response's records can be streamed out of
-    /// its bytes (`RecordSplitter`) instead of reading the whole tree: `records` is a
-    /// chain of members and no pagination path reads inside the records.
-    public static func streamingPath(records: JSONPath, paginate: PaginationSpec?) -> [String]? {
-        guard let chain = records.memberChain else { return nil }
-        let prefix = chain.map { JSONPath.Component.member($0) }
-        let bodyPaths = [paginate?.next, paginate?.hasMore, paginate?.total, paginate?.totalPages].compactMap { $0 }
-        if bodyPaths.contains(where: { $0.root == .current && $0.components.starts(with: prefix) }) { return nil }
-        return chain
-    }
-
-    /// Reads one response body: the document pagination looks at, and the page's rows.
-    ///
-    /// When `streamingPath` allows, the records array is split out of the bytes and each
-    /// record parsed on its own; the returned document is then the response without
-    /// its records (`"data": []`). Otherwise the whole tree is read.
-    public func read(_ body: [UInt8]) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
-        guard let chain = Self.streamingPath(records: job.records, paginate: job.paginate) else {
-            let document: JSONValue
-            do { document = try JSONReader.parse(body) } catch { throw .invalidJSON(error.message) }
-            do { return (document, try transform(document)) } catch { throw .unexpected(error.message) }
-        }
-        var splitter = RecordSplitter(path: chain)
-        var records: [JSONValue] = []
-        let document: JSONValue
-        do {
-            try body.withUnsafeBufferPointer { buffer in
-                try splitter.feed(buffer) { element in records.append(try JSONReader.parse(element)) }
-            }
-            try splitter.finish()
-            document = try JSONReader.parse(splitter.skeleton)
-        } catch let error as CoreError {
-            throw .invalidJSON(error.message)
-        } catch {
-            throw .invalidJSON("\(error)")
-        }
-        // A duplicated member after the array would win in the tree; refuse the ambiguity.
-        if splitter.arrayFound, job.records.value(in: document) != .array([]) {
-            throw .unexpected("the records path '\(job.records.text)' appears more than once in the response; it is ambiguous which holds the records")
-        }
-        do {
-            return (document, splitter.arrayFound ? try transform(records: records) : try transform(document))
-        } catch {
-            throw .unexpected(error.message)
-        }
-    }
-
     private func childRecords(_ path: JSONPath, in record: JSONValue) -> [JSONValue] {
         if path.isSingular {
             switch path.value(in: record) {
@@ -202,20 +147,16 @@ public struct GetMultipleData: Sendable {
 
     struct RowError: Error { var message: String }
 
-    private static func map(_ record: JSONValue, parent: JSONValue?, fields: [(mapping: FieldMapping, type: FieldType)],
-                            key: [String], keyIndexes: [Int]) throws(RowError) -> [SQLValue] {
-        var row: [SQLValue] = []
-        row.reserveCapacity(fields.count)
-        for (mapping, type) in fields {
-            let value = mapping.path.value(in: record, parent: parent) ?? .null
-            do {
-                row.append(try type.convert(value))
-            } catch {
-                throw RowError(message: "field '\(mapping.field)' (\(mapping.path.text)): \(error.message)")
-            }
+    /// A row of `fields`; a key field that is NULL rejects the record.
+    private static func map(_ record: JSONValue, parent: JSONValue?, fields: FieldMapper, key: [String], keyIndexes: [Int]) throws(RowError) -> [SQLValue] {
+        let row: [SQLValue]
+        do {
+            row = try fields.row(from: record, parent: parent)
+        } catch {
+            throw RowError(message: error.message)
         }
         for (position, index) in keyIndexes.enumerated() where row[index] == .null {
-            throw RowError(message: "key field '\(key[position])' is missing (\(fields[index].mapping.path.text) found nothing)")
+            throw RowError(message: "key field '\(key[position])' is missing (\(fields.fields[index].mapping.path.text) found nothing)")
         }
         return row
     }

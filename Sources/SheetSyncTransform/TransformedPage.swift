@@ -33,10 +33,23 @@ public struct TransformError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String { message }
 }
 
-/// Why a response body could not be read as a page.
-public enum PageReadError: Error, Sendable {
-    /// The body is not valid JSON.
-    case invalidJSON(String)
-    /// Valid JSON without records where the job expects them.
-    case unexpected(String)
+/// Why a response body could not be read as a page, with a stable code (recorded as
+/// the run's `error_code`).
+public struct PageReadError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// The body is not valid JSON.
+        case invalidJSON = "invalid_json"
+        /// Valid JSON without records where the job expects them.
+        case unexpectedResponse = "unexpected_response"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
 }

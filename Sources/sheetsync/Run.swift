@@ -87,7 +87,8 @@ struct JobContext {
         self.project = project
         self.job = job
         self.params = params
-        self.runner = JobRunner(project: project, database: database, transport: transport.transport, logger: global.makeLogger())
+        self.runner = JobRunner(project: project, database: database, transport: transport.transport, logger: global.makeLogger(),
+                                faults: FaultPoint.hook(from: ProcessInfo.processInfo.environment))
     }
 
     /// Runs `body`, then closes the HTTP client whatever happened (awaited, never

@@ -32,11 +32,11 @@ import SheetSyncStore
         return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("sheetsync-body-\(getpid())-") }
     }
 
-    func harness(_ script: ScriptedResponses, spillBytes: Int) async throws -> (Harness, LoopbackServer) {
+    func harness(_ script: ScriptedResponses, spillBytes: Int, job: String = PullRunTests.ordersJob) async throws -> (Harness, LoopbackServer) {
         let server = try await LoopbackServer.start(ScriptedAPI.router(script))
         var files = DemoProject.files.filter { $0.key.hasPrefix("schema/") }
         files["sheetsync.yml"] = "env: { API: '\(server.baseURL)' }\n"
-        files["jobs/orders.yml"] = PullRunTests.ordersJob
+        files["jobs/orders.yml"] = job
         return (try Harness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"], spillBytes: spillBytes), server)
     }
 
@@ -88,5 +88,40 @@ import SheetSyncStore
         #expect(try spilledFiles().isEmpty)
         await harness.shutdown()
         await server.stop()
+    }
+
+    /// A spilled body the streaming path cannot take — a records path that is not a chain
+    /// of members, or per-record steps that need the page's records — is read whole from
+    /// its file. It used to be read from the empty in-memory buffer: "invalid JSON".
+    @Test(arguments: [(records: "$.data[*]", steps: false), (records: "$.data", steps: true)])
+    func aSpilledBodyThatCannotBeStreamedIsReadWhole(records: String, steps: Bool) async throws {
+        let script = ScriptedResponses()
+        let orders = (0..<40).map { #"{"id":"o\#($0)","status":"new","total":"\#($0).50","items":[]}"# }.joined(separator: ",")
+        await script.set(body: #"{"meta":{"count":40},"data":[\#(orders)]}"#)
+        var job = PullRunTests.ordersJob.replacingOccurrences(of: "records: $.data\n", with: "records: \"\(records)\"\n")
+        if steps {
+            job = job.replacingOccurrences(of: "status: $.status, ", with: "")
+            job += """
+
+                steps:
+                  - name: count
+                    per_record: true
+                    request: { url: "{{env.API}}/count/{{record.id}}", retry: { attempts: 1 } }
+                    fields: { status: $.meta.count }
+                """
+        }
+        var results: [[String]] = []
+        for spillBytes in [64 * 1024 * 1024, 512] {
+            let (harness, server) = try await harness(script, spillBytes: spillBytes, job: job)
+            let summary = await harness.runner.run(try harness.job("orders"))
+            #expect(summary.status == .succeeded, "spill at \(spillBytes): \(summary.line)")
+            #expect(summary.records == 40)
+            results.append(try tables(harness))
+            await harness.shutdown()
+            await server.stop()
+        }
+        #expect(results[0].count == 40)
+        #expect(results[0] == results[1])
+        if steps { #expect(results[0].allSatisfy { $0.contains("/40/") }, "\(results[0].prefix(3))") }
     }
 }

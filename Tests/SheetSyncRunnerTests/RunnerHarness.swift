@@ -87,7 +87,6 @@ final class Harness {
     /// - Parameter spillBytes: bodies larger than this go to a temporary file (small values
     ///   exercise the streaming path).
     init(files: [String: String], environment: [String: String], spillBytes: Int = HTTPTransport.defaultSpillBytes) throws {
-        transport = HTTPTransport(spillBytes: spillBytes, sleep: { _ in })
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-runner-\(UUID().uuidString)")
         for (path, text) in files {
             let url = directory.appendingPathComponent(path)
@@ -97,6 +96,8 @@ final class Harness {
         project = ProjectLoader.load(directory: directory, environment: environment)
         if project.hasErrors { throw DemoError(project.errors.map(\.description).joined(separator: "\n")) }
         database = try WorksheetDatabase(path: project.databaseURL().path)
+        // Last: a transport must be shut down, and a throwing init never gets to that.
+        transport = HTTPTransport(spillBytes: spillBytes, sleep: { _ in })
     }
 
     func shutdown() async {

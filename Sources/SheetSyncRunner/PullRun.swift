@@ -1,0 +1,303 @@
+import Foundation
+import Logging
+import SheetSyncCore
+import SheetSyncHTTP
+import SheetSyncStore
+import SheetSyncTransform
+
+/// One run of a pull job, built once with everything it needs. Its loop reads as the
+/// steps a person would name: fetch a page, read it into rows, write it with the state
+/// that lets an interrupted run resume, and decide what comes next.
+///
+/// Crash safety: the incremental cursor moves only in the transaction of the last page;
+/// until then the run's progress (next page, the cursor its requests use, the largest
+/// cursor seen) is saved with each page. A run killed at any point resumes at the first
+/// page not committed, with the same request cursor, so there are no gaps and, thanks
+/// to upserts, no duplicates. Backfill windows keep no resume state and never touch the
+/// cursor.
+///
+/// While a page is written (SQLite, on one core), the next one is fetched and read (on
+/// the other). At most one write is in flight; the requests of a page are logged in its
+/// transaction.
+final class PullRun {
+    let runner: JobRunner
+    let job: JobDefinition
+    let pull: PullJob
+    let worksheet: WorksheetDefinition
+    let sheets: [String: WorksheetDefinition]
+    let reader: PageReader
+    let builder: RequestBuilder
+    let redactor: Redactor
+    let run: Int64
+    let database: WorksheetDatabase
+    let logger: Logger
+    /// False for backfill windows: no resume state, no cursor.
+    let keepsState: Bool
+    /// The cursor value this run's requests use (kept across a resume).
+    let requestCursor: String
+
+    var values: TemplateValues
+    var summary: RunSummary
+    var walker: PageWalker?
+    var position: PagePosition
+    var cursorMax: String?
+    private var lastRequest: ContinuousClock.Instant?
+    /// The page being written, and the requests recorded with it.
+    private var inFlight: (task: Task<WriteCounts, any Error>, requests: [RequestAttempt])?
+    /// Requests made but not yet recorded (they go with the next page's transaction).
+    private var unrecorded: [RequestAttempt] = []
+
+    /// Prepares the run: mapper, template values, and where to start (a saved position
+    /// when an earlier run was interrupted).
+    init(runner: JobRunner, job: JobDefinition, pull: PullJob, params: [String: String], run: Int64, window: BackfillWindow?,
+         summary: RunSummary, logger: Logger, database: WorksheetDatabase) throws {
+        guard let worksheet = runner.project.worksheet(named: job.worksheet) else {
+            throw JobRunner.RunFailure(code: "invalid_job", message: "worksheet '\(job.worksheet)' is not defined in schema/", continued: false)
+        }
+        self.runner = runner
+        self.job = job
+        self.pull = pull
+        self.worksheet = worksheet
+        sheets = runner.worksheetsByName()
+        (values, redactor) = try runner.values(for: job, params: params, window: window)
+        do {
+            var mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: sheets)
+            mapper.redactor = redactor
+            reader = PageReader(mapper: mapper)
+        } catch {
+            throw JobRunner.RunFailure(code: "invalid_job", message: error.message, continued: false)
+        }
+        builder = RequestBuilder(projectDirectory: runner.project.directory, userAgent: runner.project.settings.http.userAgent,
+                                 defaultMaxResponseBytes: runner.project.settings.http.maxResponseBytes)
+        self.run = run
+        self.summary = summary
+        self.logger = logger
+        self.database = database
+        keepsState = window == nil
+        let state = keepsState ? try database.state(job: job.name) : [:]
+        walker = pull.paginate.map(PageWalker.init)
+        position = walker?.first() ?? PagePosition()
+        cursorMax = state[StateKey.cursor]
+        if keepsState, walker != nil, let saved = state[StateKey.resumePosition].flatMap(PagePosition.init(json:)) {
+            position = saved
+            walker?.remember(saved)
+            cursorMax = CursorValue.max(cursorMax, state[StateKey.resumeCursorMax])
+            if let cursor = state[StateKey.resumeRequestCursor] { values.state[StateKey.cursor] = cursor }
+            logger.info("resuming at page \(saved.number)")
+        }
+        requestCursor = values.state[StateKey.cursor] ?? ""
+    }
+
+    /// Runs every page; the run's status when all went through.
+    func execute() async throws -> RunStatus {
+        if !pull.setupSteps.isEmpty {
+            values.steps = try await runner.runSetupSteps(pull.setupSteps, values: values, builder: builder, redactor: redactor,
+                                                          run: run, summary: &summary, database: database)
+        }
+        do {
+            while true {
+                try await waitForTurn()
+                let (request, response) = try await fetch()
+                let decision = try await readAndWrite(response, url: request.url)
+                summary.warnings += decision.warnings
+                if let loop = decision.loopError {
+                    throw JobRunner.RunFailure(code: "pagination_loop", message: loop, continued: false)
+                }
+                guard let next = decision.next else {
+                    summary.stopReason = decision.stopReason
+                    break
+                }
+                position = next
+            }
+            try await finishWrite()
+        } catch {
+            await settle()
+            throw error
+        }
+        if pull.incremental != nil { summary.cursor = cursorMax }
+        return summary.counts.rejectedTotal > 0 || summary.stepFailures > 0 ? .partial : .succeeded
+    }
+
+    // MARK: - Fetch
+
+    /// Stops on shutdown, and paces requests: `delay` between pages, `requests_per_second` overall.
+    private func waitForTurn() async throws {
+        // A daemon shutting down lets the page in flight finish, then stops here; the
+        // saved position makes the next run resume at this page.
+        if Task.isCancelled {
+            throw JobRunner.RunFailure(code: "interrupted", message: "stopped by shutdown before page \(position.number); the next run resumes there", continued: false)
+        }
+        if let lastRequest {
+            var wait = pull.paginate?.delay ?? .zero
+            if let rate = pull.paginate?.requestsPerSecond { wait = max(wait, .seconds(1 / rate) - (ContinuousClock.now - lastRequest)) }
+            if wait > .zero { try await Task.sleep(for: wait) }
+        }
+        lastRequest = .now
+    }
+
+    /// Builds the page's request and sends it (with its retries).
+    private func fetch() async throws -> (PreparedRequest, HTTPResponseData) {
+        if let walker { values.page = walker.templateValues(position) }
+        let request: PreparedRequest
+        switch JobRunner.buildPage(builder, pull.request, values: values, walker: walker, position: position) {
+        case .success(let built): request = built
+        case .failure(let error):
+            throw JobRunner.RunFailure(code: error.code.rawValue, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))", continued: false)
+        }
+        logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
+        let exchange = await runner.transport.send(request, redactor: redactor)
+        summary.requests += exchange.attempts.count
+        unrecorded += exchange.attempts
+        runner.faults?(.afterRequest, position.number)
+        switch exchange.result {
+        case .success(let response): return (request, response)
+        case .failure(let error): throw failure(code: error.remoteCode ?? error.code.rawValue, error.message)
+        }
+    }
+
+    // MARK: - Read and write
+
+    /// Reads the page into rows and writes it. A body spilled to disk (too large to hold
+    /// as rows) is read and written a batch of records at a time in the page's one
+    /// transaction; other pages are read whole, enriched by per-record steps, and written
+    /// while the next page is fetched.
+    private func readAndWrite(_ response: HTTPResponseData, url: String) async throws -> PageDecision {
+        if let spilled = response.spilled, pull.perRecordSteps.isEmpty {
+            return try await stream(spilled, response: response, url: url)
+        }
+        let body: [UInt8]
+        do {
+            body = try response.bodyBytes()
+        } catch {
+            throw failure(code: "connection", "\(error)")
+        }
+        let document: JSONValue
+        let page: TransformedPage
+        do {
+            (document, page) = try reader.read(body)
+        } catch {
+            throw failure(error, response: response, url: url)
+        }
+        summary.records += page.recordCount
+        summary.pages += 1
+        let decision = try decideNext(response: response, document: document, records: page.recordCount, pageCursorMax: page.cursorMax)
+        let (batches, stepFailures) = try await runner.enrich(page, steps: pull.perRecordSteps, worksheet: worksheet, values: values,
+                                                              builder: builder, redactor: redactor, run: run, summary: &summary,
+                                                              database: database)
+        summary.stepFailures += stepFailures.count
+        try await startWrite(batches, page: page, stepFailures: stepFailures, state: stateChanges(after: decision))
+        return decision
+    }
+
+    /// Writes a spilled page in parts, inside one transaction (after the page before it).
+    private func stream(_ spilled: SpilledBody, response: HTTPResponseData, url: String) async throws -> PageDecision {
+        try await finishWrite()
+        let requests = unrecorded
+        unrecorded = []
+        var decision = PageDecision()
+        var records = 0
+        do {
+            summary.counts += try database.writeInParts(into: worksheet, job: job.name, run: run, requests: requests, halfway: halfway()) { sink in
+                let outline = try reader.read({ try spilled.forEachChunk($0) }) { page in
+                    try sink.write(page.rows, children: children(of: page), rejects: page.rejects)
+                }
+                records = outline.recordCount
+                decision = try decideNext(response: response, document: outline.document, records: records, pageCursorMax: outline.cursorMax)
+                return stateChanges(after: decision)
+            }
+        } catch let error as PageReadError {
+            unrecorded = requests
+            throw failure(error, response: response, url: url)
+        } catch {
+            unrecorded = requests
+            throw error
+        }
+        runner.faults?(.afterCommit, position.number)
+        summary.records += records
+        summary.pages += 1
+        return decision
+    }
+
+    /// Starts writing a page once the page before it is written (pages commit in order).
+    private func startWrite(_ batches: [RowBatch], page: TransformedPage, stepFailures: [StepFailure], state: [String: String?]) async throws {
+        try await finishWrite()
+        let requests = unrecorded
+        unrecorded = []
+        let (database, worksheet, job, run, faults, number) = (database, worksheet, job.name, run, runner.faults, position.number)
+        let children = children(of: page)
+        let halfway = halfway()
+        let write = Task {
+            let counts = try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects, job: job, run: run,
+                                                state: state, stepFailures: stepFailures, requests: requests, halfway: halfway)
+            faults?(.afterCommit, number)
+            return counts
+        }
+        inFlight = (write, requests)
+    }
+
+    /// Waits for the page being written.
+    private func finishWrite() async throws {
+        guard let previous = inFlight else { return }
+        inFlight = nil
+        summary.counts += try await previous.task.value
+    }
+
+    /// After a failure: lets the page being written finish (its commit keeps the run's
+    /// progress), and records the requests no page transaction recorded.
+    private func settle() async {
+        if let previous = inFlight {
+            inFlight = nil
+            switch await previous.task.result {
+            case .success(let counts): summary.counts += counts
+            case .failure: unrecorded = previous.requests + unrecorded
+            }
+        }
+        try? database.recordRequests(unrecorded, run: run)
+    }
+
+    private func children(of page: TransformedPage) -> [(ChildRows, WorksheetDefinition)] {
+        page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
+    }
+
+    /// The crash tests' mid-write point for this page, if a fault hook is set.
+    private func halfway() -> (@Sendable () -> Void)? {
+        guard let faults = runner.faults else { return nil }
+        let number = position.number
+        return { faults(.midWrite, number) }
+    }
+
+    // MARK: - What comes next
+
+    /// What follows the page at `position`, keeping the largest cursor so far.
+    private func decideNext(response: HTTPResponseData, document: JSONValue, records: Int, pageCursorMax: String?) throws -> PageDecision {
+        cursorMax = CursorValue.max(cursorMax, pageCursorMax)
+        guard walker != nil else { return PageDecision() }
+        switch JobRunner.decide(&walker!, after: position, response: response, document: document, records: records) {
+        case .success(let decision): return decision
+        case .failure(let error): throw JobRunner.RunFailure(code: "pagination_loop", message: error.message, continued: false)
+        }
+    }
+
+    /// The state saved with a page: where to resume, or, after the last page, the cursor.
+    private func stateChanges(after decision: PageDecision) -> [String: String?] {
+        guard keepsState else { return [:] }
+        if let next = decision.next {
+            return [StateKey.resumePosition: next.json, StateKey.resumeRequestCursor: requestCursor, StateKey.resumeCursorMax: cursorMax]
+        }
+        var changes: [String: String?] = [StateKey.resumePosition: nil, StateKey.resumeRequestCursor: nil, StateKey.resumeCursorMax: nil]
+        if pull.incremental != nil, decision.loopError == nil, let cursorMax { changes[StateKey.cursor] = cursorMax }
+        return changes
+    }
+
+    // MARK: - Failures
+
+    private func failure(code: String, _ message: String) -> JobRunner.RunFailure {
+        JobRunner.RunFailure(code: code, message: message, continued: pull.request.onFailure == .continue)
+    }
+
+    /// A page that could not be read: a body that is not JSON says what its headers suggest.
+    private func failure(_ error: PageReadError, response: HTTPResponseData, url: String) -> JobRunner.RunFailure {
+        let message = error.code == .invalidJSON ? JobRunner.notJSON(response, url: redactor.redact(url), error.message) : error.message
+        return failure(code: error.code.rawValue, message)
+    }
+}

@@ -1,0 +1,131 @@
+import SheetSyncCore
+
+/// Reads one response body into rows, from bytes that arrive in chunks: a body held in
+/// memory is one chunk, a body spilled to a file is read a megabyte at a time. Both go
+/// the same way, so they agree byte for byte.
+///
+/// When the records path is a chain of members and no pagination path reads inside
+/// the records (`streamingPath`), the records array is split out of the bytes by
+/// `RecordSplitter` and each record is parsed on its own; the document pagination looks
+/// at is then the response without its records (`"data": []`). Otherwise the whole
+/// tree is read and mapped at once.
+public struct PageReader: Sendable {
+    public let mapper: GetMultipleData
+    /// The member chain of `records`, when the records can be streamed; computed once.
+    public let chain: [String]?
+
+    public init(mapper: GetMultipleData) {
+        self.mapper = mapper
+        self.chain = Self.streamingPath(records: mapper.job.records, paginate: mapper.job.paginate)
+    }
+
+    /// What reading a page found besides its rows.
+    public struct Outline: Sendable {
+        /// The response, without its records when they were streamed.
+        public var document: JSONValue
+        public var recordCount = 0
+        public var cursorMax: String?
+    }
+
+    /// A source of chunks: calls its argument with each chunk in order.
+    public typealias Chunks = ((UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Void
+
+    /// Reads a body chunk by chunk, handing rows to `flush` in batches of `batchSize`
+    /// records (the last batch may be smaller; a page without records flushes nothing).
+    /// Errors are `PageReadError`s, except what `flush` or `chunks` throw, which pass through.
+    public func read(_ chunks: Chunks, batchSize: Int = 1000, flush: (TransformedPage) throws -> Void) throws -> Outline {
+        guard let chain else { return try readTree(chunks, flush: flush) }
+        // `flush` is only called while this function runs (the chunk source calls back in).
+        return try withoutActuallyEscaping(flush) { flush in try stream(chunks, chain: chain, batchSize: batchSize, flush: flush) }
+    }
+
+    private func stream(_ chunks: Chunks, chain: [String], batchSize: Int, flush: @escaping (TransformedPage) throws -> Void) throws -> Outline {
+        var splitter = RecordSplitter(path: chain)
+        var batch: [JSONValue] = []
+        var outline = Outline(document: .null)
+        func flushBatch() throws {
+            guard !batch.isEmpty else { return }
+            try flushPage(try transform { () throws(TransformError) in try mapper.transform(records: batch) }, into: &outline, flush)
+            batch.removeAll(keepingCapacity: true)
+        }
+        try chunks { chunk in
+            try Self.parsing {
+                try splitter.feed(chunk) { element in
+                    batch.append(try JSONReader.parse(element))
+                    if batch.count >= batchSize { try flushBatch() }
+                }
+            }
+        }
+        try Self.parsing {
+            try splitter.finish()
+            outline.document = try JSONReader.parse(splitter.skeleton)
+        }
+        // A duplicated member after the array would win in the tree; refuse the ambiguity.
+        if splitter.arrayFound, mapper.job.records.value(in: outline.document) != .array([]) {
+            throw PageReadError(.unexpectedResponse, "the records path '\(mapper.job.records.text)' appears more than once in the response; it is ambiguous which holds the records")
+        }
+        if splitter.arrayFound {
+            try flushBatch()
+        } else {
+            let document = outline.document
+            try flushPage(try transform { () throws(TransformError) in try mapper.transform(document) }, into: &outline, flush)
+        }
+        return outline
+    }
+
+    /// A body in memory: the whole page at once.
+    public func read(_ body: [UInt8]) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
+        var page: TransformedPage?
+        do {
+            let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, batchSize: .max) { page = $0 }
+            return (outline.document, page ?? TransformedPage(rows: RowBatch(columns: mapper.columns)))
+        } catch let error as PageReadError {
+            throw error
+        } catch {
+            throw PageReadError(.invalidJSON, "\(error)")
+        }
+    }
+
+    /// The member names of `records` when a response's records can be streamed out of
+    /// its bytes instead of reading the whole tree: `records` is a chain of members and
+    /// no pagination path reads inside the records.
+    public static func streamingPath(records: JSONPath, paginate: PaginationSpec?) -> [String]? {
+        guard let chain = records.memberChain else { return nil }
+        let prefix = chain.map { JSONPath.Component.member($0) }
+        let bodyPaths = [paginate?.next, paginate?.hasMore, paginate?.total, paginate?.totalPages].compactMap { $0 }
+        if bodyPaths.contains(where: { $0.root == .current && $0.components.starts(with: prefix) }) { return nil }
+        return chain
+    }
+
+    // MARK: - Helpers
+
+    /// The whole tree, for records paths that cannot be streamed.
+    private func readTree(_ chunks: Chunks, flush: (TransformedPage) throws -> Void) throws -> Outline {
+        var bytes: [UInt8] = []
+        try chunks { bytes.append(contentsOf: $0) }
+        var outline = Outline(document: .null)
+        try Self.parsing { outline.document = try JSONReader.parse(bytes) }
+        let document = outline.document
+        try flushPage(try transform { () throws(TransformError) in try mapper.transform(document) }, into: &outline, flush)
+        return outline
+    }
+
+    private func flushPage(_ page: TransformedPage, into outline: inout Outline, _ flush: (TransformedPage) throws -> Void) throws {
+        outline.recordCount += page.recordCount
+        outline.cursorMax = CursorValue.max(outline.cursorMax, page.cursorMax)
+        try flush(page)
+    }
+
+    private func transform(_ body: () throws(TransformError) -> TransformedPage) throws(PageReadError) -> TransformedPage {
+        do { return try body() } catch { throw PageReadError(.unexpectedResponse, error.message) }
+    }
+
+    /// Runs JSON parsing, turning the reader's errors into `.invalidJSON`.
+    private static func parsing(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as CoreError {
+            throw PageReadError(.invalidJSON, error.message)
+        }
+    }
+}
