@@ -1,3 +1,4 @@
+import Foundation
 import SheetSyncCore
 
 /// The demo shop's deterministic data: the same seed and size always give the same
@@ -131,4 +132,3 @@ func paddedID(_ prefix: String, _ number: Int) -> String {
     return prefix + String(repeating: "0", count: max(0, 5 - digits.count)) + digits
 }
 
-import Foundation

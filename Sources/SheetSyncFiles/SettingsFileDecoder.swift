@@ -1,3 +1,4 @@
+import Foundation
 import SheetSyncCore
 import Yams
 
@@ -60,4 +61,3 @@ struct SettingsFileDecoder {
     }
 }
 
-import Foundation

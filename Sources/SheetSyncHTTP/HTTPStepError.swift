@@ -29,13 +29,18 @@ public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
     public var remoteMessage: String?
     /// The receiver's `Retry-After`, when it sent one.
     public var retryAfter: Duration?
+    /// The error underneath (NIO's, TLS's), kept for logs and for tests; never shown
+    /// as it is, since its text may hold anything.
+    public var underlying: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String, status: Int? = nil, remoteCode: String? = nil, remoteMessage: String? = nil) {
+    public init(_ code: Code, _ message: String, status: Int? = nil, remoteCode: String? = nil, remoteMessage: String? = nil,
+                underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.status = status
         self.remoteCode = remoteCode
         self.remoteMessage = remoteMessage
+        self.underlying = underlying
     }
 
     public var description: String { message }

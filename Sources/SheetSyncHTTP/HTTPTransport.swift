@@ -276,11 +276,12 @@ public final class HTTPTransport: Sendable {
             }
             return HTTPStepError(.connection, "the server's answer is not valid HTTP (\(text))")
         }
-        if error is NIOSSLError || text.contains("SSL") || text.contains("certificate") || text.contains("handshake") {
-            return HTTPStepError(.tls, "TLS failed: \(text). If the server uses a private CA, set 'ca_file'; only for testing, 'verify_tls: false'")
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            return HTTPStepError(.tls, "TLS failed: \(text). If the server uses a private CA, set 'ca_file'; only for testing, 'verify_tls: false'",
+                                 underlying: error)
         }
         let host = URL(string: request.url).map { "\($0.host ?? "?"):\($0.port.map(String.init) ?? ($0.scheme == "https" ? "443" : "80"))" } ?? request.url
-        return HTTPStepError(.connection, "cannot connect to \(host): \(text)")
+        return HTTPStepError(.connection, "cannot connect to \(host): \(text)", underlying: error)
     }
 
     private func statusError(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError {

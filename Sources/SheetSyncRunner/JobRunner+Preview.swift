@@ -29,7 +29,7 @@ extension JobRunner {
     public func preview(_ job: JobDefinition, params: [String: String] = [:]) async -> PreviewReport {
         var report = PreviewReport()
         guard case .pull(let pull) = job.kind else {
-            report.error = "push jobs send worksheet records; preview them with 'sheetsync deliveries' once push jobs exist"
+            report.error = "'\(job.name)' is a push job: preview what it would send with 'sheetsync push \(job.name) --dry-run'"
             return report
         }
         guard let worksheet = project.worksheet(named: job.worksheet) else {

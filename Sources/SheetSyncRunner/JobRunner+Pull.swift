@@ -5,18 +5,6 @@ import SheetSyncHTTP
 import SheetSyncStore
 import SheetSyncTransform
 
-/// Names of the values a pull job keeps in `_sheetsync_state`: a few per job, never a
-/// list that grows with the data.
-public enum StateKey {
-    /// The incremental cursor: the largest cursor value of a completed run.
-    public static let cursor = "cursor"
-    /// While a paginated run is under way: the next page, the cursor value the run's
-    /// requests use, and the largest cursor value committed so far.
-    public static let resumePosition = "resume.position"
-    public static let resumeRequestCursor = "resume.request_cursor"
-    public static let resumeCursorMax = "resume.cursor_max"
-}
-
 extension JobRunner {
     // Typed throws are caught here, outside the async loop (Swift 6.3 crashes compiling
     // a typed-throws catch inside that loop).

@@ -43,7 +43,6 @@ enum DeliveryPlan {
 }
 
 extension JobRunner {
-    static let disabledKey = "disabled"
 
     /// Delivers the push job's due changes: captures new changes from the outbox,
     /// then sends each due delivery (one per record at a time, in order, up to
@@ -66,7 +65,7 @@ extension JobRunner {
         }
         do {
             try database.migrate(project.worksheets, captured: project.capturedWorksheets)
-            if let reason = try database.state(job: job.name)[Self.disabledKey] {
+            if let reason = try database.state(job: job.name)[StateKey.disabled] {
                 summary.disabled = reason + " (run 'sheetsync replay \(job.name) --failed' once the endpoint is fixed)"
                 return summary
             }
@@ -133,7 +132,7 @@ extension JobRunner {
                             case .gone(let reason):
                                 summary.failed += 1
                                 summary.disabled = reason
-                                state[Self.disabledKey] = reason
+                                state[StateKey.disabled] = reason
                             }
                         }
                         try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,

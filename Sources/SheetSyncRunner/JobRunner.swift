@@ -106,7 +106,7 @@ public struct JobRunner: Sendable {
         var summary = RunSummary(job: job.name, status: .running)
         guard case .pull(let pull) = job.kind else {
             summary.status = .failed
-            summary.errorMessage = "push jobs are not supported by 'run' yet"
+            summary.errorMessage = "'\(job.name)' is a push job: send its changes with 'sheetsync push \(job.name)'"
             return summary
         }
         summary.worksheets = [job.worksheet] + pull.children.map(\.worksheet)

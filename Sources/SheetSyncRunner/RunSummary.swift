@@ -1,3 +1,4 @@
+import Foundation
 import SheetSyncCore
 import SheetSyncHTTP
 import SheetSyncStore
@@ -69,4 +70,3 @@ public struct RunSummary: Sendable {
     }
 }
 
-import Foundation

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An error from the SQLite store, with a stable code and a message that says what
 /// to do about it.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
@@ -41,4 +43,3 @@ enum SQL {
     static let now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 }
 
-import Foundation

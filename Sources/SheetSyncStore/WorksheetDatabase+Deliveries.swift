@@ -81,7 +81,7 @@ extension WorksheetDatabase {
     @discardableResult
     public func ingestChanges(job: String, worksheet: String) throws(StoreError) -> Int {
         try write { db in
-            let stateKey = "outbox.seq"
+            let stateKey = StateKey.outboxPosition
             let last = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = ?", arguments: [job, stateKey]) ?? 0
             let rows = try Row.fetchAll(db, sql: "SELECT seq, record_key, operation FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? ORDER BY seq",
                                         arguments: [worksheet, last])
@@ -189,8 +189,8 @@ extension WorksheetDatabase {
         guard !jobs.isEmpty else { return }
         try write { db in
             let placeholders = Array(repeating: "?", count: jobs.count).joined(separator: ", ")
-            let positions = try Int64.fetchAll(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE name = 'outbox.seq' AND job IN (\(placeholders))",
-                                               arguments: StatementArguments(jobs))
+            let positions = try Int64.fetchAll(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE name = ? AND job IN (\(placeholders))",
+                                               arguments: StatementArguments([StateKey.outboxPosition] + jobs))
             guard positions.count == jobs.count, let consumed = positions.min() else { return }
             try db.execute(sql: "DELETE FROM _sheetsync_outbox WHERE worksheet = ? AND seq <= ?", arguments: [worksheet, consumed])
         }
@@ -214,7 +214,7 @@ extension WorksheetDatabase {
     /// Record keys changed since `job` last looked, without consuming them (for dry runs).
     public func unconsumedChanges(job: String, worksheet: String) throws(StoreError) -> [(key: String, operation: String)] {
         try read { db in
-            let last = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = 'outbox.seq'", arguments: [job]) ?? 0
+            let last = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = ?", arguments: [job, StateKey.outboxPosition]) ?? 0
             return try Row.fetchAll(db, sql: "SELECT record_key, min(operation) AS operation FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? GROUP BY record_key ORDER BY min(seq)",
                                     arguments: [worksheet, last]).map { ($0["record_key"], $0["operation"]) }
         }

@@ -142,7 +142,7 @@ struct Replay: AsyncParsableCommand {
         let database = try global.openDatabase(for: project)
         do {
             let count = try database.replay(job: job, changeID: id, failedOnly: failed, since: since.flatMap { UTCDateTime(iso: $0) }.map { WorksheetDatabase.timestamp(Date(timeIntervalSince1970: Double($0.seconds))) })
-            try database.saveState(["disabled": nil], job: job)
+            try database.saveState([StateKey.disabled: nil], job: job)
             Output.out("\(job): \(count) deliver\(count == 1 ? "y" : "ies") re-queued; run 'sheetsync push \(job)' to send")
         } catch {
             Output.err("error: \(error.message)")

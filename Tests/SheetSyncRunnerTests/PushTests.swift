@@ -250,7 +250,7 @@ struct PushTests {
         #expect(blocked.disabled != nil)
         #expect(await receiver.received.count == 1)
         _ = try harness.database.replay(job: "push", changeID: nil, failedOnly: true, since: nil)
-        try harness.database.saveState(["disabled": nil], job: "push")
+        try harness.database.saveState([StateKey.disabled: nil], job: "push")
         let resumed = await harness.runner.push(try harness.job("push"))
         #expect(resumed.delivered == 2, "\(resumed.line)")
         await harness.shutdown()
