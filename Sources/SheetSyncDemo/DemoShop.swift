@@ -36,6 +36,7 @@ public struct DemoShop: Sendable {
         try await LoopbackServer.start(router(), port: port)
     }
 
+    /// The demo shop's routes, one after the other: a route table reads best whole.
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         let data = self.data

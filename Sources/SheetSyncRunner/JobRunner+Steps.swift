@@ -56,49 +56,9 @@ extension JobRunner {
         var omitted = [Set<String>](repeating: [], count: count)
         var failures: [StepFailure] = []
         let keyIndexes = worksheet.key.compactMap { page.rows.columns.firstIndex(of: $0) }
-        let transport = self.transport
 
         for step in steps {
-            let mapper = FieldMapper(checked: step.fields, in: worksheet)
-            typealias Outcome = (index: Int, result: StepResult, attempts: [RequestAttempt])
-            var outcomes: [Outcome] = []
-            await withTaskGroup(of: Outcome.self) { group in
-                var next = 0
-                func launch() {
-                    guard next < count else { return }
-                    let index = next
-                    next += 1
-                    var recordValues = values
-                    if case .object(let object) = page.sourceRecords[index] {
-                        recordValues.record = Dictionary(object.members.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
-                    }
-                    group.addTask {
-                        let request: PreparedRequest
-                        switch Self.buildPage(builder, step.request, values: recordValues, walker: nil, position: PagePosition()) {
-                        case .success(let built): request = built
-                        case .failure(let error): return (index, .failure(redactor.redact(error.message)), [])
-                        }
-                        let exchange = await transport.send(request, redactor: redactor)
-                        switch exchange.result {
-                        case .failure(let error): return (index, .failure(error.message), exchange.attempts)
-                        case .success(let response):
-                            guard let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) else {
-                                return (index, .failure("the response is not valid JSON"), exchange.attempts)
-                            }
-                            do {
-                                return (index, .success(try mapper.values(from: document)), exchange.attempts)
-                            } catch {
-                                return (index, .failure("\(error)"), exchange.attempts)
-                            }
-                        }
-                    }
-                }
-                for _ in 0..<step.concurrency { launch() }
-                while let outcome = await group.next() {
-                    outcomes.append(outcome)
-                    launch()
-                }
-            }
+            let outcomes = await call(step, for: page, worksheet: worksheet, values: values, builder: builder, redactor: redactor)
             let attempts = outcomes.flatMap(\.attempts)
             summary.requests += attempts.count
             try database.recordRequests(attempts, run: run)
@@ -128,6 +88,58 @@ extension JobRunner {
             groups[leave, default: RowBatch(columns: columns)].rows.append(row)
         }
         return (groups.sorted { $0.key.count < $1.key.count }.map(\.value), failures)
+    }
+}
+
+extension JobRunner {
+    /// One outcome of a per-record step call: which row, what it gave, its requests.
+    typealias StepOutcome = (index: Int, result: StepResult, attempts: [RequestAttempt])
+
+    /// Calls `step` once for every row of `page`, at most `step.concurrency` at a time.
+    func call(_ step: RequestStep, for page: TransformedPage, worksheet: WorksheetDefinition, values: TemplateValues,
+              builder: RequestBuilder, redactor: Redactor) async -> [StepOutcome] {
+        let mapper = FieldMapper(checked: step.fields, in: worksheet)
+        let transport = self.transport
+        let count = page.rows.rows.count
+        var outcomes: [StepOutcome] = []
+        await withTaskGroup(of: StepOutcome.self) { group in
+            var next = 0
+            func launch() {
+                guard next < count else { return }
+                let index = next
+                next += 1
+                var recordValues = values
+                if case .object(let object) = page.sourceRecords[index] {
+                    recordValues.record = Dictionary(object.members.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+                }
+                group.addTask {
+                    let request: PreparedRequest
+                    switch Self.buildPage(builder, step.request, values: recordValues, walker: nil, position: PagePosition()) {
+                    case .success(let built): request = built
+                    case .failure(let error): return (index, .failure(redactor.redact(error.message)), [])
+                    }
+                    let exchange = await transport.send(request, redactor: redactor)
+                    switch exchange.result {
+                    case .failure(let error): return (index, .failure(error.message), exchange.attempts)
+                    case .success(let response):
+                        guard let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) else {
+                            return (index, .failure("the response is not valid JSON"), exchange.attempts)
+                        }
+                        do {
+                            return (index, .success(try mapper.values(from: document)), exchange.attempts)
+                        } catch {
+                            return (index, .failure("\(error)"), exchange.attempts)
+                        }
+                    }
+                }
+            }
+            for _ in 0..<step.concurrency { launch() }
+            while let outcome = await group.next() {
+                outcomes.append(outcome)
+                launch()
+            }
+        }
+        return outcomes
     }
 }
 

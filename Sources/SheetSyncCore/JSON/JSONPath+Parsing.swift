@@ -3,6 +3,9 @@ extension JSONPath {
     ///
     /// - Throws: `CoreError` `.invalidJSONPath` whose `offset` is the character
     ///   position of the problem, so a file reader can point at the exact column.
+    ///
+    /// One hand-written recursive-descent loop over the characters, longer than most
+    /// functions here on purpose: each branch is one piece of the grammar, in order.
     public init(parsing text: String) throws(CoreError) {
         let chars = Array(text)
         var position = 0

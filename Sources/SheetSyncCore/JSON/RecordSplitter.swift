@@ -141,6 +141,9 @@ public struct RecordSplitter {
 
     // MARK: - Outside the records array
 
+    /// One step of the byte-level state machine outside the records array. It is one
+    /// function on purpose: it runs for every byte of every response, and each branch
+    /// is one state of the machine (string, escape, key, container), read top to bottom.
     private mutating func scanOutside(_ byte: UInt8, at index: Int) throws {
         if inString {
             skeleton.append(byte)

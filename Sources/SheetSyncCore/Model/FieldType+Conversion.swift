@@ -8,6 +8,9 @@ extension FieldType {
     ///
     /// - Throws: `CoreError` with code `.conversionFailed` and a message naming what
     ///   was expected and what was found.
+    ///
+    /// One `switch` over the field types, each case a few lines: the one place to read
+    /// (and to extend, for a new field type) what every type accepts.
     public func convert(_ value: JSONValue) throws(CoreError) -> SQLValue {
         if case .null = value { return .null }
         if self != .text, self != .json, case .string(let s) = value, s.trimmingSpaces.isEmpty { return .null }
