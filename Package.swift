@@ -49,18 +49,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "SheetSyncTransform", dependencies: ["SheetSyncCore"]),
-        .target(
-            name: "SheetSyncSchedule",
-            dependencies: [
-                "SheetSyncCore",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        .target(name: "SheetSyncSchedule", dependencies: ["SheetSyncCore"]),
         .target(
             name: "SheetSyncPush",
             dependencies: ["SheetSyncCore", .product(name: "Crypto", package: "swift-crypto")]
@@ -78,16 +70,29 @@ let package = Package(
                 "SheetSyncCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test support only: never a dependency of a product target.
+        .target(
+            name: "SheetSyncTesting",
+            dependencies: [
+                "SheetSyncSchedule", "SheetSyncHTTP", "SheetSyncDemo",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "sheetsync",
             dependencies: [
-                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncRunner", "SheetSyncDemo", "SheetSyncSchedule",
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncTransform", "SheetSyncRunner",
+                "SheetSyncDemo", "SheetSyncSchedule",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -99,12 +104,11 @@ let package = Package(
         ),
         .testTarget(name: "SheetSyncTransformTests", dependencies: ["SheetSyncTransform", "SheetSyncCore"]),
         .testTarget(name: "SheetSyncPushTests", dependencies: ["SheetSyncPush", "SheetSyncCore"]),
-        .testTarget(name: "SheetSyncScheduleTests", dependencies: ["SheetSyncSchedule", "SheetSyncCore"]),
+        .testTarget(name: "SheetSyncScheduleTests", dependencies: ["SheetSyncSchedule", "SheetSyncCore", "SheetSyncTesting"]),
         .testTarget(
             name: "SheetSyncHTTPTests",
             dependencies: [
-                "SheetSyncHTTP", "SheetSyncCore", "SheetSyncDemo",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SheetSyncHTTP", "SheetSyncCore", "SheetSyncDemo", "SheetSyncTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -115,8 +119,10 @@ let package = Package(
         .testTarget(
             name: "SheetSyncRunnerTests",
             dependencies: [
-                "SheetSyncRunner", "SheetSyncDemo", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore",
+                "SheetSyncRunner", "SheetSyncDemo", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP",
+                "SheetSyncTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
