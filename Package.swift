@@ -74,6 +74,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "SheetSyncDaemon",
+            dependencies: [
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncRunner", "SheetSyncSchedule",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Test support only: never a dependency of a product target.
         .target(
             name: "SheetSyncTesting",
@@ -88,11 +99,8 @@ let package = Package(
             name: "sheetsync",
             dependencies: [
                 "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncTransform", "SheetSyncRunner",
-                "SheetSyncDemo", "SheetSyncSchedule",
+                "SheetSyncDemo", "SheetSyncDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -124,6 +132,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "SheetSyncDaemonTests",
+            dependencies: [
+                "SheetSyncDaemon", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SheetSyncCLITests", dependencies: ["sheetsync"], exclude: ["Fixtures"]),
