@@ -49,18 +49,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "SheetSyncTransform", dependencies: ["SheetSyncCore"]),
-        .target(
-            name: "SheetSyncSchedule",
-            dependencies: [
-                "SheetSyncCore",
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+        .target(name: "SheetSyncSchedule", dependencies: ["SheetSyncCore"]),
         .target(
             name: "SheetSyncPush",
             dependencies: ["SheetSyncCore", .product(name: "Crypto", package: "swift-crypto")]
@@ -78,16 +70,37 @@ let package = Package(
                 "SheetSyncCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SheetSyncDaemon",
+            dependencies: [
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncRunner", "SheetSyncSchedule",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Test support only: never a dependency of a product target.
+        .target(
+            name: "SheetSyncTesting",
+            dependencies: [
+                "SheetSyncSchedule", "SheetSyncHTTP", "SheetSyncDemo",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "sheetsync",
             dependencies: [
-                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncRunner", "SheetSyncDemo", "SheetSyncSchedule",
+                "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncTransform", "SheetSyncRunner",
+                "SheetSyncDemo", "SheetSyncDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -99,12 +112,11 @@ let package = Package(
         ),
         .testTarget(name: "SheetSyncTransformTests", dependencies: ["SheetSyncTransform", "SheetSyncCore"]),
         .testTarget(name: "SheetSyncPushTests", dependencies: ["SheetSyncPush", "SheetSyncCore"]),
-        .testTarget(name: "SheetSyncScheduleTests", dependencies: ["SheetSyncSchedule", "SheetSyncCore"]),
+        .testTarget(name: "SheetSyncScheduleTests", dependencies: ["SheetSyncSchedule", "SheetSyncCore", "SheetSyncTesting"]),
         .testTarget(
             name: "SheetSyncHTTPTests",
             dependencies: [
-                "SheetSyncHTTP", "SheetSyncCore", "SheetSyncDemo",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "SheetSyncHTTP", "SheetSyncCore", "SheetSyncDemo", "SheetSyncTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -115,9 +127,21 @@ let package = Package(
         .testTarget(
             name: "SheetSyncRunnerTests",
             dependencies: [
-                "SheetSyncRunner", "SheetSyncDemo", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore",
+                "SheetSyncRunner", "SheetSyncDemo", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP",
+                "SheetSyncTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "SheetSyncDaemonTests",
+            dependencies: [
+                "SheetSyncDaemon", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SheetSyncCLITests", dependencies: ["sheetsync"], exclude: ["Fixtures"]),

@@ -158,7 +158,7 @@ public actor JobScheduler {
     public func stop(grace: Duration) async {
         stopping = true
         queued.removeAll()
-        (clock as? ManualClock)?.wakeAll()
+        clock.wakeSleepers()
         let tasks = Array(inFlight.values)
         let deadline = ContinuousClock.now + grace
         for task in tasks {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SheetSyncCore
+import SheetSyncDaemon
 import SheetSyncStore
 
 /// `sheetsync status`: each job's schedule, next run and last run, from the database.

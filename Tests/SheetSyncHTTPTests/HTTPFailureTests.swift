@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SheetSyncCore
 @testable import SheetSyncHTTP
+import SheetSyncTesting
 
 /// Timeouts, success codes, error extraction, retries and size caps.
 struct HTTPFailureTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SheetSyncCore
 @testable import SheetSyncHTTP
+import SheetSyncTesting
 
 /// Every method and body kind arrives at a real server exactly as configured.
 struct HTTPRequestTests {

@@ -4,6 +4,7 @@ import NIOSSL
 import Testing
 import SheetSyncCore
 import SheetSyncDemo
+import SheetSyncTesting
 @testable import SheetSyncHTTP
 
 /// Redirects, the proxy, and TLS verification.
@@ -95,22 +96,22 @@ struct HTTPRoutingTests {
         let made = try await SelfSignedCertificate.make()
         defer { made.remove() }
         let certificate = made.certificate
-        let server = try await LoopbackServer.start(EdgeCaseServer.router(), server: try .tls(.http1(), tlsConfiguration: made.serverConfiguration), scheme: "https")
-        try await withTransport { transport in
-            let refused = try await send(spec(.GET, server.baseURL + "/echo"), transport: transport)
-            guard case .failure(let error) = refused.result else { Issue.record("self-signed certificate accepted by default"); return }
-            #expect(error.code == .tls)
-            #expect(error.message.contains("set 'ca_file'"))
+        try await withLoopbackServer(EdgeCaseServer.router(), server: try .tls(.http1(), tlsConfiguration: made.serverConfiguration), scheme: "https") { server in
+            try await withTransport { transport in
+                let refused = try await send(spec(.GET, server.baseURL + "/echo"), transport: transport)
+                guard case .failure(let error) = refused.result else { Issue.record("self-signed certificate accepted by default"); return }
+                #expect(error.code == .tls)
+                #expect(error.message.contains("set 'ca_file'"))
 
-            var insecure = spec(.GET, server.baseURL + "/echo")
-            insecure.verifyTLS = false
-            #expect(try await send(insecure, transport: transport).response?.status == 200)
+                var insecure = spec(.GET, server.baseURL + "/echo")
+                insecure.verifyTLS = false
+                #expect(try await send(insecure, transport: transport).response?.status == 200)
 
-            var trusted = spec(.GET, server.baseURL + "/echo")
-            trusted.caFile = certificate
-            #expect(try await send(trusted, transport: transport).response?.status == 200)
+                var trusted = spec(.GET, server.baseURL + "/echo")
+                trusted.caFile = certificate
+                #expect(try await send(trusted, transport: transport).response?.status == 200)
+            }
         }
-        await server.stop()
     }
 }
 

@@ -3,6 +3,7 @@ import NIOSSL
 import Testing
 import SheetSyncCore
 import SheetSyncDemo
+import SheetSyncTesting
 @testable import SheetSyncHTTP
 
 /// The origin rule for redirects (issue 12): only http and https, never https → http,
@@ -92,19 +93,19 @@ struct OriginRuleTests {
     @Test func anHTTPSRedirectToPlainHTTPIsRefused() async throws {
         let tls = try await SelfSignedCertificate.make()
         defer { tls.remove() }
-        let secure = try await LoopbackServer.start(EdgeCaseServer.router(), server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration), scheme: "https")
-        try await withEdgeServer { plain, _ in
-            try await withTransport { transport in
-                let (base, values) = credentialed(Self.redirect(secure.baseURL, to: plain.baseURL + "/echo"))
-                var request = base
-                request.caFile = tls.certificate
-                let exchange = try await send(request, values, transport: transport)
-                guard case .failure(let error) = exchange.result else { Issue.record("followed https → http"); return }
-                #expect(error.code == .refusedURL)
-                #expect(error.message.contains("from https to"))
+        try await withLoopbackServer(EdgeCaseServer.router(), server: try .tls(.http1(), tlsConfiguration: tls.serverConfiguration), scheme: "https") { secure in
+            try await withEdgeServer { plain, _ in
+                try await withTransport { transport in
+                    let (base, values) = credentialed(Self.redirect(secure.baseURL, to: plain.baseURL + "/echo"))
+                    var request = base
+                    request.caFile = tls.certificate
+                    let exchange = try await send(request, values, transport: transport)
+                    guard case .failure(let error) = exchange.result else { Issue.record("followed https → http"); return }
+                    #expect(error.code == .refusedURL)
+                    #expect(error.message.contains("from https to"))
+                }
             }
         }
-        await secure.stop()
     }
 
     /// The reproduction: a 401 body of filler, then the token, cut at every offset around

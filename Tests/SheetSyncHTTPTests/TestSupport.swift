@@ -1,33 +1,13 @@
 import Foundation
 import SheetSyncCore
 import SheetSyncDemo
+import SheetSyncTesting
 @testable import SheetSyncHTTP
 
-/// Starts the edge-case server for one test and stops it afterwards.
+/// Starts the edge-case server for one test and stops it afterwards, even when the test throws.
 func withEdgeServer<T>(_ body: (LoopbackServer, HitCounter) async throws -> T) async throws -> T {
     let hits = HitCounter()
-    let server = try await LoopbackServer.start(EdgeCaseServer.router(hits: hits))
-    do {
-        let result = try await body(server, hits)
-        await server.stop()
-        return result
-    } catch {
-        await server.stop()
-        throw error
-    }
-}
-
-/// A transport for one test, shut down afterwards.
-func withTransport<T>(proxy: HTTPTransport.Proxy? = nil, _ body: (HTTPTransport) async throws -> T) async throws -> T {
-    let transport = HTTPTransport(proxy: proxy)
-    do {
-        let result = try await body(transport)
-        await transport.shutdown()
-        return result
-    } catch {
-        await transport.shutdown()
-        throw error
-    }
+    return try await withLoopbackServer(EdgeCaseServer.router(hits: hits)) { server in try await body(server, hits) }
 }
 
 func template(_ text: String) -> Template {
@@ -68,11 +48,4 @@ struct Echo {
     func header(_ name: String) -> String? {
         headers.first { $0.0.lowercased() == name.lowercased() }?.1
     }
-}
-
-/// A fresh temporary directory.
-func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-http-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
 }

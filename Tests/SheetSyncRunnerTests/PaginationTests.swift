@@ -5,6 +5,7 @@ import SheetSyncCore
 import SheetSyncDemo
 @testable import SheetSyncRunner
 import SheetSyncStore
+import SheetSyncTesting
 
 /// Every pagination style and stop rule against a real loopback server.
 struct PaginationTests {
@@ -78,70 +79,70 @@ struct PaginationTests {
 
     @Test(arguments: styles)
     func fetchesEveryRecordOnce(_ style: Style) async throws {
-        let server = try await LoopbackServer.start(PagedAPI.router())
-        let (summary, harness) = try await run(Self.job(style.request, paginate: style.paginate, records: style.records), server: server)
-        #expect(summary.status == .succeeded, "\(summary.line)")
-        #expect(try ids(harness) == Array(1...25))
-        #expect(summary.pages == style.pages)
-        #expect(summary.stopReason == style.stop)
-        #expect(summary.warnings.isEmpty)
-        #expect(try harness.count("_sheetsync_requests") == style.pages)
-        // A complete run leaves no resume state behind.
-        #expect(try harness.rows("SELECT name FROM _sheetsync_state WHERE name LIKE 'resume.%'").isEmpty)
-        await harness.shutdown()
-        await server.stop()
+        try await withLoopbackServer(PagedAPI.router()) { server in
+            let (summary, harness) = try await run(Self.job(style.request, paginate: style.paginate, records: style.records), server: server)
+            #expect(summary.status == .succeeded, "\(summary.line)")
+            #expect(try ids(harness) == Array(1...25))
+            #expect(summary.pages == style.pages)
+            #expect(summary.stopReason == style.stop)
+            #expect(summary.warnings.isEmpty)
+            #expect(try harness.count("_sheetsync_requests") == style.pages)
+            // A complete run leaves no resume state behind.
+            #expect(try harness.rows("SELECT name FROM _sheetsync_state WHERE name LIKE 'resume.%'").isEmpty)
+            await harness.shutdown()
+        }
     }
 
     @Test func aServerRepeatingItsLastPageIsStoppedAndRealPagesKept() async throws {
-        let server = try await LoopbackServer.start(PagedAPI.router())
-        let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/repeat\"", paginate: "{ style: page }"), server: server)
-        #expect(summary.status == .failed)
-        #expect(summary.errorCode == "pagination_loop")
-        #expect(summary.errorMessage?.contains("page 3 has the same body as page 2") == true)
-        #expect(try ids(harness) == Array(1...20))
-        await harness.shutdown()
-        await server.stop()
+        try await withLoopbackServer(PagedAPI.router()) { server in
+            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/repeat\"", paginate: "{ style: page }"), server: server)
+            #expect(summary.status == .failed)
+            #expect(summary.errorCode == "pagination_loop")
+            #expect(summary.errorMessage?.contains("page 3 has the same body as page 2") == true)
+            #expect(try ids(harness) == Array(1...20))
+            await harness.shutdown()
+        }
     }
 
     @Test func aRepeatedTokenIsStopped() async throws {
-        let server = try await LoopbackServer.start(PagedAPI.router())
-        let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/same-token\"", paginate: "{ style: cursor, param: after, next: $.next }"), server: server)
-        #expect(summary.status == .failed)
-        #expect(summary.errorMessage?.contains("returned token 'tok-again' again on page 2") == true)
-        #expect(try ids(harness) == [1, 2])  // page 2 is real and kept; its next token is the loop
-        await harness.shutdown()
-        await server.stop()
+        try await withLoopbackServer(PagedAPI.router()) { server in
+            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/same-token\"", paginate: "{ style: cursor, param: after, next: $.next }"), server: server)
+            #expect(summary.status == .failed)
+            #expect(summary.errorMessage?.contains("returned token 'tok-again' again on page 2") == true)
+            #expect(try ids(harness) == [1, 2])  // page 2 is real and kept; its next token is the loop
+            await harness.shutdown()
+        }
     }
 
     @Test func aTotalMismatchIsAWarning() async throws {
-        let server = try await LoopbackServer.start(PagedAPI.router())
-        let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/total-mismatch\"", paginate: "{ style: page, total: $.total }"), server: server)
-        #expect(summary.status == .succeeded)
-        #expect(summary.warnings == ["fetched 25 records but the API reported a total of 30"])
-        let details = try harness.rows("SELECT details FROM _sheetsync_runs")[0][0] as String
-        #expect(details.contains("fetched 25 records but the API reported a total of 30"))
-        await harness.shutdown()
-        await server.stop()
+        try await withLoopbackServer(PagedAPI.router()) { server in
+            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/total-mismatch\"", paginate: "{ style: page, total: $.total }"), server: server)
+            #expect(summary.status == .succeeded)
+            #expect(summary.warnings == ["fetched 25 records but the API reported a total of 30"])
+            let details = try harness.rows("SELECT details FROM _sheetsync_runs")[0][0] as String
+            #expect(details.contains("fetched 25 records but the API reported a total of 30"))
+            await harness.shutdown()
+        }
     }
 
     @Test func maxPagesStopsWithAWarning() async throws {
-        let server = try await LoopbackServer.start(PagedAPI.router())
-        let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, max_pages: 2 }"), server: server)
-        #expect(summary.pages == 2)
-        #expect(summary.warnings.first?.contains("stopped after max_pages (2)") == true)
-        #expect(try ids(harness) == Array(1...20))
-        await harness.shutdown()
-        await server.stop()
+        try await withLoopbackServer(PagedAPI.router()) { server in
+            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, max_pages: 2 }"), server: server)
+            #expect(summary.pages == 2)
+            #expect(summary.warnings.first?.contains("stopped after max_pages (2)") == true)
+            #expect(try ids(harness) == Array(1...20))
+            await harness.shutdown()
+        }
     }
 
     @Test func delayAndRateLimitSpaceTheRequests() async throws {
-        let server = try await LoopbackServer.start(PagedAPI.router())
-        let started = ContinuousClock.now
-        let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, has_more: $.has_more, requests_per_second: 5 }"), server: server)
-        #expect(summary.pages == 3)
-        #expect(ContinuousClock.now - started >= .milliseconds(380), "3 requests at 5/s take at least 400 ms")
-        await harness.shutdown()
-        await server.stop()
+        try await withLoopbackServer(PagedAPI.router()) { server in
+            let started = ContinuousClock.now
+            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, has_more: $.has_more, requests_per_second: 5 }"), server: server)
+            #expect(summary.pages == 3)
+            #expect(ContinuousClock.now - started >= .milliseconds(380), "3 requests at 5/s take at least 400 ms")
+            await harness.shutdown()
+        }
     }
 
     @Test func linkHeaderParsing() {

@@ -7,6 +7,7 @@ import SheetSyncCore
 import SheetSyncDemo
 @testable import SheetSyncRunner
 import SheetSyncStore
+import SheetSyncTesting
 
 /// A webhook receiver whose answers the test scripts: a queue of statuses (then 200),
 /// an optional delay, and everything it received.
@@ -291,27 +292,27 @@ struct AbsurdRetryAfterTests {
 
     @Test func anAbsurdRetryAfterIsClampedAndTheAttemptCounted() async throws {
         let receiver = ScriptedReceiver()
-        let server = try await LoopbackServer.start(Self.router(receiver))
-        let harness = try Harness(files: ["schema/requests.yml": PushTests.schema, "jobs/push.yml": PushTests.job(),
-                                          "sheetsync.yml": "env: { ERP: '\(server.baseURL)' }\n"],
-                                  environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()])
-        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets)
-        try await DatabaseQueue(path: harness.project.databaseURL().path).write { try $0.execute(sql: "INSERT INTO requests (id, status) VALUES ('r', 'approved')") }
-        let summary = await harness.runner.push(try harness.job("push"))
-        #expect(summary.pending == 1, "\(summary.line)")
-        #expect(summary.error == nil)
-        let row = try harness.rows("SELECT state, attempts, next_attempt_at, last_status FROM _sheetsync_deliveries")[0]
-        #expect(row["state"] as String == "pending")
-        #expect(row["attempts"] as Int == 1)
-        #expect(row["last_status"] as Int == 503)
-        // Scheduled within a year, not at an overflowed date.
-        let next = try #require(UTCDateTime(iso: row["next_attempt_at"] as String))
-        let now = Int64(Date().timeIntervalSince1970)
-        #expect(next.seconds > now + 360 * 86_400 && next.seconds <= now + 367 * 86_400, "\(row["next_attempt_at"] as String)")
-        // Nothing is due, so a second pass sends nothing.
-        _ = await harness.runner.push(try harness.job("push"))
-        #expect(await receiver.received.count == 1)
-        await harness.shutdown()
-        await server.stop()
+        try await withLoopbackServer(Self.router(receiver)) { server in
+            let harness = try Harness(files: ["schema/requests.yml": PushTests.schema, "jobs/push.yml": PushTests.job(),
+                                              "sheetsync.yml": "env: { ERP: '\(server.baseURL)' }\n"],
+                                      environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()])
+            try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets)
+            try await DatabaseQueue(path: harness.project.databaseURL().path).write { try $0.execute(sql: "INSERT INTO requests (id, status) VALUES ('r', 'approved')") }
+            let summary = await harness.runner.push(try harness.job("push"))
+            #expect(summary.pending == 1, "\(summary.line)")
+            #expect(summary.error == nil)
+            let row = try harness.rows("SELECT state, attempts, next_attempt_at, last_status FROM _sheetsync_deliveries")[0]
+            #expect(row["state"] as String == "pending")
+            #expect(row["attempts"] as Int == 1)
+            #expect(row["last_status"] as Int == 503)
+            // Scheduled within a year, not at an overflowed date.
+            let next = try #require(UTCDateTime(iso: row["next_attempt_at"] as String))
+            let now = Int64(Date().timeIntervalSince1970)
+            #expect(next.seconds > now + 360 * 86_400 && next.seconds <= now + 367 * 86_400, "\(row["next_attempt_at"] as String)")
+            // Nothing is due, so a second pass sends nothing.
+            _ = await harness.runner.push(try harness.job("push"))
+            #expect(await receiver.received.count == 1)
+            await harness.shutdown()
+        }
     }
 }

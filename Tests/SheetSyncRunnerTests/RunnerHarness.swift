@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import Hummingbird
-import Logging
 import NIOCore
 import SheetSyncCore
 import SheetSyncDemo
@@ -9,6 +8,7 @@ import SheetSyncFiles
 import SheetSyncHTTP
 @testable import SheetSyncRunner
 import SheetSyncStore
+import SheetSyncTesting
 
 /// An API whose next answer the test decides: status and JSON body.
 actor ScriptedResponses {
@@ -38,43 +38,6 @@ enum ScriptedAPI {
     }
 }
 
-/// Collects log lines so tests can check what was logged.
-final class LogCapture: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-
-    var all: [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return lines
-    }
-
-    func append(_ line: String) {
-        lock.lock()
-        lines.append(line)
-        lock.unlock()
-    }
-
-    func logger() -> Logger {
-        var logger = Logger(label: "test") { _ in CapturingHandler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct CapturingHandler: LogHandler {
-        let capture: LogCapture
-        var logLevel: Logger.Level = .trace
-        var metadata: Logger.Metadata = [:]
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            capture.append("\(event.level) \(event.message) \(metadata) \(event.metadata ?? [:])")
-        }
-    }
-}
-
 /// A project on disk, its database, and a runner, for one test.
 final class Harness {
     let directory: URL
@@ -87,12 +50,7 @@ final class Harness {
     /// - Parameter spillBytes: bodies larger than this go to a temporary file (small values
     ///   exercise the streaming path).
     init(files: [String: String], environment: [String: String], spillBytes: Int = HTTPTransport.defaultSpillBytes) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-runner-\(UUID().uuidString)")
-        for (path, text) in files {
-            let url = directory.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
+        directory = try temporaryDirectory(prefix: "sheetsync-runner", files: files)
         project = ProjectLoader.load(directory: directory, environment: environment)
         if project.hasErrors { throw DemoError(project.errors.map(\.description).joined(separator: "\n")) }
         database = try WorksheetDatabase(path: project.databaseURL().path)

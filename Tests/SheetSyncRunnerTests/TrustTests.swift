@@ -7,6 +7,7 @@ import SheetSyncCore
 import SheetSyncDemo
 @testable import SheetSyncRunner
 import SheetSyncStore
+import SheetSyncTesting
 
 /// What a page server saw: the path and headers of every request.
 actor SeenRequests {
@@ -271,41 +272,41 @@ struct StepDataIsNotATemplateTests {
 
     @Test func placeholdersFromAResponseStayData() async throws {
         let seen = SeenRequests()
-        let server = try await LoopbackServer.start(Self.router(seen: seen))
-        let job = """
-            kind: pull
-            worksheet: items
-            steps:
-              - name: detail
-                per_record: true
+        try await withLoopbackServer(Self.router(seen: seen)) { server in
+            let job = """
+                kind: pull
+                worksheet: items
+                steps:
+                  - name: detail
+                    per_record: true
+                    request:
+                      url: "{{env.API}}/detail/{{record.id}}"
+                      query: { note: "{{record.note}}" }
+                      headers: { Authorization: "Bearer {{secret.TOKEN}}", X-Note: "{{record.note}}" }
+                    fields: { detail: $.detail }
                 request:
-                  url: "{{env.API}}/detail/{{record.id}}"
-                  query: { note: "{{record.note}}" }
-                  headers: { Authorization: "Bearer {{secret.TOKEN}}", X-Note: "{{record.note}}" }
-                fields: { detail: $.detail }
-            request:
-              url: "{{env.API}}/items"
-              headers: { Authorization: "Bearer {{secret.TOKEN}}" }
-            records: $.data
-            fields: { id: $.id, note: $.note }
-            """
-        let harness = try Harness(files: ["schema/items.yml": "key: [id]\nfields: { id: integer, note: text, detail: text }\n", "jobs/j.yml": job,
-                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["TOKEN": Self.token])
-        let summary = await harness.runner.run(try harness.job("j"))
-        #expect(summary.status == .succeeded, "\(summary.line)")
-        let details = await seen.all.filter { $0.path.hasPrefix("/detail/") }
-        #expect(details.count == 2)
-        for request in details {
-            #expect(!request.path.contains("CANARY"), "\(request.path)")
-            #expect(request.headers["x-note"]?.contains("CANARY") == false)
-            #expect(request.headers["authorization"] == "Bearer \(Self.token)")
+                  url: "{{env.API}}/items"
+                  headers: { Authorization: "Bearer {{secret.TOKEN}}" }
+                records: $.data
+                fields: { id: $.id, note: $.note }
+                """
+            let harness = try Harness(files: ["schema/items.yml": "key: [id]\nfields: { id: integer, note: text, detail: text }\n", "jobs/j.yml": job,
+                                              "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["TOKEN": Self.token])
+            let summary = await harness.runner.run(try harness.job("j"))
+            #expect(summary.status == .succeeded, "\(summary.line)")
+            let details = await seen.all.filter { $0.path.hasPrefix("/detail/") }
+            #expect(details.count == 2)
+            for request in details {
+                #expect(!request.path.contains("CANARY"), "\(request.path)")
+                #expect(request.headers["x-note"]?.contains("CANARY") == false)
+                #expect(request.headers["authorization"] == "Bearer \(Self.token)")
+            }
+            #expect(details.contains { $0.path == "/detail/1?note=%7B%7Bsecret.TOKEN%7D%7D" }, "\(details.map(\.path))")
+            #expect(details.contains { $0.headers["x-note"] == "{{secret.TOKEN}}" })
+            let rows = try harness.rows("SELECT note, detail FROM items ORDER BY id")
+            #expect(rows.map { $0["note"] as String } == ["{{secret.TOKEN}}", "{{env.HOME}} {{secret.UNSET}}"])
+            #expect(rows.map { $0["detail"] as String } == ["{{secret.TOKEN}}", "{{secret.TOKEN}}"])
+            await harness.shutdown()
         }
-        #expect(details.contains { $0.path == "/detail/1?note=%7B%7Bsecret.TOKEN%7D%7D" }, "\(details.map(\.path))")
-        #expect(details.contains { $0.headers["x-note"] == "{{secret.TOKEN}}" })
-        let rows = try harness.rows("SELECT note, detail FROM items ORDER BY id")
-        #expect(rows.map { $0["note"] as String } == ["{{secret.TOKEN}}", "{{env.HOME}} {{secret.UNSET}}"])
-        #expect(rows.map { $0["detail"] as String } == ["{{secret.TOKEN}}", "{{secret.TOKEN}}"])
-        await harness.shutdown()
-        await server.stop()
     }
 }

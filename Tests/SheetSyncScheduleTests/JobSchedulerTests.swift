@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SheetSyncCore
 @testable import SheetSyncSchedule
+import SheetSyncTesting
 
 /// Records what the scheduler asked for; runs can be held open to test overlap.
 actor RecordingDelegate: ScheduleDelegate {

@@ -9,12 +9,12 @@ import SheetSyncStore
 
 /// The state `sheetsync serve` shares between the scheduler, the push loop, the
 /// reloader and the HTTP endpoints: the current project and a runner for it.
-actor Daemon: ScheduleDelegate {
-    static let lastTickKey = "schedule.last_tick"
+public actor Daemon: ScheduleDelegate {
+    public static let lastTickKey = "schedule.last_tick"
 
-    private(set) var project: Project
-    let database: WorksheetDatabase
-    let transport: HTTPTransport
+    public private(set) var project: Project
+    public let database: WorksheetDatabase
+    public let transport: HTTPTransport
     let logger: Logger
     let defaultZone: TimeZone
     private let limit: Int
@@ -22,11 +22,11 @@ actor Daemon: ScheduleDelegate {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var pushing: Set<String> = []
     /// Runs per job and status since the daemon started, for /metrics.
-    private(set) var runCounts: [String: [String: Int]] = [:]
-    private(set) var rowCounts: [String: [String: Int]] = [:]
-    private(set) var durations: [Double] = []
+    public private(set) var runCounts: [String: [String: Int]] = [:]
+    public private(set) var rowCounts: [String: [String: Int]] = [:]
+    public private(set) var durations: [Double] = []
 
-    init(project: Project, database: WorksheetDatabase, transport: HTTPTransport, logger: Logger, maxConcurrent: Int) {
+    public init(project: Project, database: WorksheetDatabase, transport: HTTPTransport, logger: Logger, maxConcurrent: Int) {
         self.project = project
         self.database = database
         self.transport = transport
@@ -38,7 +38,7 @@ actor Daemon: ScheduleDelegate {
     var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logger) }
 
     /// Schedule entries for the scheduled pull jobs.
-    func entries() -> [ScheduleEntry] {
+    public func entries() -> [ScheduleEntry] {
         project.jobs.compactMap { job in
             guard case .pull = job.kind, let text = job.schedule, let cron = try? CronExpression(parsing: text) else { return nil }
             let zone = job.timezone.flatMap(TimeZone.init(identifier:)) ?? defaultZone
@@ -48,7 +48,7 @@ actor Daemon: ScheduleDelegate {
 
     /// Takes a reloaded project. Jobs whose file now has errors keep their previous
     /// definition, so a typo never stops a running schedule.
-    func replace(with loaded: Project) -> [String] {
+    public func replace(with loaded: Project) -> [String] {
         var merged = loaded
         var kept: [String] = []
         let broken = Set(loaded.errors.map(\.file))
@@ -67,16 +67,16 @@ actor Daemon: ScheduleDelegate {
 
     // MARK: - ScheduleDelegate
 
-    func lastTick(of job: String) async -> Date? {
+    public func lastTick(of job: String) async -> Date? {
         guard let text = try? database.state(job: job)[Self.lastTickKey], let time = UTCDateTime(iso: text) else { return nil }
         return Date(timeIntervalSince1970: Double(time.seconds) + Double(time.nanoseconds) / 1e9)
     }
 
-    func record(tick: Date, of job: String) async {
+    public func record(tick: Date, of job: String) async {
         try? database.saveState([Self.lastTickKey: WorksheetDatabase.timestamp(tick)], job: job)
     }
 
-    func skipped(job: String, tick: Date) async {
+    public func skipped(job: String, tick: Date) async {
         logger.info("skipped: the previous run is still going", metadata: ["job": "\(job)", "tick": "\(WorksheetDatabase.timestamp(tick))"])
         if let run = try? database.beginRun(job: job, trigger: .schedule) {
             try? database.finishRun(run, status: .skipped, counts: WriteCounts(), requests: 0,
@@ -85,14 +85,14 @@ actor Daemon: ScheduleDelegate {
         runCounts[job, default: [:]]["skipped", default: 0] += 1
     }
 
-    func run(job name: String, tick: Date, catchUp: Bool) async {
+    public func run(job name: String, tick: Date, catchUp: Bool) async {
         guard let job = project.job(named: name) else { return }
         await acquire()
         let runner = self.runner
         logger.info("run started", metadata: ["job": "\(name)", "trigger": "schedule", "catch_up": "\(catchUp)"])
         let summary = await runner.run(job, trigger: .schedule)
         release()
-        let seconds = Double(summary.duration.components.seconds) + Double(summary.duration.components.attoseconds) / 1e18
+        let seconds = summary.duration / .seconds(1)
         logger.info("run finished", metadata: [
             "job": "\(name)", "trigger": "schedule", "status": "\(summary.status.rawValue)", "duration_s": "\(String(format: "%.3f", seconds))",
             "inserted": "\(summary.counts.inserted)", "updated": "\(summary.counts.updated)", "unchanged": "\(summary.counts.unchanged)",
@@ -108,7 +108,7 @@ actor Daemon: ScheduleDelegate {
     }
 
     /// One push pass for every push job that is not already pushing.
-    func pushAll() async {
+    public func pushAll() async {
         for job in project.jobs {
             guard case .push = job.kind, !pushing.contains(job.name) else { continue }
             pushing.insert(job.name)
@@ -135,35 +135,5 @@ actor Daemon: ScheduleDelegate {
         } else {
             waiters.removeFirst().resume()
         }
-    }
-}
-
-/// An exclusive lock on `<database>.lock`, so only one daemon runs a database's schedule.
-final class DatabaseLock {
-    let path: String
-    private let descriptor: Int32
-
-    /// Takes the lock, or returns nil when another process holds it (unless `wait`).
-    init?(database: String, wait: Bool) {
-        path = database + ".lock"
-        descriptor = open(path, O_RDWR | O_CREAT, 0o644)
-        guard descriptor >= 0 else { return nil }
-        if flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
-            close(descriptor)
-            return nil
-        }
-        let pid = "\(getpid())\n"
-        ftruncate(descriptor, 0)
-        _ = pid.withCString { write(descriptor, $0, strlen($0)) }
-    }
-
-    /// The pid written by the current holder.
-    static func holder(of database: String) -> String? {
-        (try? String(contentsOfFile: database + ".lock", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    deinit {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
     }
 }

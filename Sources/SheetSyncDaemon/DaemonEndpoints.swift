@@ -6,8 +6,8 @@ import SheetSyncSchedule
 import SheetSyncStore
 
 /// `/healthz`, `/status` and `/metrics` of `sheetsync serve`.
-enum DaemonEndpoints {
-    static func router(daemon: Daemon, scheduler: JobScheduler) -> Router<BasicRequestContext> {
+public enum DaemonEndpoints {
+    public static func router(daemon: Daemon, scheduler: JobScheduler) -> Router<BasicRequestContext> {
         let router = Router()
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
@@ -24,7 +24,7 @@ enum DaemonEndpoints {
     }
 
     /// Prometheus text exposition.
-    static func metrics(daemon: Daemon, scheduler: JobScheduler) async -> String {
+    public static func metrics(daemon: Daemon, scheduler: JobScheduler) async -> String {
         func label(_ value: String) -> String { value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") }
         var lines = ["# HELP sheetsync_up 1 while the daemon runs.", "# TYPE sheetsync_up gauge", "sheetsync_up 1"]
         lines += ["# HELP sheetsync_runs_total Runs since the daemon started, by job and status.", "# TYPE sheetsync_runs_total counter"]
@@ -59,36 +59,3 @@ enum DaemonEndpoints {
         return lines.joined(separator: "\n") + "\n"
     }
 }
-
-/// Each job's schedule, next run and last run: `/status` and `sheetsync status`.
-enum StatusReport {
-    static func make(daemon: Daemon, scheduler: JobScheduler) async -> JSONValue {
-        let upcoming = await scheduler.upcoming()
-        return make(project: await daemon.project, database: await daemon.database, upcoming: upcoming)
-    }
-
-    static func make(project: SheetSyncFiles.Project, database: WorksheetDatabase, upcoming: [String: Date]) -> JSONValue {
-        .object(JSONObject(["jobs": .array(project.jobs.map { job in
-            let last = (try? database.runs(job: job.name, limit: 1))?.first
-            var members: [JSONObject.Member] = [
-                .init(key: "name", value: .string(job.name)), .init(key: "kind", value: .string(job.kind.name)),
-                .init(key: "worksheet", value: .string(job.worksheet)),
-                .init(key: "schedule", value: job.schedule.map(JSONValue.string) ?? (job.kind.name == "push" ? .string("continuous") : .null)),
-                .init(key: "next_run", value: upcoming[job.name].map { .string(WorksheetDatabase.timestamp($0)) } ?? .null),
-            ]
-            if let last {
-                members.append(.init(key: "last_run", value: .object(JSONObject([
-                    "id": .number(String(last.id)), "status": .string(last.status), "trigger": .string(last.trigger),
-                    "started_at": .string(last.startedAt), "ended_at": last.endedAt.map(JSONValue.string) ?? .null,
-                    "inserted": .number(String(last.inserted)), "updated": .number(String(last.updated)),
-                    "error": last.errorMessage.map(JSONValue.string) ?? .null,
-                ]))))
-            } else {
-                members.append(.init(key: "last_run", value: .null))
-            }
-            return .object(JSONObject(members))
-        })]))
-    }
-}
-
-import SheetSyncFiles

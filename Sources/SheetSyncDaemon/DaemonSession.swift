@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SheetSyncFiles
+import SheetSyncHTTP
+import SheetSyncRunner
+import SheetSyncSchedule
+import SheetSyncStore
+import UnixSignals
+
+/// One `sheetsync serve`, built once with everything it needs: the database's lock,
+/// the migrated schema, one HTTP transport, the shared `Daemon` state, the scheduler,
+/// and the services (endpoints, reloader, push loop, scheduler) in one `ServiceGroup`.
+///
+/// `run()` returns after a graceful shutdown: SIGTERM or SIGINT when the session
+/// handles signals, or `shutdown()`.
+public final class DaemonSession: Sendable {
+    public let daemon: Daemon
+    public let scheduler: JobScheduler
+    private let group: ServiceGroup
+    private let transport: HTTPTransport
+    private let lock: DatabaseLock
+    private let logger: Logger
+
+    /// Takes the lock, applies the schema and builds the services; nothing runs yet.
+    ///
+    /// - Parameter onEndpointsReady: called with the endpoints' base URL
+    ///   (`http://127.0.0.1:PORT`) once they accept connections.
+    public init(project: Project, database: WorksheetDatabase, configuration: DaemonConfiguration, logger: Logger,
+                onEndpointsReady: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let path = configuration.databasePath
+        guard let lock = DatabaseLock(database: path, wait: false) ?? (configuration.standby ? Self.waitForLock(path, logger: logger) : nil) else {
+            throw DaemonError(.locked, "another 'sheetsync serve' (pid \(DatabaseLock.holder(of: path) ?? "?")) is running the schedule of \(path). Stop it first, or start this one with --standby to take over when it stops.")
+        }
+        do {
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
+        } catch {
+            throw DaemonError(.schema, error.message, underlying: error)
+        }
+        let transport = try JobRunner.makeTransport(for: project)
+        let daemon = Daemon(project: project, database: database, transport: transport, logger: logger, maxConcurrent: configuration.maxConcurrent)
+        let scheduler = JobScheduler(clock: WallClock(), delegate: daemon)
+        await scheduler.update(await daemon.entries())
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let endpoint = configuration.endpoint {
+            let app = Application(router: DaemonEndpoints.router(daemon: daemon, scheduler: scheduler),
+                                  configuration: .init(address: .hostname(endpoint.host, port: endpoint.port)),
+                                  onServerRunning: { channel in
+                                      let url = "http://\(endpoint.urlHost):\(channel.localAddress?.port ?? 0)"
+                                      logger.info("HTTP endpoints ready", metadata: ["url": "\(url)"])
+                                      onEndpointsReady(url)
+                                  },
+                                  logger: logger)
+            services.append(.init(service: app, successTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        // Trapped now, before any service runs, so a SIGHUP sent early is not fatal.
+        let hangups = configuration.handlesSignals ? await UnixSignalsSequence(trapping: .sighup) : nil
+        let clock = ContinuousClock()
+        let watcher = ProjectWatcher(directory: configuration.projectDirectory, daemon: daemon, scheduler: scheduler, database: database,
+                                     logger: logger, interval: configuration.reloadInterval, clock: clock, hangups: hangups)
+        services.append(.init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(.init(service: PushLoop(daemon: daemon, interval: configuration.pushInterval, clock: clock),
+                              successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(.init(service: SchedulerService(scheduler: scheduler, grace: configuration.grace, logger: logger),
+                              successTerminationBehavior: .gracefullyShutdownGroup))
+        let signals: [UnixSignal] = configuration.handlesSignals ? [.sigterm, .sigint] : []
+        self.group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
+        self.daemon = daemon
+        self.scheduler = scheduler
+        self.transport = transport
+        self.lock = lock
+        self.logger = logger
+        logger.info("serving", metadata: ["database": "\(path)", "jobs": "\(project.jobs.count)", "pid": "\(getpid())"])
+    }
+
+    /// Runs the services until a graceful shutdown, then shuts the transport down and
+    /// releases the database's lock (a daemon on standby takes over from here).
+    /// Throws (after logging it) the error that stopped a service.
+    public func run() async throws {
+        var failure: (any Error)?
+        do {
+            try await group.run()
+        } catch {
+            failure = error
+        }
+        await transport.shutdown()
+        lock.release()
+        if let failure {
+            logger.error("stopped after an error: \(failure)")
+            throw failure
+        }
+        logger.info("stopped")
+    }
+
+    /// Stops new work and lets runs in flight finish (within the grace period), as SIGTERM does.
+    public func shutdown() async {
+        await group.triggerGracefulShutdown()
+    }
+
+    private static func waitForLock(_ path: String, logger: Logger) -> DatabaseLock? {
+        logger.notice("standing by: another daemon holds \(path)")
+        return DatabaseLock(database: path, wait: true)
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import SheetSyncCore
+import SheetSyncFiles
+import SheetSyncSchedule
+import SheetSyncStore
+
+/// Each job's schedule, next run and last run: `/status` and `sheetsync status`.
+public enum StatusReport {
+    public static func make(daemon: Daemon, scheduler: JobScheduler) async -> JSONValue {
+        let upcoming = await scheduler.upcoming()
+        return make(project: await daemon.project, database: daemon.database, upcoming: upcoming)
+    }
+
+    public static func make(project: SheetSyncFiles.Project, database: WorksheetDatabase, upcoming: [String: Date]) -> JSONValue {
+        .object(JSONObject(["jobs": .array(project.jobs.map { job in
+            let last = (try? database.runs(job: job.name, limit: 1))?.first
+            var members: [JSONObject.Member] = [
+                .init(key: "name", value: .string(job.name)), .init(key: "kind", value: .string(job.kind.name)),
+                .init(key: "worksheet", value: .string(job.worksheet)),
+                .init(key: "schedule", value: job.schedule.map(JSONValue.string) ?? (job.kind.name == "push" ? .string("continuous") : .null)),
+                .init(key: "next_run", value: upcoming[job.name].map { .string(WorksheetDatabase.timestamp($0)) } ?? .null),
+            ]
+            if let last {
+                members.append(.init(key: "last_run", value: .object(JSONObject([
+                    "id": .number(String(last.id)), "status": .string(last.status), "trigger": .string(last.trigger),
+                    "started_at": .string(last.startedAt), "ended_at": last.endedAt.map(JSONValue.string) ?? .null,
+                    "inserted": .number(String(last.inserted)), "updated": .number(String(last.updated)),
+                    "error": last.errorMessage.map(JSONValue.string) ?? .null,
+                ]))))
+            } else {
+                members.append(.init(key: "last_run", value: .null))
+            }
+            return .object(JSONObject(members))
+        })]))
+    }
+}
