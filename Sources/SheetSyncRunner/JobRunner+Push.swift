@@ -92,57 +92,7 @@ extension JobRunner {
                                         errorCode: summary.disabled != nil ? "gone" : nil, errorMessage: summary.error ?? summary.disabled, details: details)
             }
             do {
-                let policy = DeliveryPolicy(push.delivery)
-                let deadline = ContinuousClock.now + wait
-                let (values, redactor) = try self.values(for: job, params: [:])
-                let signer = try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) }
-                loop: while true {
-                    let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1000)
-                    if due.isEmpty {
-                        guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
-                        let remaining = deadline - ContinuousClock.now
-                        guard remaining > .zero else { break }
-                        let untilDue = Self.duration(until: next)
-                        guard untilDue <= remaining else { break }
-                        try await Task.sleep(for: max(.milliseconds(5), untilDue))
-                        continue
-                    }
-                    // A batch at a time: plan and freeze every delivery of the batch in one
-                    // transaction, send them with up to `concurrency` requests in flight, then
-                    // record every outcome in one transaction. `due` holds one delivery per
-                    // record, so each record's deliveries still go in order.
-                    let batchSize = push.delivery.concurrency * 8
-                    for start in stride(from: 0, to: due.count, by: batchSize) {
-                        let batch = Array(due[start..<min(start + batchSize, due.count)])
-                        let (sends, skipped) = try prepare(batch, job: job, push: push, worksheet: worksheet, values: values, database: database)
-                        // The ledger keeps payloads with their secrets sealed (SecretSeal).
-                        try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id, payload: $0.payload.text, seals: $0.payload.sealsJSON,
-                                                                                 request: $0.request?.text, requestSeals: $0.request?.sealsJSON,
-                                                                                 hash: $0.hash, operation: $0.operation) },
-                                                   skipped: skipped)
-                        summary.skipped += skipped.count
-                        let sent = await send(sends, job: job, push: push, policy: policy, values: values, redactor: redactor, signer: signer)
-                        var state: [String: String?] = [:]
-                        for outcome in sent {
-                            summary.requests += outcome.requests.count
-                            switch outcome.kind {
-                            case .delivered: summary.delivered += 1
-                            case .failed: summary.failed += 1
-                            case .retrying, .notSent: break
-                            case .gone(let reason):
-                                summary.failed += 1
-                                summary.disabled = reason
-                                state[StateKey.disabled] = reason
-                            }
-                        }
-                        try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
-                                                    state: state, job: job.name)
-                        if summary.disabled != nil { break loop }
-                    }
-                }
-                summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
-                let readers = project.jobs.filter { if case .push = $0.kind { return $0.worksheet == job.worksheet } else { return false } }.map(\.name)
-                try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
+                try await deliverDue(job, push, worksheet: worksheet, wait: wait, run: run, database: database, summary: &summary)
             } catch {
                 summary.error = Self.message(of: error, redactor: redactor(for: job))
             }
@@ -150,6 +100,63 @@ extension JobRunner {
             summary.error = Self.message(of: error, redactor: redactor(for: job))
         }
         return summary
+    }
+
+    /// Sends every due delivery of the job, a batch at a time; with `wait`, keeps going
+    /// while retries come due within that time.
+    private func deliverDue(_ job: JobDefinition, _ push: PushJob, worksheet: WorksheetDefinition, wait: Duration, run: Int64,
+                            database: WorksheetDatabase, summary: inout PushSummary) async throws {
+        let policy = DeliveryPolicy(push.delivery)
+        let deadline = ContinuousClock.now + wait
+        let (values, redactor) = try self.values(for: job, params: [:])
+        let signer = try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) }
+        loop: while true {
+            let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1000)
+            if due.isEmpty {
+                guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
+                let remaining = deadline - ContinuousClock.now
+                guard remaining > .zero else { break }
+                let untilDue = Self.duration(until: next)
+                guard untilDue <= remaining else { break }
+                try await Task.sleep(for: max(.milliseconds(5), untilDue))
+                continue
+            }
+            // A batch at a time: plan and freeze every delivery of the batch in one
+            // transaction, send them with up to `concurrency` requests in flight, then
+            // record every outcome in one transaction. `due` holds one delivery per
+            // record, so each record's deliveries still go in order.
+            let batchSize = push.delivery.concurrency * 8
+            for start in stride(from: 0, to: due.count, by: batchSize) {
+                let batch = Array(due[start..<min(start + batchSize, due.count)])
+                let (sends, skipped) = try prepare(batch, job: job, push: push, worksheet: worksheet, values: values, database: database)
+                // The ledger keeps payloads with their secrets sealed (SecretSeal).
+                try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id, payload: $0.payload.text, seals: $0.payload.sealsJSON,
+                                                                         request: $0.request?.text, requestSeals: $0.request?.sealsJSON,
+                                                                         hash: $0.hash, operation: $0.operation) },
+                                           skipped: skipped)
+                summary.skipped += skipped.count
+                let sent = await send(sends, job: job, push: push, policy: policy, values: values, redactor: redactor, signer: signer)
+                var state: [String: String?] = [:]
+                for outcome in sent {
+                    summary.requests += outcome.requests.count
+                    switch outcome.kind {
+                    case .delivered: summary.delivered += 1
+                    case .failed: summary.failed += 1
+                    case .retrying, .notSent: break
+                    case .gone(let reason):
+                        summary.failed += 1
+                        summary.disabled = reason
+                        state[StateKey.disabled] = reason
+                    }
+                }
+                try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
+                                            state: state, job: job.name)
+                if summary.disabled != nil { break loop }
+            }
+        }
+        summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
+        let readers = project.jobs.filter { if case .push = $0.kind { return $0.worksheet == job.worksheet } else { return false } }.map(\.name)
+        try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
     }
 
     /// An error's message for a push summary and its run record, secrets masked.
