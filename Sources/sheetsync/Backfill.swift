@@ -18,55 +18,57 @@ struct Backfill: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The job.")
-    var job: String
+    @OptionGroup var options: JobOptions
 
-    @Option(help: "Start of the range (inclusive): a date (2024-01-01) or an ISO date-time.")
-    var from: String
+    @Option(help: ArgumentHelp("Start of the range (inclusive): a date (2024-01-01) or an ISO date-time.", valueName: "from"),
+            transform: BackfillInstantArgument.parse)
+    var from: BackfillInstantArgument
 
-    @Option(help: "End of the range (exclusive).")
-    var to: String
+    @Option(help: ArgumentHelp("End of the range (exclusive).", valueName: "to"), transform: BackfillInstantArgument.parse)
+    var to: BackfillInstantArgument
 
-    @Option(help: "Window length: 30m, 6h, 1d, 1w, 1mo.")
-    var step = "1d"
+    @Option(help: ArgumentHelp("Window length: 30m, 6h, 1d, 1w, 1mo. (default: 1d)", valueName: "step"), transform: BackfillStepArgument.parse)
+    var step = BackfillStepArgument(step: .days(1), text: "1d")
 
-    @Option(help: "Windows run at once.")
-    var concurrency = 1
+    @Option(help: ArgumentHelp("Windows run at once (1 to 64). (default: 1)", valueName: "concurrency"), transform: BackfillConcurrency.parse)
+    var concurrency = BackfillConcurrency(1)
 
-    @Option(help: "IANA time zone for dates and day/month boundaries (default UTC).")
-    var timezone: String?
+    @Option(help: ArgumentHelp("IANA time zone for dates and day/month boundaries (default UTC).", valueName: "timezone"),
+            transform: TimeZoneArgument.parse)
+    var timezone: TimeZoneArgument?
 
     @Flag(help: "Start over instead of resuming an interrupted backfill of the same range.")
     var restart = false
 
-    @Option(name: .customLong("param"), help: ArgumentHelp("A value for {{param.KEY}} (repeatable).", valueName: "key=value"))
-    var params: [String] = []
-
-    func run() async throws {
-        let zone: TimeZone?
-        if let timezone {
-            guard let parsed = TimeZone(identifier: timezone) else { throw ValidationError("unknown time zone '\(timezone)'; use an IANA name such as Europe/Berlin") }
-            zone = parsed
-        } else {
-            zone = nil
-        }
-        guard let start = BackfillPlan.parseInstant(from, zone: zone) else { throw ValidationError("--from '\(from)' is not a date (2024-01-01) or ISO date-time") }
-        guard let end = BackfillPlan.parseInstant(to, zone: zone) else { throw ValidationError("--to '\(to)' is not a date (2024-01-01) or ISO date-time") }
-        guard concurrency >= 1, concurrency <= 64 else { throw ValidationError("--concurrency must be between 1 and 64") }
-        let windows: [BackfillWindow]
+    /// `[--from, --to)` cut at `--step`. A date bound is midnight in `--timezone`, so the
+    /// range is only known once every option is parsed: `validate()` checks it (from
+    /// before to, at most a million windows), `run()` uses it.
+    func plan() throws -> (start: UTCDateTime, end: UTCDateTime, windows: [BackfillWindow]) {
+        let zone = timezone?.zone
+        guard let start = from.instant(in: zone) else { throw ValidationError("--from '\(from)' is not a date (2024-01-01) or ISO date-time") }
+        guard let end = to.instant(in: zone) else { throw ValidationError("--to '\(to)' is not a date (2024-01-01) or ISO date-time") }
         do {
-            windows = try BackfillPlan.windows(from: start, to: end, step: try BackfillPlan.parseStep(step), zone: zone)
+            return (start, end, try BackfillPlan.windows(from: start, to: end, step: step.step, zone: zone))
         } catch {
             throw ValidationError(error.message)
         }
-        let context = try JobContext(global: global, jobName: job, params: params)
+    }
+
+    func validate() throws {
+        _ = try plan()
+    }
+
+    func run() async throws {
+        let (start, end, windows) = try plan()
+        let job = options.job
+        let context = try JobContext(global: global, options: options)
         try await context.finish {
             let isTerminal = isatty(STDERR_FILENO) != 0
             let report: BackfillReport
             do {
                 report = try await context.runner.backfill(
-                    context.job, windows: windows, from: start.description, to: end.description, step: step,
-                    timezone: timezone ?? "UTC", concurrency: concurrency, restart: restart, params: context.params
+                    context.job, windows: windows, from: start.description, to: end.description, step: step.text,
+                    timezone: timezone?.identifier ?? "UTC", concurrency: concurrency.count, restart: restart, params: context.params
                 ) { report in
                     Self.show(report, onTerminal: isTerminal)
                 }

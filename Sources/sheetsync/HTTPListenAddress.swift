@@ -7,10 +7,16 @@ import Darwin
 /// The address `serve --http` listens on: `host:port`, or `[v6-address]:port`.
 ///
 /// The endpoints have no authentication, so anything but loopback has to be asked
-/// for with `--allow-remote-http` (see `Serve.validate()`).
-struct HTTPListenAddress: Equatable {
+/// for with `--allow-remote-http` (see `Serve.validate()`). On the command line it
+/// comes as an `HTTPListenArgument` (Arguments.swift), which also takes `off`.
+struct HTTPListenAddress: Equatable, Sendable {
     var host: String
     var port: Int
+
+    init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
 
     /// Parses `127.0.0.1:9410`, `localhost:0` or `[::1]:9410`; nil for anything else.
     init?(_ text: String) {

@@ -24,23 +24,18 @@ struct Push: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print what would be sent; send and change nothing.")
     var dryRun = false
 
-    @Option(help: "Keep delivering retries that come due within this time (e.g. 30s).")
-    var wait: String = "0s"
+    @Option(help: ArgumentHelp("Keep delivering retries that come due within this time (e.g. 30s). (default: 0s)", valueName: "duration"),
+            transform: DurationArgument.parse)
+    var wait = DurationArgument(.zero)
 
     func run() async throws {
-        let waitDuration: Duration
-        do {
-            waitDuration = try DurationText.parse(wait)
-        } catch {
-            throw ValidationError(error.message)
-        }
-        let context = try JobContext(global: global, jobName: job, params: [])
+        let context = try JobContext(global: global, jobName: job)
         try await context.finish {
             guard case .push = context.job.kind else {
                 Output.err("error: '\(job)' is a pull job; run it with 'sheetsync run \(job)'")
                 throw ExitCode.failure
             }
-            let summary = await context.runner.push(context.job, wait: waitDuration, dryRun: dryRun)
+            let summary = await context.runner.push(context.job, wait: wait.duration, dryRun: dryRun)
             if dryRun {
                 Output.out("# dry run: nothing is sent or changed; \(summary.previews.count) request(s) would be sent")
                 for preview in summary.previews {

@@ -18,17 +18,13 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The job: the name of a file in jobs/ without .yml.")
-    var job: String
-
-    @Option(name: .customLong("param"), help: ArgumentHelp("A value for {{param.KEY}} (repeatable).", valueName: "key=value"))
-    var params: [String] = []
+    @OptionGroup var options: JobOptions
 
     @Flag(name: .customLong("dry-run"), help: "Show the request and the rows it would write; write nothing.")
     var dryRun = false
 
     func run() async throws {
-        let context = try JobContext(global: global, jobName: job, params: params, createDatabase: !dryRun)
+        let context = try JobContext(global: global, options: options, createDatabase: !dryRun)
         try await context.finish {
             if dryRun {
                 let report = await context.runner.preview(context.job, params: context.params)
@@ -59,14 +55,7 @@ struct JobContext {
 
     /// - Parameter createDatabase: false for previews: an existing database is read
     ///   (for saved state), a missing one is not created.
-    init(global: GlobalOptions, jobName: String, params rawParams: [String], createDatabase: Bool = true) throws {
-        var params: [String: String] = [:]
-        for item in rawParams {
-            guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
-                throw ValidationError("--param expects key=value, got '\(item)'")
-            }
-            params[String(item[..<equals])] = String(item[item.index(after: equals)...])
-        }
+    init(global: GlobalOptions, jobName: String, params: [String: String] = [:], createDatabase: Bool = true) throws {
         let jobFile = "jobs/\(jobName).yml"
         let project = try global.loadProject(blockingOn: { isSchemaProblem($0) || $0.file == jobFile })
         guard let job = project.job(named: jobName) else {

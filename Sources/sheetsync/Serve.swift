@@ -21,8 +21,9 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Address of the HTTP endpoints (host:port, [::1]:port; 'off' for none). Loopback only, unless --allow-remote-http.", valueName: "host:port"))
-    var http = "127.0.0.1:9410"
+    @Option(help: ArgumentHelp("Address of the HTTP endpoints (host:port, [::1]:port; 'off' for none). Loopback only, unless --allow-remote-http. (default: 127.0.0.1:9410)", valueName: "host:port"),
+            transform: HTTPListenArgument.parse)
+    var http = HTTPListenArgument.standard
 
     @Flag(name: .customLong("allow-remote-http"),
           help: "Let --http listen on an address other than loopback. The endpoints have no authentication.")
@@ -31,18 +32,16 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent"), help: "Runs at once across all jobs.")
     var maxConcurrent = 4
 
-    @Option(help: "How long runs in flight may take to finish after SIGTERM.")
-    var grace = "30s"
+    @Option(help: ArgumentHelp("How long runs in flight may take to finish after SIGTERM. (default: 30s)", valueName: "duration"),
+            transform: DurationArgument.parse)
+    var grace = DurationArgument(.seconds(30))
 
     @Flag(help: "If another daemon holds the database, wait for it to stop instead of refusing.")
     var standby = false
 
     /// The endpoints have no authentication: listening beyond loopback must be asked for.
     func validate() throws {
-        guard http != "off" else { return }
-        guard let address = HTTPListenAddress(http) else {
-            throw ValidationError("--http expects host:port, such as 127.0.0.1:9410 or [::1]:9410, or 'off'")
-        }
+        guard let address = http.address else { return }
         if !address.isLoopback, !allowRemoteHTTP {
             throw ValidationError("""
                 Unable to serve the HTTP endpoints on '\(http)', '\(address.host)' is not a loopback address and \
@@ -54,7 +53,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = global.makeLogger(label: "sheetsync.serve")
-        let address = http == "off" ? nil : HTTPListenAddress(http)
+        let address = http.address
         if let address, !address.isLoopback {
             Output.err("""
                 warning: --allow-remote-http: the HTTP endpoints on '\(http)' have no authentication; anyone who can \
@@ -62,15 +61,13 @@ struct Serve: AsyncParsableCommand {
                 Let only trusted networks reach it (a firewall, or a proxy that authenticates).
                 """)
         }
-        let graceDuration: Duration
-        do { graceDuration = try DurationText.parse(grace) } catch { throw ValidationError(error.message) }
         let project = try global.loadProject(blockingOn: isSchemaProblem)
         let path = global.databasePath(for: project)
         let database = try global.openDatabase(for: project)
         let configuration = DaemonConfiguration(
             projectDirectory: global.projectURL, databasePath: path,
             endpoint: address.map { DaemonConfiguration.Endpoint(host: $0.host, port: $0.port) },
-            maxConcurrent: maxConcurrent, grace: graceDuration, standby: standby)
+            maxConcurrent: maxConcurrent, grace: grace.duration, standby: standby)
         let session: DaemonSession
         do {
             session = try await DaemonSession(project: project, database: database, configuration: configuration, logger: logger) { url in

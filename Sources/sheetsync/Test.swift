@@ -12,17 +12,13 @@ struct Test: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The job to test.")
-    var job: String
-
-    @Option(name: .customLong("param"), help: ArgumentHelp("A value for {{param.KEY}} (repeatable).", valueName: "key=value"))
-    var params: [String] = []
+    @OptionGroup var options: JobOptions
 
     @Flag(name: .customLong("infer-schema"), help: "Print a worksheet definition inferred from the response.")
     var inferSchema = false
 
     func run() async throws {
-        let context = try JobContext(global: global, jobName: job, params: params, createDatabase: false)
+        let context = try JobContext(global: global, options: options, createDatabase: false)
         try await context.finish {
             let report = await context.runner.preview(context.job, params: context.params)
             if inferSchema {
