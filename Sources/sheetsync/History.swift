@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SheetSyncCore
 import SheetSyncStore
 
@@ -61,4 +62,3 @@ struct History: AsyncParsableCommand {
     }
 }
 
-import Foundation

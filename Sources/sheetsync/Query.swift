@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SheetSyncCore
 import SheetSyncStore
 
@@ -58,4 +59,3 @@ struct Query: AsyncParsableCommand {
     }
 }
 
-import Foundation

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SheetSyncCore
 import SheetSyncFiles
+import SheetSyncHTTP
 import SheetSyncRunner
 import SheetSyncStore
 
@@ -93,8 +94,6 @@ struct JobContext {
         }
     }
 }
-
-import SheetSyncHTTP
 
 struct HTTPTransportBox {
     let transport: HTTPTransport

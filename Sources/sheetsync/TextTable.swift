@@ -1,3 +1,4 @@
+import Foundation
 import SheetSyncCore
 
 /// Aligned plain-text tables for people (`query --format table`, `jobs`).
@@ -67,4 +68,3 @@ extension String {
     }
 }
 
-import Foundation
