@@ -147,3 +147,19 @@ struct BackfillConcurrency: CommandLineValue, Equatable, CustomStringConvertible
 
     var description: String { String(count) }
 }
+
+/// An ISO-8601 date-time such as `2024-03-01T00:00:00Z` (`replay --since`). A text that
+/// does not parse is refused: before, it was dropped, and replay re-queued the failed
+/// deliveries instead of the ones asked for.
+struct TimestampArgument: CommandLineValue, CustomStringConvertible {
+    var instant: UTCDateTime
+
+    static func parse(_ text: String) throws -> TimestampArgument {
+        guard let instant = UTCDateTime(iso: text.trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("'\(text)' is not an ISO date-time such as 2024-03-01T00:00:00Z")
+        }
+        return TimestampArgument(instant: instant)
+    }
+
+    var description: String { instant.description }
+}

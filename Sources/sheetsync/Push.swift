@@ -126,8 +126,9 @@ struct Replay: AsyncParsableCommand {
     @Option(help: "Re-queue the delivery with this change id.")
     var id: String?
 
-    @Option(help: "Re-queue every delivery created since this ISO time.")
-    var since: String?
+    @Option(help: ArgumentHelp("Re-queue every delivery created since this ISO time (2024-03-01T00:00:00Z).", valueName: "time"),
+            transform: TimestampArgument.parse)
+    var since: TimestampArgument?
 
     @Flag(help: "Re-queue the failed deliveries.")
     var failed = false
@@ -136,7 +137,7 @@ struct Replay: AsyncParsableCommand {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
         let database = try global.openDatabase(for: project)
         do {
-            let count = try database.replay(job: job, changeID: id, failedOnly: failed, since: since.flatMap { UTCDateTime(iso: $0) }.map { WorksheetDatabase.timestamp(Date(timeIntervalSince1970: Double($0.seconds))) })
+            let count = try database.replay(job: job, changeID: id, failedOnly: failed, since: since.map { WorksheetDatabase.timestamp(Date(timeIntervalSince1970: Double($0.instant.seconds))) })
             try database.saveState([StateKey.disabled: nil], job: job)
             Output.out("\(job): \(count) deliver\(count == 1 ? "y" : "ies") re-queued; run 'sheetsync push \(job)' to send")
         } catch {

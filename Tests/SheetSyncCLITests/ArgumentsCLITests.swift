@@ -59,6 +59,9 @@ struct ArgumentsCLITests {
         (["run", "orders", "--param", "=paid"], "--param expects key=value, got '=paid'"),
         (["test", "orders", "--param", "status"], "--param expects key=value, got 'status'"),
         (backfill + ["--param", "status"], "--param expects key=value, got 'status'"),
+        // Was silently dropped: replay then re-queued the failed deliveries instead.
+        (["replay", "orders", "--since", "last tuesday"], "The value 'last tuesday' is invalid for '--since <time>': 'last tuesday' is not an ISO date-time such as 2024-03-01T00:00:00Z"),
+        (["replay", "orders", "--since", "2024-13-01T00:00:00Z"], "is not an ISO date-time"),
     ])
     func aBadValueIsAUsageErrorThatSaysWhatWasExpected(arguments: [String], message: String) throws {
         let result = try run(arguments)
