@@ -337,5 +337,4 @@ extension JobRunner {
                                 requests: exchange.attempts)
         }
     }
-
 }
