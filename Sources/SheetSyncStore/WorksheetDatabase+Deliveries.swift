@@ -55,6 +55,13 @@ public struct Delivery: Sendable, Equatable {
     /// The key values, decoded.
     public var keyValues: [SQLValue] { Self.keyValues(recordKey) }
 
+    /// A change id that is unique forever: 122 random bits, never derived from a counter
+    /// (the outbox sequence starts again in a new database file and goes back in a
+    /// restored one, and receivers drop a change whose id they have already seen).
+    public static func newChangeID() -> String {
+        "chg_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
     /// Decodes a record key as the capture triggers write it (`json_array(…)`).
     public static func keyValues(_ recordKey: String) -> [SQLValue] {
         guard case .array(let items)? = try? JSONReader.parse(recordKey) else { return [] }
@@ -104,7 +111,7 @@ extension WorksheetDatabase {
                 if let open = try Int64.fetchOne(findOpen, arguments: [job, key]) {
                     try coalesce.execute(arguments: [seq, open])
                 } else {
-                    try queue.execute(arguments: [job, worksheet, key, "chg_\(job)_\(seq)", row["operation"] as String, seq])
+                    try queue.execute(arguments: [job, worksheet, key, Delivery.newChangeID(), row["operation"] as String, seq])
                     queued += 1
                 }
             }

@@ -83,4 +83,23 @@ struct DatabaseFileTests {
         #expect(rows.map(\.payloadHash) == [nil, nil, "h3", "h4"])
         #expect(rows.allSatisfy { $0.payloadSeals == nil && $0.request == nil })
     }
+
+    /// Issue 14, item 4: change ids were `chg_<job>_<outbox seq>`, so a new database file
+    /// (or a restored backup) gave new changes ids already sent, and receivers that
+    /// de-duplicate on `Idempotency-Key` dropped them. Ids are random now.
+    @Test func changeIdsAreNeverReusedAcrossDatabaseFiles() throws {
+        let sheet = WorksheetDefinition(name: "notes", key: ["id"], fields: [.init(name: "id", type: .text), .init(name: "note", type: .text)])
+        var ids: [String] = []
+        for _ in 0..<2 {
+            let file = TemporaryDatabase()
+            let database = try WorksheetDatabase(path: file.path)
+            try database.migrate([sheet], captured: ["notes"])
+            _ = try database.upsert(RowBatch(columns: ["id", "note"], rows: [[.text("a"), .text("x")], [.text("b"), .text("y")]]), into: sheet, source: "t")
+            #expect(try database.ingestChanges(job: "push", worksheet: "notes") == 2)
+            ids += try database.deliveries(job: "push", state: nil, limit: 10).map(\.changeID)
+        }
+        #expect(ids.count == 4)
+        #expect(Set(ids).count == 4, "a change id was reused: \(ids)")
+        #expect(ids.allSatisfy { $0.hasPrefix("chg_") && $0.count == 36 })
+    }
 }
