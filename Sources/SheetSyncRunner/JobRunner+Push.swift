@@ -200,7 +200,14 @@ extension JobRunner {
     func prepare(_ batch: [Delivery], job: JobDefinition, push: PushJob, worksheet: WorksheetDefinition, values: TemplateValues,
                  database: WorksheetDatabase) throws -> (sends: [PreparedDelivery], skipped: [(id: Int64, reason: String)]) {
         let fresh = batch.filter { $0.payload == nil || $0.payloadHash == nil || $0.operation == nil }
-        let inputs = try database.pushInputs(job: job.name, worksheet: worksheet, recordKeys: fresh.map(\.recordKey), condition: push.when)
+        let inputs: [(record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)]
+        do {
+            inputs = try database.pushInputs(job: job.name, worksheet: worksheet, recordKeys: fresh.map(\.recordKey), condition: push.when)
+        } catch {
+            // Almost always the job's SQL: say which job and which condition.
+            let condition = push.when.map { " with its 'when' condition '\($0)'" } ?? ""
+            throw StoreError(error.code, "Unable to read the records of push job '\(job.name)'\(condition) from worksheet '\(worksheet.name)', \(error.message). Fix the condition in jobs/\(job.name).yml (it is SQL over the worksheet's columns).")
+        }
         var inputByID: [Int64: (record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)] = [:]
         for (delivery, input) in zip(fresh, inputs) { inputByID[delivery.id] = input }
         var sends: [PreparedDelivery] = []

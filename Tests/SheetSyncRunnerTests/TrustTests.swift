@@ -245,7 +245,9 @@ struct PushDataIsNotATemplateTests {
         #expect(summary.error != nil, "\(summary.line)")
         let run = try harness.rows("SELECT status, error_message FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")[0]
         #expect(run["status"] as String == "failed")
-        #expect((run["error_message"] as String?)?.isEmpty == false)
+        // The message names the job and the condition (issue 14, item 5).
+        let message = try #require(run["error_message"] as String?)
+        #expect(message.contains("push job 'notes-push'") && message.contains("'no_such_column = 1'") && message.contains("no such column"), "\(message)")
         await harness.shutdown()
         await server.stop()
     }
