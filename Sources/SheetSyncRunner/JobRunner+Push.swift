@@ -288,7 +288,8 @@ extension JobRunner {
               signer: WebhookSigner?, builder: RequestBuilder) async -> SentDelivery {
         let delivery = prepared.delivery
         if let unsendable = prepared.unsendable {
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: unsendable, nextAttempt: nil))
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: unsendable, nextAttempt: nil,
+                                                               reason: "not sent: the stored request is unusable"))
         }
         var request: PreparedRequest
         do {
@@ -302,7 +303,8 @@ extension JobRunner {
                 request = try render(push, record: prepared.record, values: values, builder: builder).get()
             }
         } catch {
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: redactor.redact(Self.message(of: error, redactor: redactor)), nextAttempt: nil))
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: redactor.redact(Self.message(of: error, redactor: redactor)),
+                                                               nextAttempt: nil, reason: "not sent: the request could not be made"))
         }
         let timestamp = Int64(Date().timeIntervalSince1970)
         // The frozen payload has its secrets sealed: put their values back where sheetsync
@@ -310,7 +312,8 @@ extension JobRunner {
         switch Self.unseal(prepared.payload, secrets: values.secrets) {
         case .success(let payload): request.body = payload
         case .failure(let error):
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: error.message, nextAttempt: nil))
+            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: error.message, nextAttempt: nil,
+                                                               reason: "not sent: a sealed secret has no value"))
         }
         let payloadBytes = request.body ?? []
         request.headers += [("Idempotency-Key", delivery.changeID), ("webhook-id", delivery.changeID),
@@ -318,7 +321,9 @@ extension JobRunner {
         if let signer {
             request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: payloadBytes)))
         }
-        let exchange = await transport.send(request, redactor: redactor)
+        var exchange = await transport.send(request, redactor: redactor)
+        // One request per delivery attempt: number it as the delivery's attempt.
+        for index in exchange.attempts.indices { exchange.attempts[index].attempt = delivery.attempts + 1 }
         switch exchange.result {
         case .success(let response):
             var writeBack: [String: SQLValue] = [:]
@@ -331,7 +336,8 @@ extension JobRunner {
         case .failure(let error):
             if error.status == 410 {
                 let reason = "the endpoint answered 410 Gone for change \(delivery.changeID): \(error.message)"
-                return SentDelivery(kind: .gone(reason), result: .failed(id: delivery.id, status: 410, error: error.message, nextAttempt: nil),
+                return SentDelivery(kind: .gone(reason), result: .failed(id: delivery.id, status: 410, error: error.message, nextAttempt: nil,
+                                                                             reason: "410 Gone: the job is disabled until 'sheetsync replay --failed'"),
                                     requests: exchange.attempts)
             }
             let attemptsDone = delivery.attempts + 1

@@ -256,8 +256,8 @@ public struct DeliveryAttempt: Sendable {
 /// How one delivery attempt ended, to be recorded after the requests of its batch.
 public enum DeliveryResult: Sendable {
     case delivered(Delivery, status: Int, hash: String, writeBack: [String: SQLValue])
-    /// Retried at `nextAttempt`, or failed for good when that is nil.
-    case failed(id: Int64, status: Int?, error: String, nextAttempt: String?)
+    /// Retried at `nextAttempt`, or failed for good when that is nil, for `reason`.
+    case failed(id: Int64, status: Int?, error: String, nextAttempt: String?, reason: String = "attempts exhausted")
     /// Frozen but not sent (the batch stopped): nothing to record.
     case notSent(id: Int64)
 }
@@ -329,7 +329,7 @@ extension WorksheetDatabase {
                 ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
                 """)
             let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
-            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', attempts = attempts + 1, last_status = ?, last_error = ?, reason = 'attempts exhausted' WHERE id = ?")
+            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', attempts = attempts + 1, last_status = ?, last_error = ?, reason = ? WHERE id = ?")
             for result in results {
                 switch result {
                 case .delivered(let delivery, let status, let hash, let writeBack):
@@ -342,10 +342,10 @@ extension WorksheetDatabase {
                         try db.execute(sql: "UPDATE \(SQL.quote(worksheet.name)) SET \(set), \"_updated_at\" = \(SQL.now) WHERE \(match)",
                                        arguments: StatementArguments(names.map { writeBack[$0]!.databaseValue } + delivery.keyValues.map(\.databaseValue)))
                     }
-                case .failed(let id, let status, let error, let nextAttempt?):
+                case .failed(let id, let status, let error, let nextAttempt?, _):
                     try retry.execute(arguments: [status, error, nextAttempt, id])
-                case .failed(let id, let status, let error, nil):
-                    try failed.execute(arguments: [status, error, id])
+                case .failed(let id, let status, let error, nil, let reason):
+                    try failed.execute(arguments: [status, error, reason, id])
                 case .notSent:
                     break
                 }

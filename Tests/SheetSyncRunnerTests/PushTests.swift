@@ -175,6 +175,8 @@ struct PushTests {
         let gaps = zip(received.dropFirst(), received).map { $0.at - $1.at }
         #expect(gaps[1] > gaps[0] && gaps[2] > gaps[1], "delays did not grow: \(gaps)")
         #expect(try harness.rows("SELECT attempts, state FROM _sheetsync_deliveries")[0]["attempts"] as Int == 4)
+        // The request log numbers each request as the delivery's attempt (it said 1 for every one).
+        #expect(try harness.rows("SELECT attempt FROM _sheetsync_requests ORDER BY id").map { $0["attempt"] as Int } == [1, 2, 3, 4])
         await harness.shutdown()
         await server.stop()
     }
@@ -247,6 +249,9 @@ struct PushTests {
         let summary = await harness.runner.push(try harness.job("push"))
         #expect(summary.disabled?.contains("410 Gone") == true)
         #expect(summary.exitCode == 1)
+        // The ledger says why it failed after one attempt (it said "attempts exhausted").
+        let reasons = try harness.rows("SELECT reason FROM _sheetsync_deliveries WHERE state = 'failed'").map { $0["reason"] as String }
+        #expect(reasons == ["410 Gone: the job is disabled until 'sheetsync replay --failed'"], "\(reasons)")
         let blocked = await harness.runner.push(try harness.job("push"))
         #expect(blocked.disabled != nil)
         #expect(await receiver.received.count == 1)
