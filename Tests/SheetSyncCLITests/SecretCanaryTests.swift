@@ -161,7 +161,11 @@ struct SecretCanaryTests {
         let project = try ProjectDirectory(files: files)
         let received = project.url.appendingPathComponent("received.txt")
         let (api, url) = try await startEchoAPI(received: received)
-        defer { api.terminate() }
+        // SIGKILL: the test process may pass SIGTERM on to its children ignored.
+        defer {
+            kill(api.processIdentifier, SIGKILL)
+            api.waitUntilExit()
+        }
         let path = project.url.path
         let environment = ["API": url, "CANARY": Self.canary, "SIGNING": "whsec_" + Data("signing-key".utf8).base64EncodedString()]
         var output = ""

@@ -8,6 +8,7 @@ GET  /fail-url        401 with the Authorization echoed percent-encoded
 POST /hooks/...       200; every body received is appended to the file given as argv[1]
 """
 import json
+import signal
 import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,8 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(200, '{"ok": true}')
 
 
+# A parent that ignores SIGTERM passes that on; stop on it anyway.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
 server.serve_forever()
