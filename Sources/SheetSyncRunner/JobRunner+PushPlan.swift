@@ -118,33 +118,45 @@ extension JobRunner {
         let (values, redactor) = try self.values(for: job, params: [:])
         var previews: [RequestPreview] = []
         let pending = try database.deliveries(job: job.name, state: "pending", limit: 1000).reversed()
-        var keys = pending.map { ($0.recordKey, $0.firstOperation, $0.payload) }
-        for change in try database.unconsumedChanges(job: job.name, worksheet: job.worksheet) where !keys.contains(where: { $0.0 == change.key }) {
-            keys.append((change.key, change.operation, nil))
+        var items: [(key: String, first: String, frozen: Delivery?)] = pending.map { ($0.recordKey, $0.firstOperation, $0.payload == nil ? nil : $0) }
+        for change in try database.unconsumedChanges(job: job.name, worksheet: job.worksheet) where !items.contains(where: { $0.key == change.key }) {
+            items.append((change.key, change.operation, nil))
         }
         let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent)
-        for (key, first, frozen) in keys {
-            var body: [UInt8]
-            var record: [String: JSONValue] = [:]
-            if let frozen {
-                body = Array(frozen.utf8)
+        for (key, first, frozen) in items {
+            let body: [UInt8]
+            let built: Result<PreparedRequest, HTTPStepError>
+            if let frozen, let frozenRequest = frozen.request {
+                // A retry sends its frozen request: show that one, secrets unsealed and then masked.
+                body = Array((frozen.payload ?? "").utf8)
+                let sealed = (try? SealedText(text: frozenRequest, sealsJSON: frozen.requestSeals)) ?? SealedText(text: frozenRequest)
+                let text = (try? SecretSeal.unseal(sealed, secrets: values.secrets)) ?? frozenRequest
+                built = Result { () throws(HTTPStepError) in try builder.rebuild(push.request, frozenText: text) }
+            } else if let frozen {
+                body = Array((frozen.payload ?? "").utf8)
+                var record: [String: JSONValue] = [:]
+                if case .object(let object)? = try? JSONReader.parse(frozen.payload ?? "") {
+                    for member in object.members { record[member.key] = member.value }
+                }
+                built = render(push, record: record, values: values, builder: builder)
             } else {
                 switch try plan(job: job.name, recordKey: key, firstOperation: first, push: push, worksheet: worksheet,
                                 values: values, database: database) {
                 case .skip: continue
-                case .send(let payload, _, _, let fields):
+                case .send(let payload, _, _, let record):
                     body = payload
-                    record = fields
+                    built = render(push, record: record, values: values, builder: builder)
                 }
             }
-            var recordValues = values
-            recordValues.record = record
-            var spec = push.request
-            spec.body = nil
-            if case .success(let request) = Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()) {
+            switch built {
+            case .success(let request):
                 previews.append(RequestPreview(method: request.method.rawValue, url: redactor.redact(request.url),
                                                headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
                                                body: redactor.redact(String(decoding: body, as: UTF8.self))))
+            case .failure(let error):
+                // Shown, not skipped: a dry run must list every delivery the push would try.
+                previews.append(RequestPreview(method: push.request.method.rawValue, url: "(cannot be built: \(redactor.redact(error.message)))",
+                                               headers: [], body: redactor.redact(String(decoding: body, as: UTF8.self))))
             }
         }
         return previews

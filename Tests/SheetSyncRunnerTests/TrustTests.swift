@@ -228,6 +228,29 @@ struct PushDataIsNotATemplateTests {
         await server.stop()
     }
 
+    /// A dry run lists a pending retry with the request it will really send (its frozen
+    /// one); it used to render the URL from the payload's fields, fail on `{{record.id}}`
+    /// and leave the delivery out of the preview.
+    @Test func aDryRunShowsTheFrozenRequestOfAPendingRetry() async throws {
+        let receiver = ScriptedReceiver()
+        let (harness, server) = try await setUp(receiver, body: #"  body: { json: { text: "{{record.note}}" } }"#)
+        let queue = try DatabaseQueue(path: harness.project.databaseURL().path)
+        try await queue.write { db in try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('k', 'hello')") }
+        let first = await harness.runner.push(try harness.job("notes-push"))
+        #expect(first.delivered == 1, "\(first.line)")
+        // The same delivery waiting for a retry: its request and payload stay frozen.
+        try await queue.write { db in
+            try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'pending', next_attempt_at = '2999-01-01T00:00:00.000Z'")
+        }
+        let dry = await harness.runner.push(try harness.job("notes-push"), dryRun: true)
+        #expect(dry.previews.count == 1, "\(dry.previews.map(\.url))")
+        #expect(dry.previews.first?.url == server.baseURL + "/hooks/k")
+        #expect(dry.previews.first?.headers.contains { $0.name == "Authorization" && $0.value == "Bearer ***" } == true)
+        #expect(dry.previews.first?.body == #"{"text":"hello"}"#)
+        await harness.shutdown()
+        await server.stop()
+    }
+
     /// A pass that fails after its run began is recorded as failed, with its error (the
     /// record used to say 'succeeded': a defer ran before the catch that set the error).
     @Test func aPushPassThatFailsIsRecordedAsFailed() async throws {
