@@ -130,6 +130,10 @@ extension JobFileDecoder {
         }
         let contentType = map.value("content_type").flatMap { reader.string($0, "request.body.content_type") }
         let valueNode = map.value(forms[0])!
+        if isPush, forms[0] == "multipart" || forms[0] == "binary" {
+            sink.error("a push job sends each record as 'body: record', json, form or raw; '\(forms[0])' bodies are for pull requests", at: valueNode.mark)
+            return nil
+        }
         switch forms[0] {
         case "json":
             if contentType != nil { sink.warning("'content_type' is ignored for a json body (it is application/json)", at: map.keyNode("content_type")?.mark) }

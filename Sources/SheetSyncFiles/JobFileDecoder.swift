@@ -317,6 +317,25 @@ struct JobFileDecoder {
 
     // MARK: - Push
 
+    /// A batch is one request for many records: its URL and headers cannot name one
+    /// record, its body is a JSON array (of records or of the json template per record),
+    /// and one response cannot be written back into many records.
+    private func checkBatch(_ size: Int, request: HTTPRequestSpec, writeBack: Bool, at mark: Mark?) {
+        let outsideBody = [request.url] + request.query.map(\.value) + request.headers.map(\.value)
+        if outsideBody.contains(where: { $0.references.contains { $0.source == .record } }) {
+            sink.error("'delivery.batch_size: \(size)' sends many records in one request, so the URL, query and headers cannot use '{{record.…}}'; use batch_size 1 or move the record's values into the body", at: mark)
+        }
+        switch request.body {
+        case .raw?, .form?:
+            sink.error("'delivery.batch_size: \(size)' sends a JSON array; use 'body: record' or a json body (one element per record), or batch_size 1", at: mark)
+        default:
+            break
+        }
+        if writeBack {
+            sink.error("'write_back' maps one response into one record, and a batch's response answers \(size) records; use batch_size 1 with write_back", at: mark)
+        }
+    }
+
     private func decodePush(_ mapping: NodeReader.Mapping, request: HTTPRequestSpec?, worksheet: WorksheetDefinition?) -> JobDefinition.Kind? {
         let when = mapping.value("when").flatMap { reader.string($0, "when") }
         var on: [PushJob.Operation] = [.insert, .update]
@@ -359,6 +378,9 @@ struct JobFileDecoder {
         }
         let writeBack = mapping.value("write_back").map { decodeFieldMappings($0, context: "write_back", worksheet: worksheet, allowParent: false) } ?? []
         guard var request else { return nil }
+        if delivery.batchSize > 1 {
+            checkBatch(delivery.batchSize, request: request, writeBack: !writeBack.isEmpty, at: mapping.value("delivery")?.mark)
+        }
         if request.successCodes == nil { request.successCodes = [200] }
         if request.body == nil, request.method != .GET, request.method != .HEAD, request.method != .DELETE { request.body = .record }
         return .push(PushJob(when: when, on: on, fields: fields, request: request, delivery: delivery, writeBack: writeBack))

@@ -34,6 +34,14 @@ public struct Project: Sendable {
         })
     }
 
+    /// Each push job's worksheet (job name → worksheet name).
+    public var pushJobWorksheets: [String: String] {
+        Dictionary(uniqueKeysWithValues: jobs.compactMap { job in
+            if case .push = job.kind { return (job.name, job.worksheet) }
+            return nil
+        })
+    }
+
     /// The value of `{{env.X}}`: the environment, else sheetsync.yml's `env:` defaults.
     public func env(_ name: String) -> String? {
         environment[name] ?? settings.env[name]

@@ -54,3 +54,23 @@ public enum RecordPayload {
         }
     }
 }
+
+/// What happens to a delivery (or a batch) after an attempt the receiver did not accept.
+public enum RetryDecision: Sendable, Equatable {
+    /// Try again after this wait.
+    case retry(after: Duration)
+    /// Failed for good, for this reason.
+    case giveUp(reason: String)
+    /// The endpoint answered 410 Gone: the job is disabled until the user replays.
+    case gone
+}
+
+extension DeliveryPolicy {
+    /// The decision after `attemptsDone` attempts, the last answered with `status` (nil when
+    /// no answer came) and possibly a `Retry-After` (already clamped by the HTTP layer).
+    public func decide(status: Int?, retryAfter: Duration?, attemptsDone: Int) -> RetryDecision {
+        if status == 410 { return .gone }
+        if let delay = delay(afterAttempt: attemptsDone, retryAfter: retryAfter) { return .retry(after: delay) }
+        return .giveUp(reason: "attempts exhausted")
+    }
+}

@@ -36,12 +36,6 @@ public struct PushSummary: Sendable {
     }
 }
 
-/// The decision for one delivery, computed before anything is sent.
-enum DeliveryPlan {
-    case skip(String)
-    case send(payload: [UInt8], hash: String, operation: String, record: [String: JSONValue])
-}
-
 extension JobRunner {
 
     /// Delivers the push job's due changes: captures new changes from the outbox,
@@ -64,7 +58,7 @@ extension JobRunner {
             return summary
         }
         do {
-            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
             if let reason = try database.state(job: job.name)[StateKey.disabled] {
                 summary.disabled = reason + " (run 'sheetsync replay \(job.name) --failed' once the endpoint is fixed)"
                 return summary
@@ -76,7 +70,7 @@ extension JobRunner {
             try database.ingestChanges(job: job.name, worksheet: job.worksheet)
             // Nothing due and nothing to wait for: no run to record (the daemon checks every second).
             if wait == .zero, try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1).isEmpty {
-                summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
+                summary.pending = try database.pendingCount(job: job.name)
                 return summary
             }
             let run = try database.beginRun(job: job.name, trigger: trigger)
@@ -102,16 +96,22 @@ extension JobRunner {
         return summary
     }
 
-    /// Sends every due delivery of the job, a batch at a time; with `wait`, keeps going
+    /// Sends every due delivery of the job, a chunk at a time; with `wait`, keeps going
     /// while retries come due within that time.
     private func deliverDue(_ job: JobDefinition, _ push: PushJob, worksheet: WorksheetDefinition, wait: Duration, run: Int64,
                             database: WorksheetDatabase, summary: inout PushSummary) async throws {
-        let policy = DeliveryPolicy(push.delivery)
         let deadline = ContinuousClock.now + wait
         let (values, redactor) = try self.values(for: job, params: [:])
-        let signer = try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) }
+        let context = PushContext(job: job, planner: DeliveryPlanner(push: push, worksheet: worksheet), policy: DeliveryPolicy(push.delivery),
+                                  values: values, redactor: redactor,
+                                  signer: try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) },
+                                  builder: RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
+                                                          defaultMaxResponseBytes: project.settings.http.maxResponseBytes))
+        // Deliveries per chunk: each chunk is planned and frozen in one transaction, sent
+        // with up to `concurrency` requests in flight, and its outcomes recorded in one.
+        let chunkSize = push.delivery.concurrency * max(8, push.delivery.batchSize)
         loop: while true {
-            let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: 1000)
+            let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: max(1000, chunkSize))
             if due.isEmpty {
                 guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
                 let remaining = deadline - ContinuousClock.now
@@ -121,21 +121,17 @@ extension JobRunner {
                 try await Task.sleep(for: max(.milliseconds(5), untilDue))
                 continue
             }
-            // A batch at a time: plan and freeze every delivery of the batch in one
-            // transaction, send them with up to `concurrency` requests in flight, then
-            // record every outcome in one transaction. `due` holds one delivery per
-            // record, so each record's deliveries still go in order.
-            let batchSize = push.delivery.concurrency * 8
-            for start in stride(from: 0, to: due.count, by: batchSize) {
-                let batch = Array(due[start..<min(start + batchSize, due.count)])
-                let (sends, skipped) = try prepare(batch, job: job, push: push, worksheet: worksheet, values: values, database: database)
-                // The ledger keeps payloads with their secrets sealed (SecretSeal).
-                try database.beginAttempts(sends.map { DeliveryAttempt(id: $0.delivery.id, payload: $0.payload.text, seals: $0.payload.sealsJSON,
-                                                                         request: $0.request?.text, requestSeals: $0.request?.sealsJSON,
-                                                                         hash: $0.hash, operation: $0.operation) },
-                                           skipped: skipped)
+            // `due` holds one delivery per record, so each record's deliveries still go in
+            // order; a batch frozen earlier goes out whole, with all its members.
+            for chunk in try Self.units(of: due, database: database).chunked(deliveries: chunkSize) {
+                let (sends, skipped) = try prepare(chunk.flatMap { $0 }, context: context, database: database)
+                let shipments = Self.shipments(sends, batchSize: push.delivery.batchSize)
+                // The ledger keeps payloads and requests with their secrets sealed (SecretSeal).
+                try database.beginAttempts(shipments.flatMap { shipment in
+                    shipment.members.map { $0.attempt(batchID: shipment.batchID) }
+                }, skipped: skipped)
                 summary.skipped += skipped.count
-                let sent = await send(sends, job: job, push: push, policy: policy, values: values, redactor: redactor, signer: signer)
+                let sent = await send(shipments, context: context)
                 var state: [String: String?] = [:]
                 for outcome in sent {
                     summary.requests += outcome.requests.count
@@ -154,9 +150,29 @@ extension JobRunner {
                 if summary.disabled != nil { break loop }
             }
         }
-        summary.pending = try database.deliveries(job: job.name, state: "pending", limit: 1_000_000).count
+        summary.pending = try database.pendingCount(job: job.name)
         let readers = project.jobs.filter { if case .push = $0.kind { return $0.worksheet == job.worksheet } else { return false } }.map(\.name)
         try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
+    }
+
+    /// Due deliveries as units that go out together: a batch frozen earlier (all its
+    /// pending members, even those past `due`'s limit) or one delivery.
+    static func units(of due: [Delivery], database: WorksheetDatabase) throws(StoreError) -> [[Delivery]] {
+        var units: [[Delivery]] = []
+        var seen = Set<Int64>()
+        for delivery in due where !seen.contains(delivery.id) {
+            let unit = try delivery.batchID.map { id throws(StoreError) in try database.batchMembers(id) } ?? [delivery]
+            seen.formUnion(unit.map(\.id))
+            units.append(unit.isEmpty ? [delivery] : unit)
+        }
+        return units
+    }
+
+    /// Gives up on every change of the job waiting to be delivered (`push --drop-pending`).
+    public func dropPending(_ job: JobDefinition) throws(StoreError) -> Int {
+        guard let database else { return 0 }
+        try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
+        return try database.dropPending(job: job.name, worksheet: job.worksheet)
     }
 
     /// An error's message for a push summary and its run record, secrets masked.
@@ -168,186 +184,24 @@ extension JobRunner {
         default: redactor.redact("\(error)")
         }
     }
+}
 
-    /// A delivery ready to send: its frozen body (secrets sealed, as the ledger keeps it)
-    /// and what it is. New and retried deliveries go the same way: unsealed when sent.
-    struct PreparedDelivery: Sendable {
-        var delivery: Delivery
-        var payload: SealedText
-        /// Method, URL and headers as first rendered (`PreparedRequest.frozenText`), sealed;
-        /// nil for deliveries frozen before sheetsync kept them (rendered again when sent).
-        var request: SealedText?
-        var hash: String
-        var operation: String
-        var record: [String: JSONValue]
-        /// Why this delivery cannot be sent at all (its stored seals are damaged).
-        var unsendable: String?
-    }
-
-    /// How sending one delivery went; nothing is written until the whole batch is back.
-    struct SentDelivery: Sendable {
-        enum Kind: Sendable {
-            case delivered, failed, retrying, notSent
-            case gone(String)
-        }
-        var kind: Kind
-        var result: DeliveryResult
-        var requests: [RequestAttempt] = []
-    }
-
-    /// Plans a batch: retries keep their frozen payload; new deliveries are planned from
-    /// the records' current state, read in one transaction.
-    func prepare(_ batch: [Delivery], job: JobDefinition, push: PushJob, worksheet: WorksheetDefinition, values: TemplateValues,
-                 database: WorksheetDatabase) throws -> (sends: [PreparedDelivery], skipped: [(id: Int64, reason: String)]) {
-        let fresh = batch.filter { $0.payload == nil || $0.payloadHash == nil || $0.operation == nil }
-        let inputs: [(record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)]
-        do {
-            inputs = try database.pushInputs(job: job.name, worksheet: worksheet, recordKeys: fresh.map(\.recordKey), condition: push.when)
-        } catch {
-            // Almost always the job's SQL: say which job and which condition.
-            let condition = push.when.map { " with its 'when' condition '\($0)'" } ?? ""
-            throw StoreError(error.code, "Unable to read the records of push job '\(job.name)'\(condition) from worksheet '\(worksheet.name)', \(error.message). Fix the condition in jobs/\(job.name).yml (it is SQL over the worksheet's columns).")
-        }
-        var inputByID: [Int64: (record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)] = [:]
-        for (delivery, input) in zip(fresh, inputs) { inputByID[delivery.id] = input }
-        var sends: [PreparedDelivery] = []
-        var skipped: [(id: Int64, reason: String)] = []
-        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
-                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
-        for delivery in batch {
-            guard let input = inputByID[delivery.id] else {
-                // A retry: the same bytes under the same id (secrets unsealed when sent).
-                let frozen = delivery.payload ?? ""
-                var record: [String: JSONValue] = [:]
-                if let parsed = try? JSONReader.parse(frozen), case .object(let object) = parsed {
-                    for member in object.members { record[member.key] = member.value }
-                }
-                var payload = SealedText(text: frozen)
-                var request: SealedText?
-                var unsendable: String?
-                do {
-                    payload = try SealedText(text: frozen, sealsJSON: delivery.payloadSeals)
-                    request = try delivery.request.map { text throws(CoreError) in try SealedText(text: text, sealsJSON: delivery.requestSeals) }
-                } catch {
-                    // Damaged seals: fail it rather than guess which text is a secret.
-                    unsendable = error.message
-                }
-                sends.append(PreparedDelivery(delivery: delivery, payload: payload, request: request, hash: delivery.payloadHash ?? "",
-                                              operation: delivery.operation ?? delivery.firstOperation, record: record, unsendable: unsendable))
-                continue
+extension Array where Element == [Delivery] {
+    /// Units grouped into chunks of about `deliveries` deliveries (a unit is never split).
+    func chunked(deliveries limit: Int) -> [[[Delivery]]] {
+        var chunks: [[[Delivery]]] = []
+        var current: [[Delivery]] = []
+        var count = 0
+        for unit in self {
+            if count > 0, count + unit.count > limit {
+                chunks.append(current)
+                current = []
+                count = 0
             }
-            switch try plan(found: input.record, previous: input.pushedHash, recordKey: delivery.recordKey, firstOperation: delivery.firstOperation,
-                            push: push, worksheet: worksheet, values: values) {
-            case .skip(let reason): skipped.append((delivery.id, reason))
-            case .send(let payload, let hash, let operation, let record):
-                // Freeze the whole request now: retries send exactly what this renders.
-                let sealed = SecretSeal.seal(String(decoding: payload, as: UTF8.self), secrets: values.secrets)
-                var request: SealedText?
-                var unsendable: String?
-                switch render(push, record: record, values: values, builder: builder) {
-                case .success(let rendered): request = SecretSeal.seal(rendered.frozenText, secrets: values.secrets)
-                case .failure(let error): unsendable = Redactor(secrets: values.secrets.values).redact(error.message)
-                }
-                sends.append(PreparedDelivery(delivery: delivery, payload: sealed, request: request, hash: hash, operation: operation,
-                                              record: record, unsendable: unsendable))
-            }
+            current.append(unit)
+            count += unit.count
         }
-        return (sends, skipped)
-    }
-
-    /// Sends a batch with at most `delivery.concurrency` requests in flight.
-    func send(_ sends: [PreparedDelivery], job: JobDefinition, push: PushJob, policy: DeliveryPolicy, values: TemplateValues,
-              redactor: Redactor, signer: WebhookSigner?) async -> [SentDelivery] {
-        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
-                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
-        return await withTaskGroup(of: (Int, SentDelivery).self) { group in
-            var results = [SentDelivery?](repeating: nil, count: sends.count)
-            var next = 0
-            func start() {
-                let index = next
-                next += 1
-                group.addTask {
-                    (index, await self.send(sends[index], push: push, policy: policy, values: values, redactor: redactor, signer: signer, builder: builder))
-                }
-            }
-            while next < min(push.delivery.concurrency, sends.count) { start() }
-            var gone = false
-            while let (index, result) = await group.next() {
-                results[index] = result
-                if case .gone = result.kind { gone = true }
-                // After a 410 nothing more is sent; what is in flight finishes.
-                if next < sends.count, !gone { start() }
-            }
-            return results.enumerated().map { index, result in
-                result ?? SentDelivery(kind: .notSent, result: .notSent(id: sends[index].delivery.id))
-            }
-        }
-    }
-
-    func send(_ prepared: PreparedDelivery, push: PushJob, policy: DeliveryPolicy, values: TemplateValues, redactor: Redactor,
-              signer: WebhookSigner?, builder: RequestBuilder) async -> SentDelivery {
-        let delivery = prepared.delivery
-        if let unsendable = prepared.unsendable {
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: unsendable, nextAttempt: nil,
-                                                               reason: "not sent: the stored request is unusable"))
-        }
-        var request: PreparedRequest
-        do {
-            if let frozen = prepared.request {
-                // As frozen at the first attempt, secrets unsealed where sheetsync sealed them.
-                var spec = push.request
-                spec.retry = RetryPolicy(attempts: 1)
-                request = try builder.rebuild(spec, frozenText: try SecretSeal.unseal(frozen, secrets: values.secrets))
-            } else {
-                // Frozen before requests were kept: render it from the payload's record.
-                request = try render(push, record: prepared.record, values: values, builder: builder).get()
-            }
-        } catch {
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: redactor.redact(Self.message(of: error, redactor: redactor)),
-                                                               nextAttempt: nil, reason: "not sent: the request could not be made"))
-        }
-        let timestamp = Int64(Date().timeIntervalSince1970)
-        // The frozen payload has its secrets sealed: put their values back where sheetsync
-        // sealed them, and nowhere else (record data is never a template).
-        switch Self.unseal(prepared.payload, secrets: values.secrets) {
-        case .success(let payload): request.body = payload
-        case .failure(let error):
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: nil, error: error.message, nextAttempt: nil,
-                                                               reason: "not sent: a sealed secret has no value"))
-        }
-        let payloadBytes = request.body ?? []
-        request.headers += [("Idempotency-Key", delivery.changeID), ("webhook-id", delivery.changeID),
-                            ("webhook-timestamp", String(timestamp)), ("X-Sheetsync-Operation", prepared.operation)]
-        if let signer {
-            request.headers.append(("webhook-signature", signer.signature(id: delivery.changeID, timestamp: timestamp, body: payloadBytes)))
-        }
-        var exchange = await transport.send(request, redactor: redactor)
-        // One request per delivery attempt: number it as the delivery's attempt.
-        for index in exchange.attempts.indices { exchange.attempts[index].attempt = delivery.attempts + 1 }
-        switch exchange.result {
-        case .success(let response):
-            var writeBack: [String: SQLValue] = [:]
-            if !push.writeBack.isEmpty, prepared.operation != "delete", let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) {
-                // A receiver's odd answer never undoes a delivery: values that do not convert are left out.
-                writeBack = FieldMapper(checked: push.writeBack, in: project.worksheet(named: delivery.worksheet)).convertibleValues(from: document)
-            }
-            return SentDelivery(kind: .delivered, result: .delivered(delivery, status: response.status, hash: prepared.hash, writeBack: writeBack),
-                                requests: exchange.attempts)
-        case .failure(let error):
-            if error.status == 410 {
-                let reason = "the endpoint answered 410 Gone for change \(delivery.changeID): \(error.message)"
-                return SentDelivery(kind: .gone(reason), result: .failed(id: delivery.id, status: 410, error: error.message, nextAttempt: nil,
-                                                                             reason: "410 Gone: the job is disabled until 'sheetsync replay --failed'"),
-                                    requests: exchange.attempts)
-            }
-            let attemptsDone = delivery.attempts + 1
-            if let delay = policy.delay(afterAttempt: attemptsDone, retryAfter: error.retryAfter) {
-                let next = Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
-                return SentDelivery(kind: .retrying, result: .failed(id: delivery.id, status: error.status, error: error.message,
-                                                                     nextAttempt: WorksheetDatabase.timestamp(next)), requests: exchange.attempts)
-            }
-            return SentDelivery(kind: .failed, result: .failed(id: delivery.id, status: error.status, error: error.message, nextAttempt: nil),
-                                requests: exchange.attempts)
-        }
+        if !current.isEmpty { chunks.append(current) }
+        return chunks
     }
 }

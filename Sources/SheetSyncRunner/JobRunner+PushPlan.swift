@@ -6,104 +6,274 @@ import SheetSyncPush
 import SheetSyncStore
 import SheetSyncTransform
 
-/// Planning a push delivery: what it sends for a record (or why it is skipped), its
-/// request rendered for freezing, and what a dry run shows.
+/// What every delivery of one push pass shares.
+struct PushContext: Sendable {
+    var job: JobDefinition
+    var planner: DeliveryPlanner
+    var policy: DeliveryPolicy
+    var values: TemplateValues
+    var redactor: Redactor
+    var signer: WebhookSigner?
+    var builder: RequestBuilder
+
+    var push: PushJob { planner.push }
+}
+
+/// A delivery ready to send: its frozen body and request (secrets sealed, as the ledger
+/// keeps them) and what it is. New and retried deliveries go the same way: unsealed when sent.
+struct PreparedDelivery: Sendable {
+    var delivery: Delivery
+    var payload: SealedText
+    /// Method, URL and headers as first rendered (`PreparedRequest.frozenText`), sealed;
+    /// nil for deliveries frozen before sheetsync kept them (rendered again when sent).
+    var request: SealedText?
+    var hash: String
+    var operation: PushJob.Operation
+    var record: [String: JSONValue]
+    /// Why this delivery cannot be sent at all (its stored seals are damaged, or its request cannot be made).
+    var unsendable: String?
+
+    /// What `beginAttempts` freezes for it.
+    func attempt(batchID: String?) -> DeliveryAttempt {
+        DeliveryAttempt(id: delivery.id, payload: payload.text, seals: payload.sealsJSON, request: request?.text,
+                        requestSeals: request?.sealsJSON, hash: hash, operation: operation, batchID: batchID)
+    }
+}
+
+/// One request: a delivery sent alone under its change id, or a batch under its batch id.
+struct Shipment: Sendable {
+    var members: [PreparedDelivery]
+    var batchID: String?
+
+    /// Sent as `Idempotency-Key` and `webhook-id`: the same on every attempt.
+    var key: String { batchID ?? members[0].delivery.changeID }
+}
+
+/// How sending one delivery went; nothing is written until the whole chunk is back.
+struct SentDelivery: Sendable {
+    enum Kind: Sendable {
+        case delivered, failed, retrying, notSent
+        case gone(String)
+    }
+    var kind: Kind
+    var result: DeliveryResult
+    var requests: [RequestAttempt] = []
+}
+
 extension JobRunner {
+    /// Plans a chunk: retries keep their frozen payload and request; new deliveries are
+    /// planned from the records' current state, read in one transaction, and frozen.
+    func prepare(_ chunk: [Delivery], context: PushContext, database: WorksheetDatabase) throws
+        -> (sends: [PreparedDelivery], skipped: [(id: Int64, reason: String)]) {
+        let push = context.push, worksheet = context.planner.worksheet
+        let fresh = chunk.filter { $0.payload == nil || $0.payloadHash == nil || $0.operation == nil }
+        let inputs: [(record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)]
+        do {
+            inputs = try database.pushInputs(job: context.job.name, worksheet: worksheet, recordKeys: fresh.map(\.recordKey), condition: push.when)
+        } catch {
+            // Almost always the job's SQL: say which job and which condition.
+            let condition = push.when.map { " with its 'when' condition '\($0)'" } ?? ""
+            throw StoreError(error.code, "Unable to read the records of push job '\(context.job.name)'\(condition) from worksheet '\(worksheet.name)', \(error.message). Fix the condition in jobs/\(context.job.name).yml (it is SQL over the worksheet's columns).")
+        }
+        var inputByID: [Int64: (record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)] = [:]
+        for (delivery, input) in zip(fresh, inputs) { inputByID[delivery.id] = input }
+        var sends: [PreparedDelivery] = []
+        var skipped: [(id: Int64, reason: String)] = []
+        for delivery in chunk {
+            guard let input = inputByID[delivery.id] else {
+                sends.append(Self.frozen(delivery))
+                continue
+            }
+            let current = input.record.map { CurrentRecord(values: $0.values, matches: $0.matches) }
+            switch try context.planner.plan(current: current, pushedHash: input.pushedHash, key: delivery.keyValues,
+                                            firstOperation: delivery.firstOperation, values: context.values) {
+            case .skip(let reason): skipped.append((delivery.id, reason))
+            case .send(let content): sends.append(freeze(delivery, content, context: context))
+            }
+        }
+        return (sends, skipped)
+    }
+
+    /// A retry (or replay): the same bytes under the same id, secrets unsealed when sent.
+    static func frozen(_ delivery: Delivery) -> PreparedDelivery {
+        let text = delivery.payload ?? ""
+        var record: [String: JSONValue] = [:]
+        if let parsed = try? JSONReader.parse(text), case .object(let object) = parsed {
+            for member in object.members { record[member.key] = member.value }
+        }
+        var prepared = PreparedDelivery(delivery: delivery, payload: SealedText(text: text), request: nil, hash: delivery.payloadHash ?? "",
+                                        operation: delivery.operation ?? delivery.firstOperation, record: record)
+        do {
+            prepared.payload = try SealedText(text: text, sealsJSON: delivery.payloadSeals)
+            prepared.request = try delivery.request.map { text throws(CoreError) in try SealedText(text: text, sealsJSON: delivery.requestSeals) }
+        } catch {
+            // Damaged seals: fail it rather than guess which text is a secret.
+            prepared.unsendable = error.message
+        }
+        return prepared
+    }
+
+    /// Freezes a new delivery: its body and its whole request, secrets sealed by position.
+    func freeze(_ delivery: Delivery, _ content: DeliveryContent, context: PushContext) -> PreparedDelivery {
+        let secrets = context.values.secrets
+        var prepared = PreparedDelivery(delivery: delivery, payload: SecretSeal.seal(String(decoding: content.payload, as: UTF8.self), secrets: secrets),
+                                        request: nil, hash: content.hash, operation: content.operation, record: content.record)
+        switch render(context, record: content.record) {
+        case .success(let rendered): prepared.request = SecretSeal.seal(rendered.frozenText, secrets: secrets)
+        case .failure(let error): prepared.unsendable = context.redactor.redact(error.message)
+        }
+        return prepared
+    }
+
+    /// Groups a chunk's deliveries into requests. With `batch_size` 1 each goes alone. With
+    /// more, a batch frozen earlier goes whole under its id; new and replayed deliveries
+    /// form new batches in order; a delivery already tried alone (before batches were
+    /// configured) and one that cannot be sent stay alone.
+    static func shipments(_ sends: [PreparedDelivery], batchSize: Int) -> [Shipment] {
+        guard batchSize > 1 else { return sends.map { Shipment(members: [$0], batchID: nil) } }
+        var shipments: [Shipment] = []
+        var frozenBatches: [String: Int] = [:]
+        var open: [PreparedDelivery] = []
+        func flush() {
+            guard !open.isEmpty else { return }
+            shipments.append(Shipment(members: open, batchID: Delivery.newBatchID()))
+            open = []
+        }
+        for send in sends {
+            if let id = send.delivery.batchID {
+                if let index = frozenBatches[id] { shipments[index].members.append(send) } else {
+                    frozenBatches[id] = shipments.count
+                    shipments.append(Shipment(members: [send], batchID: id))
+                }
+            } else if send.unsendable != nil || send.delivery.attempts > 0 {
+                shipments.append(Shipment(members: [send], batchID: nil))
+            } else {
+                open.append(send)
+                if open.count == batchSize { flush() }
+            }
+        }
+        flush()
+        return shipments
+    }
+
     /// The request for a record without its body: method, URL and headers rendered, and
-    /// the body's Content-Type, one attempt (retries are the ledger's).
-    func render(_ push: PushJob, record: [String: JSONValue], values: TemplateValues, builder: RequestBuilder) -> Result<PreparedRequest, HTTPStepError> {
-        var recordValues = values
+    /// the body's Content-Type (none when no body goes), one attempt (retries are the ledger's).
+    func render(_ context: PushContext, record: [String: JSONValue]) -> Result<PreparedRequest, HTTPStepError> {
+        var recordValues = context.values
         recordValues.record = record
-        var spec = push.request
+        var spec = context.push.request
         spec.body = nil
         spec.retry = RetryPolicy(attempts: 1)
-        return Self.buildPage(builder, spec, values: recordValues, walker: nil, position: PagePosition()).map { built in
+        return Self.buildPage(context.builder, spec, values: recordValues, walker: nil, position: PagePosition()).map { built in
             var request = built
-            if request.header("Content-Type") == nil {
-                request.headers.append(("Content-Type", push.request.body.map(Self.contentType) ?? "application/json"))
+            if request.header("Content-Type") == nil, let type = context.planner.contentType {
+                request.headers.append(("Content-Type", type))
             }
             return request
         }
     }
 
-    /// Decides what a delivery sends (or that it is skipped), from the record's current state.
-    func plan(job: String, recordKey: String, firstOperation: String, push: PushJob, worksheet: WorksheetDefinition,
-              values: TemplateValues, database: WorksheetDatabase) throws -> DeliveryPlan {
-        let found = try database.record(in: worksheet, key: Delivery.keyValues(recordKey), condition: push.when)
-        let previous = try database.pushedHash(job: job, key: recordKey)
-        return try plan(found: found, previous: previous, recordKey: recordKey, firstOperation: firstOperation, push: push,
-                        worksheet: worksheet, values: values)
-    }
-
-    /// The same decision from the record's row and last pushed hash, already read.
-    func plan(found: (values: [String: SQLValue], matches: Bool)?, previous: String?, recordKey: String, firstOperation: String,
-              push: PushJob, worksheet: WorksheetDefinition, values: TemplateValues) throws -> DeliveryPlan {
-        let keyValues = Delivery.keyValues(recordKey)
-        let operation: PushJob.Operation
-        if found == nil {
-            operation = .delete
-        } else if firstOperation == "insert", previous == nil {
-            operation = .insert
-        } else {
-            operation = .update
-        }
-        guard push.on.contains(operation) else { return .skip("'\(operation.rawValue)' is not in 'on'") }
-        var record: [String: JSONValue] = [:]
-        if let found {
-            guard found.matches else { return .skip("'when' is false for the record") }
-            let fields = push.fields.map { names in worksheet.fields.filter { names.contains($0.name) } } ?? worksheet.fields
-            guard case .object(let object) = RecordPayload.object(fields: worksheet.fields, values: found.values) else { return .skip("no record") }
-            for member in object.members { record[member.key] = member.value }
-            // What counts as a change: the pushed fields, without those written back from responses.
-            let writtenBack = Set(push.writeBack.map(\.field))
-            let projection = RecordPayload.object(fields: fields.filter { !writtenBack.contains($0.name) }, values: found.values)
-            let hash = WebhookSigner.sha256Hex(Array(projection.jsonText.utf8))
-            if hash == previous { return .skip("pushed fields unchanged since the last delivery") }
-            let body = try payload(push: push, record: record, fields: fields, values: values)
-            return .send(payload: body, hash: hash, operation: operation.rawValue, record: record)
-        }
-        // Deleted: send the key, marked as a deletion.
-        for (name, value) in zip(worksheet.key, keyValues) {
-            record[name] = RecordPayload.typed(value, as: worksheet.field(named: name)?.type ?? .text)
-        }
-        let body = JSONValue.object(JSONObject(worksheet.key.map { JSONObject.Member(key: $0, value: record[$0] ?? .null) }
-            + [JSONObject.Member(key: "_deleted", value: .bool(true))]))
-        return .send(payload: Array(body.jsonText.utf8), hash: "deleted", operation: "delete", record: record)
-    }
-
-    /// The body for a record: the whole record ("Send Specified Data Object"), or the job's template.
-    func payload(push: PushJob, record: [String: JSONValue], fields: [WorksheetDefinition.Field], values: TemplateValues) throws -> [UInt8] {
-        var recordValues = values
-        recordValues.record = record
-        switch push.request.body {
-        case .record?, nil:
-            let object = JSONValue.object(JSONObject(fields.map { JSONObject.Member(key: $0.name, value: record[$0.name] ?? .null) }))
-            return Array(object.jsonText.utf8)
-        case .json(let template)?:
-            return Array(try template.render(recordValues).jsonText.utf8)
-        case .raw(let template, _)?:
-            return Array(try template.renderText(recordValues).utf8)
-        case .form(let form)?:
-            return Array(try form.map { PercentEncoding.formEncode($0.name) + "=" + PercentEncoding.formEncode(try $0.value.renderText(recordValues)) }.joined(separator: "&").utf8)
-        case .multipart?, .binary?:
-            throw StoreError(.sqlError, "push jobs send a record as JSON, raw text or a form; multipart and binary bodies are for pull requests")
+    /// Sends a chunk's requests with at most `delivery.concurrency` in flight. After a
+    /// 410 nothing more is sent (what is in flight finishes); the rest is `notSent`.
+    func send(_ shipments: [Shipment], context: PushContext) async -> [SentDelivery] {
+        let concurrency = context.push.delivery.concurrency
+        return await withTaskGroup(of: (Int, [SentDelivery]).self) { group in
+            var results = [[SentDelivery]?](repeating: nil, count: shipments.count)
+            var next = 0
+            func start() {
+                let index = next
+                next += 1
+                group.addTask { (index, await self.send(shipments[index], context: context)) }
+            }
+            while next < min(concurrency, shipments.count) { start() }
+            var gone = false
+            while let (index, sent) = await group.next() {
+                results[index] = sent
+                if sent.contains(where: { if case .gone = $0.kind { true } else { false } }) { gone = true }
+                if next < shipments.count, !gone { start() }
+            }
+            return results.enumerated().flatMap { index, sent in
+                sent ?? shipments[index].members.map { SentDelivery(kind: .notSent, result: .notSent(id: $0.delivery.id)) }
+            }
         }
     }
 
-    static func unseal(_ payload: SealedText, secrets: [String: String]) -> Result<[UInt8], CoreError> {
+    /// Sends one request (a delivery, or a batch as one JSON array) and decides, for each
+    /// of its deliveries, what happens next. A batch succeeds, is retried or fails whole.
+    func send(_ shipment: Shipment, context: PushContext) async -> [SentDelivery] {
+        let members = shipment.members
+        func failAll(_ error: String, reason: String) -> [SentDelivery] {
+            members.map { SentDelivery(kind: .failed, result: .failed(id: $0.delivery.id, status: nil, error: error, nextAttempt: nil, reason: reason)) }
+        }
+        if let unsendable = members.lazy.compactMap(\.unsendable).first {
+            return failAll(unsendable, reason: "not sent: the stored request is unusable")
+        }
+        var request: PreparedRequest
         do {
-            return .success(Array(try SecretSeal.unseal(payload, secrets: secrets).utf8))
+            request = try frozenRequest(members[0].request, record: members[0].record, context: context)
         } catch {
-            return .failure(error)
+            return failAll(Self.message(of: error, redactor: context.redactor), reason: "not sent: the request could not be made")
         }
+        // The frozen payloads have their secrets sealed: put their values back where
+        // sheetsync sealed them, and nowhere else (record data is never a template).
+        var bodies: [[UInt8]] = []
+        for member in members {
+            do {
+                bodies.append(Array(try SecretSeal.unseal(member.payload, secrets: context.values.secrets).utf8))
+            } catch {
+                return failAll(error.message, reason: "not sent: a sealed secret has no value")
+            }
+        }
+        let body = shipment.batchID == nil ? bodies[0] : DeliveryPlanner.batchBody(bodies)
+        request.body = context.planner.sendsBody ? body : nil
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        request.headers += [("Idempotency-Key", shipment.key), ("webhook-id", shipment.key), ("webhook-timestamp", String(timestamp))]
+        if shipment.batchID == nil {
+            request.headers.append(("X-Sheetsync-Operation", members[0].operation.rawValue))
+        } else {
+            request.headers.append(("X-Sheetsync-Batch-Size", String(members.count)))
+        }
+        if let signer = context.signer {
+            request.headers.append(("webhook-signature", signer.signature(id: shipment.key, timestamp: timestamp, body: request.body ?? [])))
+        }
+        var exchange = await transport.send(request, redactor: context.redactor)
+        let attemptsDone = members[0].delivery.attempts + 1
+        // One request per delivery attempt: number it as the delivery's attempt.
+        for index in exchange.attempts.indices { exchange.attempts[index].attempt = attemptsDone }
+        var sent: [SentDelivery]
+        switch exchange.result {
+        case .success(let response):
+            var writeBack: [String: SQLValue] = [:]
+            if shipment.batchID == nil, !context.push.writeBack.isEmpty, members[0].operation != .delete,
+               let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) {
+                // A receiver's odd answer never undoes a delivery: values that do not convert are left out.
+                writeBack = FieldMapper(checked: context.push.writeBack, in: context.planner.worksheet).convertibleValues(from: document)
+            }
+            sent = members.map { SentDelivery(kind: .delivered, result: .delivered($0.delivery, status: response.status, hash: $0.hash, writeBack: writeBack)) }
+        case .failure(let error):
+            switch context.policy.decide(status: error.status, retryAfter: error.retryAfter, attemptsDone: attemptsDone) {
+            case .gone:
+                let reason = "the endpoint answered 410 Gone for \(shipment.batchID == nil ? "change" : "batch") \(shipment.key): \(error.message)"
+                sent = members.map { SentDelivery(kind: .gone(reason), result: .failed(id: $0.delivery.id, status: 410, error: error.message, nextAttempt: nil,
+                                                                                     reason: "410 Gone: the job is disabled until 'sheetsync replay --failed'")) }
+            case .retry(let delay):
+                let next = WorksheetDatabase.timestamp(Date().addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18))
+                sent = members.map { SentDelivery(kind: .retrying, result: .failed(id: $0.delivery.id, status: error.status, error: error.message, nextAttempt: next)) }
+            case .giveUp(let reason):
+                sent = members.map { SentDelivery(kind: .failed, result: .failed(id: $0.delivery.id, status: error.status, error: error.message, nextAttempt: nil, reason: reason)) }
+            }
+        }
+        sent[0].requests = exchange.attempts
+        return sent
     }
 
-    static func contentType(_ body: RequestBody) -> String {
-        switch body {
-        case .raw(_, let type): type
-        case .form: "application/x-www-form-urlencoded"
-        default: "application/json"
-        }
+    /// The request as frozen at the first attempt, secrets unsealed where sheetsync sealed
+    /// them; for deliveries frozen before requests were kept, rendered from the payload's record.
+    func frozenRequest(_ request: SealedText?, record: [String: JSONValue], context: PushContext) throws -> PreparedRequest {
+        guard let frozen = request else { return try render(context, record: record).get() }
+        var spec = context.push.request
+        spec.retry = RetryPolicy(attempts: 1)
+        return try context.builder.rebuild(spec, frozenText: try SecretSeal.unseal(frozen, secrets: context.values.secrets))
     }
 
     static func duration(until timestamp: String) -> Duration {
@@ -113,50 +283,41 @@ extension JobRunner {
         return seconds > 0 ? .milliseconds(Int64(seconds * 1000)) : .zero
     }
 
-    /// What a push would send, computed without writing anything.
+    /// What a push would send, computed without writing anything: pending deliveries
+    /// (a retry shows its frozen request), then changes not yet taken in.
     func previewPush(_ job: JobDefinition, _ push: PushJob, worksheet: WorksheetDefinition, database: WorksheetDatabase) async throws -> [RequestPreview] {
         let (values, redactor) = try self.values(for: job, params: [:])
+        let context = PushContext(job: job, planner: DeliveryPlanner(push: push, worksheet: worksheet), policy: DeliveryPolicy(push.delivery),
+                                  values: values, redactor: redactor, signer: nil,
+                                  builder: RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent))
         var previews: [RequestPreview] = []
-        let pending = try database.deliveries(job: job.name, state: "pending", limit: 1000).reversed()
-        var items: [(key: String, first: String, frozen: Delivery?)] = pending.map { ($0.recordKey, $0.firstOperation, $0.payload == nil ? nil : $0) }
+        let pending = try database.deliveries(job: job.name, state: .pending, limit: 1000).reversed()
+        var items: [(key: String, first: PushJob.Operation, frozen: Delivery?)] = pending.map { ($0.recordKey, $0.firstOperation, $0.payload == nil ? nil : $0) }
         for change in try database.unconsumedChanges(job: job.name, worksheet: job.worksheet) where !items.contains(where: { $0.key == change.key }) {
-            items.append((change.key, change.operation, nil))
+            items.append((change.key, PushJob.Operation(rawValue: change.operation) ?? .update, nil))
         }
-        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent)
         for (key, first, frozen) in items {
-            let body: [UInt8]
-            let built: Result<PreparedRequest, HTTPStepError>
-            if let frozen, let frozenRequest = frozen.request {
-                // A retry sends its frozen request: show that one, secrets unsealed and then masked.
-                body = Array((frozen.payload ?? "").utf8)
-                let sealed = (try? SealedText(text: frozenRequest, sealsJSON: frozen.requestSeals)) ?? SealedText(text: frozenRequest)
-                let text = (try? SecretSeal.unseal(sealed, secrets: values.secrets)) ?? frozenRequest
-                built = Result { () throws(HTTPStepError) in try builder.rebuild(push.request, frozenText: text) }
-            } else if let frozen {
-                body = Array((frozen.payload ?? "").utf8)
-                var record: [String: JSONValue] = [:]
-                if case .object(let object)? = try? JSONReader.parse(frozen.payload ?? "") {
-                    for member in object.members { record[member.key] = member.value }
-                }
-                built = render(push, record: record, values: values, builder: builder)
+            let payload: SealedText, request: SealedText?, record: [String: JSONValue]
+            if let frozen {
+                let prepared = Self.frozen(frozen)
+                (payload, request, record) = (prepared.payload, prepared.request, prepared.record)
             } else {
-                switch try plan(job: job.name, recordKey: key, firstOperation: first, push: push, worksheet: worksheet,
-                                values: values, database: database) {
-                case .skip: continue
-                case .send(let payload, _, _, let record):
-                    body = payload
-                    built = render(push, record: record, values: values, builder: builder)
-                }
+                let found = try database.record(in: worksheet, key: Delivery.keyValues(key), condition: push.when)
+                let current = found.map { CurrentRecord(values: $0.values, matches: $0.matches) }
+                guard case .send(let content) = try context.planner.plan(current: current, pushedHash: try database.pushedHash(job: job.name, key: key),
+                                                                         key: Delivery.keyValues(key), firstOperation: first, values: values) else { continue }
+                (payload, request, record) = (SealedText(text: String(decoding: content.payload, as: UTF8.self)), nil, content.record)
             }
-            switch built {
-            case .success(let request):
+            let body = redactor.redact((try? SecretSeal.unseal(payload, secrets: values.secrets)) ?? payload.text)
+            do {
+                let request = try frozenRequest(request, record: record, context: context)
                 previews.append(RequestPreview(method: request.method.rawValue, url: redactor.redact(request.url),
-                                               headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
-                                               body: redactor.redact(String(decoding: body, as: UTF8.self))))
-            case .failure(let error):
+                                               headers: request.headers.map { ($0.name, redactor.redact($0.value)) }, body: body))
+            } catch {
                 // Shown, not skipped: a dry run must list every delivery the push would try.
-                previews.append(RequestPreview(method: push.request.method.rawValue, url: "(cannot be built: \(redactor.redact(error.message)))",
-                                               headers: [], body: redactor.redact(String(decoding: body, as: UTF8.self))))
+                previews.append(RequestPreview(method: push.request.method.rawValue,
+                                               url: "(cannot be built: \(redactor.redact(Self.message(of: error, redactor: redactor))))",
+                                               headers: [], body: body))
             }
         }
         return previews

@@ -117,7 +117,7 @@ public struct JobRunner: Sendable {
         }
         do {
             // New fields get their columns first; destructive changes need 'migrate --allow-destructive'.
-            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
             summary.run = try database.beginRun(job: job.name, trigger: trigger)
         } catch {
             summary.status = .failed

@@ -162,6 +162,14 @@ enum BookkeepingMigrations {
         UPDATE _sheetsync_deliveries SET payload = NULL, payload_hash = NULL
             WHERE payload LIKE '%{{secret.%' AND state <> 'delivered';
         """),
+        // Batches: deliveries sent in one request share a batch id (the request's
+        // Idempotency-Key). Write-back marks the outbox rows it causes with the job that
+        // wrote them, so that job does not queue a delivery for its own write.
+        (6, "v6-batches-and-origin", """
+        ALTER TABLE _sheetsync_deliveries ADD COLUMN batch_id TEXT;
+        CREATE INDEX _sheetsync_deliveries_batch ON _sheetsync_deliveries(batch_id) WHERE batch_id IS NOT NULL;
+        ALTER TABLE _sheetsync_outbox ADD COLUMN origin TEXT;
+        """),
     ]
 
     /// Applies every migration not yet recorded.

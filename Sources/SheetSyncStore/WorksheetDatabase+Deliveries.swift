@@ -11,9 +11,11 @@ public struct Delivery: Sendable, Equatable {
     public var recordKey: String
     /// Sent as `Idempotency-Key` and `webhook-id`; the same on every attempt.
     public var changeID: String
-    public var firstOperation: String
-    public var operation: String?
-    public var state: String
+    /// The first change captured for it (an unknown word written by another tool reads as `update`, never `delete`).
+    public var firstOperation: PushJob.Operation
+    /// What was sent, once frozen.
+    public var operation: PushJob.Operation?
+    public var state: DeliveryState
     public var attempts: Int
     public var nextAttemptAt: String
     public var payload: String?
@@ -22,6 +24,9 @@ public struct Delivery: Sendable, Equatable {
     /// The rendered request of the first attempt (`PreparedRequest.frozenText`), sealed.
     public var request: String?
     public var requestSeals: String?
+    /// Deliveries sent in one request (`batch_size` > 1) share this id, sent as the
+    /// request's `Idempotency-Key`; nil for a delivery sent alone under its change id.
+    public var batchID: String?
     public var payloadHash: String?
     public var lastStatus: Int?
     public var lastError: String?
@@ -35,15 +40,16 @@ public struct Delivery: Sendable, Equatable {
         worksheet = row["worksheet"]
         recordKey = row["record_key"]
         changeID = row["change_id"]
-        firstOperation = row["first_operation"]
-        operation = row["operation"]
-        state = row["state"]
+        firstOperation = PushJob.Operation(rawValue: row["first_operation"] ?? "") ?? .update
+        operation = (row["operation"] as String?).map { PushJob.Operation(rawValue: $0) ?? .update }
+        state = DeliveryState(rawValue: row["state"] ?? "") ?? .failed
         attempts = row["attempts"]
         nextAttemptAt = row["next_attempt_at"]
         payload = row["payload"]
         payloadSeals = row["payload_seals"]
         request = row["request"]
         requestSeals = row["request_seals"]
+        batchID = row["batch_id"]
         payloadHash = row["payload_hash"]
         lastStatus = row["last_status"]
         lastError = row["last_error"]
@@ -62,6 +68,11 @@ public struct Delivery: Sendable, Equatable {
         "chg_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
     }
 
+    /// A batch id, unique forever in the same way (`bat_` and 32 hex digits).
+    public static func newBatchID() -> String {
+        "bat_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    }
+
     /// Decodes a record key as the capture triggers write it (`json_array(…)`).
     public static func keyValues(_ recordKey: String) -> [SQLValue] {
         guard case .array(let items)? = try? JSONReader.parse(recordKey) else { return [] }
@@ -77,24 +88,35 @@ public struct Delivery: Sendable, Equatable {
 }
 
 extension WorksheetDatabase {
-    /// Turns new outbox rows of `worksheet` into deliveries of `job`, in one
-    /// transaction with the job's outbox position.
+    /// Turns new outbox rows of `worksheet` into deliveries of `job`, a chunk of
+    /// `chunk` rows per transaction with the job's outbox position, so memory stays
+    /// bounded however many changes wait.
     ///
     /// A record that already has a delivery not yet attempted is coalesced into it
     /// (it will be sent once, in its latest state). A record whose pending delivery is
     /// already being retried gets a new delivery queued after it: retries must send the
-    /// same bytes under the same id, and deliveries of one record go in order.
+    /// same bytes under the same id, and deliveries of one record go in order. Changes
+    /// the job's own write-back made are not queued again for it.
     /// Returns how many new deliveries were queued.
     @discardableResult
-    public func ingestChanges(job: String, worksheet: String) throws(StoreError) -> Int {
+    public func ingestChanges(job: String, worksheet: String, chunk: Int = 5_000) throws(StoreError) -> Int {
+        var queued = 0
+        while true {
+            let (count, more) = try ingestChunk(job: job, worksheet: worksheet, limit: max(1, chunk))
+            queued += count
+            if !more { return queued }
+        }
+    }
+
+    private func ingestChunk(job: String, worksheet: String, limit: Int) throws(StoreError) -> (queued: Int, more: Bool) {
         try write { db in
             let stateKey = StateKey.outboxPosition
             let last = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = ?", arguments: [job, stateKey]) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT seq, record_key, operation FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? ORDER BY seq",
-                                        arguments: [worksheet, last])
-            guard let newest = rows.last?["seq"] as Int64? else { return 0 }
+            let rows = try Row.fetchAll(db, sql: "SELECT seq, record_key, operation, origin FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? ORDER BY seq LIMIT ?",
+                                        arguments: [worksheet, last, limit])
+            guard let newest = rows.last?["seq"] as Int64? else { return (0, false) }
             var queued = 0
-            // Prepared once for the whole batch: compiling them per outbox row showed in profiles.
+            // Prepared once for the whole chunk: compiling them per outbox row showed in profiles.
             let findOpen = try db.cachedStatement(sql: """
                 SELECT id FROM _sheetsync_deliveries
                 WHERE job = ? AND record_key = ? AND state = 'pending' AND attempts = 0 AND payload IS NULL
@@ -105,7 +127,7 @@ extension WorksheetDatabase {
                 INSERT INTO _sheetsync_deliveries (job, worksheet, record_key, change_id, first_operation, outbox_seq)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """)
-            for row in rows {
+            for row in rows where (row["origin"] as String?) != job {
                 let key: String = row["record_key"]
                 let seq: Int64 = row["seq"]
                 if let open = try Int64.fetchOne(findOpen, arguments: [job, key]) {
@@ -116,7 +138,65 @@ extension WorksheetDatabase {
                 }
             }
             try Self.saveState([stateKey: String(newest)], job: job, db)
-            return queued
+            return (queued, rows.count == limit)
+        }
+    }
+
+    /// Registers push jobs that have no outbox position yet at the newest change of their
+    /// worksheet: a new push job sends the changes captured after sheetsync first saw
+    /// it, not older ones (captured for other jobs); `replay --since` sends older
+    /// deliveries on purpose.
+    static func registerPushJobs(_ jobs: [String: String], _ db: Database) throws {
+        for (job, worksheet) in jobs.sorted(by: { $0.key < $1.key }) {
+            try db.execute(sql: """
+                INSERT INTO _sheetsync_state (job, name, value)
+                SELECT ?1, ?2, CAST(coalesce((SELECT max(seq) FROM _sheetsync_outbox WHERE worksheet = ?3), 0) AS TEXT)
+                WHERE NOT EXISTS (SELECT 1 FROM _sheetsync_state WHERE job = ?1 AND name = ?2)
+                """, arguments: [job, StateKey.outboxPosition, worksheet])
+        }
+    }
+
+    /// Changes of `worksheet` not yet delivered: pending deliveries per job, and outbox
+    /// rows some reading job has not taken in yet. A key change must not strand them.
+    static func undelivered(worksheet: String, jobs: [String], _ db: Database) throws -> [(job: String, count: Int)] {
+        var found: [(job: String, count: Int)] = try Row.fetchAll(db, sql: """
+            SELECT job, count(*) AS n FROM _sheetsync_deliveries WHERE worksheet = ? AND state = 'pending' GROUP BY job ORDER BY job
+            """, arguments: [worksheet]).map { ($0["job"], $0["n"]) }
+        for job in jobs {
+            let position = try Int64.fetchOne(db, sql: "SELECT CAST(value AS INTEGER) FROM _sheetsync_state WHERE job = ? AND name = ?",
+                                              arguments: [job, StateKey.outboxPosition]) ?? 0
+            let waiting = try Int.fetchOne(db, sql: "SELECT count(*) FROM _sheetsync_outbox WHERE worksheet = ? AND seq > ? AND (origin IS NULL OR origin <> ?)",
+                                           arguments: [worksheet, position, job]) ?? 0
+            guard waiting > 0 else { continue }
+            if let index = found.firstIndex(where: { $0.job == job }) { found[index].count += waiting } else { found.append((job, waiting)) }
+        }
+        return found
+    }
+
+    /// Marks every pending delivery of `job` skipped, after taking in the outbox: the
+    /// user's way to give up on changes on purpose (`sheetsync push JOB --drop-pending`).
+    /// Returns how many were dropped.
+    public func dropPending(job: String, worksheet: String) throws(StoreError) -> Int {
+        try ingestChanges(job: job, worksheet: worksheet)
+        return try write { db in
+            try db.execute(sql: """
+                UPDATE _sheetsync_deliveries SET state = 'skipped', reason = 'dropped with sheetsync push --drop-pending'
+                WHERE job = ? AND state = 'pending'
+                """, arguments: [job])
+            return db.changesCount
+        }
+    }
+
+    /// How many deliveries of `job` wait for an attempt.
+    public func pendingCount(job: String) throws(StoreError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM _sheetsync_deliveries WHERE job = ? AND state = 'pending'", arguments: [job]) ?? 0 }
+    }
+
+    /// The pending deliveries of a batch, in the order they were frozen.
+    public func batchMembers(_ batchID: String) throws(StoreError) -> [Delivery] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM _sheetsync_deliveries WHERE batch_id = ? AND state = 'pending' ORDER BY id",
+                             arguments: [batchID]).map(Delivery.init)
         }
     }
 
@@ -159,12 +239,12 @@ extension WorksheetDatabase {
     }
 
     /// Deliveries of a job (or all jobs), newest first, optionally in one state.
-    public func deliveries(job: String?, state: String?, limit: Int) throws(StoreError) -> [Delivery] {
+    public func deliveries(job: String?, state: DeliveryState?, limit: Int) throws(StoreError) -> [Delivery] {
         try read { db in
             var conditions: [String] = []
             var arguments: [DatabaseValueConvertible] = []
             if let job { conditions.append("job = ?"); arguments.append(job) }
-            if let state { conditions.append("state = ?"); arguments.append(state) }
+            if let state { conditions.append("state = ?"); arguments.append(state.rawValue) }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments.append(limit)
             return try Row.fetchAll(db, sql: "SELECT * FROM _sheetsync_deliveries \(filter) ORDER BY id DESC LIMIT ?",
@@ -174,7 +254,8 @@ extension WorksheetDatabase {
 
     /// Re-queues deliveries for another attempt now: one by change id, the failed ones,
     /// or every one created since a time. Their payload and id stay the same; their
-    /// attempt count starts over. Returns how many were re-queued.
+    /// attempt count starts over. A replayed member of a batch goes out in a new batch
+    /// (under a new batch id: the old one may hold other records). Returns how many were re-queued.
     public func replay(job: String, changeID: String?, failedOnly: Bool, since: String?) throws(StoreError) -> Int {
         try write { db in
             var conditions = ["job = ?"]
@@ -184,7 +265,7 @@ extension WorksheetDatabase {
             if let since { conditions.append("created_at >= ?"); arguments.append(since) }
             if changeID == nil, !failedOnly, since == nil { conditions.append("state = 'failed'") }
             try db.execute(sql: """
-                UPDATE _sheetsync_deliveries SET state = 'pending', attempts = 0, next_attempt_at = \(SQL.now), reason = NULL
+                UPDATE _sheetsync_deliveries SET state = 'pending', attempts = 0, next_attempt_at = \(SQL.now), reason = NULL, batch_id = NULL
                 WHERE \(conditions.joined(separator: " AND ")) AND state IN ('failed', 'delivered', 'skipped')
                 """, arguments: StatementArguments(arguments))
             return db.changesCount
@@ -239,11 +320,14 @@ public struct DeliveryAttempt: Sendable {
     public var request: String?
     public var requestSeals: String?
     public var hash: String
-    public var operation: String
+    public var operation: PushJob.Operation
+    /// The batch it goes out in, when the job sends batches.
+    public var batchID: String?
 
     public init(id: Int64, payload: String, seals: String? = nil, request: String? = nil, requestSeals: String? = nil,
-                hash: String, operation: String) {
+                hash: String, operation: PushJob.Operation, batchID: String? = nil) {
         self.id = id
+        self.batchID = batchID
         self.payload = payload
         self.seals = seals
         self.request = request
@@ -306,11 +390,12 @@ extension WorksheetDatabase {
                     payload_seals = CASE WHEN payload IS NULL THEN ?2 ELSE payload_seals END,
                     request = CASE WHEN payload IS NULL THEN ?3 ELSE request END,
                     request_seals = CASE WHEN payload IS NULL THEN ?4 ELSE request_seals END,
-                    payload_hash = coalesce(payload_hash, ?5), operation = coalesce(operation, ?6) WHERE id = ?7
+                    payload_hash = coalesce(payload_hash, ?5), operation = coalesce(operation, ?6),
+                    batch_id = coalesce(batch_id, ?8) WHERE id = ?7
                 """)
             for attempt in attempts {
                 try begin.execute(arguments: [attempt.payload, attempt.seals, attempt.request, attempt.requestSeals,
-                                              attempt.hash, attempt.operation, attempt.id])
+                                              attempt.hash, attempt.operation.rawValue, attempt.id, attempt.batchID])
             }
             let skip = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?")
             for (id, reason) in skipped { try skip.execute(arguments: [reason, id]) }
@@ -336,11 +421,14 @@ extension WorksheetDatabase {
                     try delivered.execute(arguments: [status, delivery.id])
                     try pushed.execute(arguments: [delivery.job, delivery.recordKey, hash])
                     if !writeBack.isEmpty {
+                        // The outbox rows this write causes are the job's own: it does not queue them.
+                        let before = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM _sheetsync_outbox") ?? 0
                         let names = writeBack.keys.sorted()
                         let set = names.map { "\(SQL.quote($0)) = ?" }.joined(separator: ", ")
                         let match = worksheet.key.map { "\(SQL.quote($0)) IS ?" }.joined(separator: " AND ")
                         try db.execute(sql: "UPDATE \(SQL.quote(worksheet.name)) SET \(set), \"_updated_at\" = \(SQL.now) WHERE \(match)",
                                        arguments: StatementArguments(names.map { writeBack[$0]!.databaseValue } + delivery.keyValues.map(\.databaseValue)))
+                        try db.execute(sql: "UPDATE _sheetsync_outbox SET origin = ? WHERE seq > ?", arguments: [delivery.job, before])
                     }
                 case .failed(let id, let status, let error, let nextAttempt?, _):
                     try retry.execute(arguments: [status, error, nextAttempt, id])

@@ -36,9 +36,15 @@ extension WorksheetDatabase {
     ///
     /// `captured` names the worksheets push jobs read: their change-capture triggers
     /// are regenerated (and dropped from the others) in the same transaction.
+    /// `pushJobs` (job → worksheet) registers new push jobs at their worksheet's newest
+    /// change, and names who still waits for changes when a key is about to change.
+    ///
+    /// A key change of a worksheet with undelivered changes is refused even with
+    /// `allowDestructive`: their record keys would no longer find their rows, and an
+    /// update would go out as a delete.
     @discardableResult
     public func migrate(_ worksheets: [WorksheetDefinition], allowDestructive: Bool = false,
-                        captured: Set<String> = []) throws(StoreError) -> SchemaPlan {
+                        captured: Set<String> = [], pushJobs: [String: String] = [:]) throws(StoreError) -> SchemaPlan {
         try write { db in
             let plan = try Self.plan(worksheets, db)
             let destructive = plan.destructiveChanges
@@ -50,6 +56,7 @@ extension WorksheetDatabase {
                     Restore the field in schema/, or run 'sheetsync migrate --allow-destructive' to apply these changes (preview them with --dry-run).
                     """)
             }
+            try Self.refuseStrandedChanges(plan, captured: captured.union(pushJobs.values), pushJobs: pushJobs, db)
             let byName = Dictionary(uniqueKeysWithValues: worksheets.map { ($0.name, $0) })
             var rebuilt = Set<String>()
             for change in plan.changes {
@@ -69,8 +76,26 @@ extension WorksheetDatabase {
                                arguments: [change.worksheet, change.description, change.statements.joined(separator: ";\n")])
             }
             for worksheet in worksheets { try Self.record(worksheet, db) }
-            try Self.installCapture(worksheets, captured: captured, db)
+            try Self.installCapture(worksheets, captured: captured.union(pushJobs.values), db)
+            try Self.registerPushJobs(pushJobs, db)
             return plan
+        }
+    }
+
+    /// Throws when a key change would strand changes push jobs have not delivered yet.
+    static func refuseStrandedChanges(_ plan: SchemaPlan, captured: Set<String>, pushJobs: [String: String], _ db: Database) throws {
+        let rekeyed = Set(plan.changes.filter { if case .changeKey = $0.kind { return true } else { return false } }.map(\.worksheet))
+        for worksheet in rekeyed.sorted() where captured.contains(worksheet) {
+            let readers = pushJobs.filter { $0.value == worksheet }.map(\.key).sorted()
+            let waiting = try undelivered(worksheet: worksheet, jobs: readers, db)
+            guard !waiting.isEmpty else { continue }
+            let list = waiting.map { "  - \($0.job): \($0.count) change\($0.count == 1 ? "" : "s")" }.joined(separator: "\n")
+            let first = waiting[0].job
+            throw StoreError(.destructiveChange, """
+                Refusing to change the key of worksheet '\(worksheet)' while push jobs have changes to it not yet delivered:
+                \(list)
+                Their record keys would not find their rows after the change (an update would be sent as a delete). Deliver them first ('sheetsync push \(first) --wait 5m'), or give them up on purpose ('sheetsync push \(first) --drop-pending'), then migrate again. Nothing was changed.
+                """)
         }
     }
 

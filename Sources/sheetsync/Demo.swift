@@ -52,7 +52,7 @@ struct Demo: AsyncParsableCommand {
         let database: WorksheetDatabase
         do {
             database = try WorksheetDatabase(path: databasePath)
-            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
         } catch {
             Output.err("error: \(error.message)")
             throw ExitCode.failure

@@ -38,7 +38,7 @@ struct Migrate: AsyncParsableCommand {
                 return
             }
             let database = try global.openDatabase(for: project)
-            let plan = try database.migrate(project.worksheets, allowDestructive: allowDestructive, captured: project.capturedWorksheets)
+            let plan = try database.migrate(project.worksheets, allowDestructive: allowDestructive, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
             if plan.isEmpty {
                 Output.out("Up to date: \(project.worksheets.count) worksheet(s) in \(database.path)")
             } else {

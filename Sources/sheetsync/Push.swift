@@ -28,12 +28,25 @@ struct Push: AsyncParsableCommand {
             transform: DurationArgument.parse)
     var wait = DurationArgument(.zero)
 
+    @Flag(name: .customLong("drop-pending"),
+          help: "Give up on every change waiting to be delivered (marked skipped, nothing sent), e.g. before changing the worksheet's key.")
+    var dropPending = false
+
+    func validate() throws {
+        if dropPending, dryRun { throw ValidationError("--drop-pending and --dry-run cannot be used together") }
+    }
+
     func run() async throws {
         let context = try JobContext(global: global, jobName: job)
         try await context.finish {
             guard case .push = context.job.kind else {
                 Output.err("error: '\(job)' is a pull job; run it with 'sheetsync run \(job)'")
                 throw ExitCode.failure
+            }
+            if dropPending {
+                let dropped = try context.runner.dropPending(context.job)
+                Output.out("\(job): \(dropped) pending deliver\(dropped == 1 ? "y" : "ies") dropped (marked skipped; 'sheetsync replay \(job) --since TIME' sends them again)")
+                return
             }
             let summary = await context.runner.push(context.job, wait: wait.duration, dryRun: dryRun)
             if dryRun {
@@ -63,19 +76,13 @@ struct Deliveries: AsyncParsableCommand {
     var job: String?
 
     @Option(help: "Only deliveries in this state: pending, delivered, failed, skipped.")
-    var state: String?
+    var state: DeliveryState?
 
     @Option(help: "How many to show.")
     var limit = 50
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
-
-    func validate() throws {
-        if let state, !["pending", "delivered", "failed", "skipped"].contains(state) {
-            throw ValidationError("--state must be pending, delivered, failed or skipped, not '\(state)'")
-        }
-    }
 
     func run() async throws {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
@@ -91,7 +98,8 @@ struct Deliveries: AsyncParsableCommand {
             Output.out(JSONValue.array(list.map { d in
                 .object(JSONObject([
                     "id": .number(String(d.id)), "job": .string(d.job), "record_key": .string(d.recordKey), "change_id": .string(d.changeID),
-                    "operation": d.operation.map(JSONValue.string) ?? .null, "state": .string(d.state), "attempts": .number(String(d.attempts)),
+                    "operation": d.operation.map { .string($0.rawValue) } ?? .null, "state": .string(d.state.rawValue),
+                    "batch_id": d.batchID.map(JSONValue.string) ?? .null, "attempts": .number(String(d.attempts)),
                     "next_attempt_at": .string(d.nextAttemptAt), "last_status": d.lastStatus.map { .number(String($0)) } ?? .null,
                     "last_error": d.lastError.map(JSONValue.string) ?? .null, "reason": d.reason.map(JSONValue.string) ?? .null,
                     "created_at": .string(d.createdAt), "delivered_at": d.deliveredAt.map(JSONValue.string) ?? .null,
@@ -100,14 +108,15 @@ struct Deliveries: AsyncParsableCommand {
             return
         }
         if list.isEmpty {
-            Output.err("No deliveries\(job.map { " of '\($0)'" } ?? "")\(state.map { " in state '\($0)'" } ?? "").")
+            Output.err("No deliveries\(job.map { " of '\($0)'" } ?? "")\(state.map { " in state '\($0.rawValue)'" } ?? "").")
             return
         }
-        Output.out(TextTable.render(header: ["id", "job", "key", "change id", "state", "attempts", "next attempt", "status", "error / reason"],
-                                    rows: list.map { d in
-            [String(d.id), d.job, d.recordKey, d.changeID, d.state, String(d.attempts), d.state == "pending" ? d.nextAttemptAt : "-",
-             d.lastStatus.map(String.init) ?? "-", d.lastError ?? d.reason ?? ""]
-        }))
+        let rows: [[String]] = list.map { d in
+            let next = d.state == .pending ? d.nextAttemptAt : "-"
+            let status = d.lastStatus.map(String.init) ?? "-"
+            return [String(d.id), d.job, d.recordKey, d.changeID, d.state.rawValue, String(d.attempts), next, status, d.lastError ?? d.reason ?? ""]
+        }
+        Output.out(TextTable.render(header: ["id", "job", "key", "change id", "state", "attempts", "next attempt", "status", "error / reason"], rows: rows))
     }
 }
 
@@ -146,3 +155,5 @@ struct Replay: AsyncParsableCommand {
         }
     }
 }
+
+extension DeliveryState: ExpressibleByArgument {}

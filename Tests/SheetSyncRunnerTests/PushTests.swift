@@ -90,7 +90,7 @@ struct PushTests {
         let harness = try Harness(files: ["schema/requests.yml": Self.schema, "jobs/push.yml": job,
                                           "sheetsync.yml": "env: { ERP: '\(server.baseURL)' }\n"],
                                   environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()])
-        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets)
+        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
         return (harness, server)
     }
 
@@ -301,7 +301,7 @@ struct AbsurdRetryAfterTests {
             let harness = try Harness(files: ["schema/requests.yml": PushTests.schema, "jobs/push.yml": PushTests.job(),
                                               "sheetsync.yml": "env: { ERP: '\(server.baseURL)' }\n"],
                                       environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()])
-            try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets)
+            try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
             try await DatabaseQueue(path: harness.project.databaseURL().path).write { try $0.execute(sql: "INSERT INTO requests (id, status) VALUES ('r', 'approved')") }
             let summary = await harness.runner.push(try harness.job("push"))
             #expect(summary.pending == 1, "\(summary.line)")

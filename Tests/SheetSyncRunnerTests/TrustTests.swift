@@ -157,7 +157,7 @@ struct PushDataIsNotATemplateTests {
                                           "jobs/notes-push.yml": Self.job(body: body),
                                           "sheetsync.yml": "env: { HOOK: '\(server.baseURL)' }\nproxy: { url: 'http://127.0.0.1:9', username: me, password: '{{secret.PROXY_PW}}' }\n"],
                                   environment: Self.secrets)
-        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets)
+        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
         return (harness, server)
     }
 
