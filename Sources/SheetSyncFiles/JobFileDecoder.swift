@@ -18,6 +18,9 @@ struct JobFileDecoder {
         /// Is `{{secret.X}}` resolvable (environment or secrets file)?
         var hasSecret: (String) -> Bool
         var secretsFileName: String?
+        /// Why a push job's `when` cannot run against its worksheet (nil: it can); nil when
+        /// the loader was given no SQL checker.
+        var conditionProblem: ProjectLoader.ConditionChecker?
     }
 
     let reader: NodeReader
@@ -338,6 +341,9 @@ struct JobFileDecoder {
 
     private func decodePush(_ mapping: NodeReader.Mapping, request: HTTPRequestSpec?, worksheet: WorksheetDefinition?) -> JobDefinition.Kind? {
         let when = mapping.value("when").flatMap { reader.string($0, "when") }
+        if let when, let worksheet, let node = mapping.value("when"), let problem = context.conditionProblem?(when, worksheet) {
+            sink.error(problem, at: node.mark)
+        }
         var on: [PushJob.Operation] = [.insert, .update]
         if let node = mapping.value("on") {
             let items = node.sequence.map(Array.init) ?? [node]

@@ -64,8 +64,15 @@ public struct Project: Sendable {
 
 /// Reads a project directory: `sheetsync.yml`, `schema/*.yml`, `jobs/*.yml`.
 public enum ProjectLoader {
+    /// Says why an SQL condition (a push job's `when`) cannot run against a worksheet, or
+    /// nil when it can. The store provides it (`WorksheetDatabase.conditionProblem`); this
+    /// module reads files and knows no SQL.
+    public typealias ConditionChecker = @Sendable (_ condition: String, _ worksheet: WorksheetDefinition) -> String?
+
     /// Loads and validates everything; never throws: problems become diagnostics.
-    public static func load(directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment) -> Project {
+    /// With `checkCondition`, push jobs' `when` conditions are compiled against their worksheet.
+    public static func load(directory: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            checkCondition: ConditionChecker? = nil) -> Project {
         var diagnostics: [Diagnostic] = []
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -116,7 +123,8 @@ public enum ProjectLoader {
             worksheets: worksheets,
             hasEnv: { environment[$0] != nil || settings.env[$0] != nil },
             hasSecret: { secrets.has($0) },
-            secretsFileName: settings.secretsFile)
+            secretsFileName: settings.secretsFile,
+            conditionProblem: checkCondition)
         var jobs: [JobDefinition] = []
         for (url, display) in yamlFiles(in: directory.appendingPathComponent("jobs"), folder: "jobs") {
             guard let text = readText(url, display: display, into: &diagnostics) else { continue }

@@ -11,7 +11,8 @@ extension GlobalOptions {
 
     /// Loads the project; the caller decides which problems stop it.
     func loadProject(environment: [String: String]? = nil) -> Project {
-        ProjectLoader.load(directory: projectURL, environment: environment ?? ProcessInfo.processInfo.environment)
+        ProjectLoader.load(directory: projectURL, environment: environment ?? ProcessInfo.processInfo.environment,
+                           checkCondition: WorksheetDatabase.conditionProblem)
     }
 
     /// Loads the project and stops with exit code 1 when `blocking` finds errors
