@@ -20,7 +20,10 @@ public actor Daemon: ScheduleDelegate {
     private let limit: Int
     private var active = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Push jobs with a pass in flight: a job never runs two passes at once.
     private var pushing: Set<String> = []
+    /// Push jobs with a delivery loop in the push loop (`PushLoop`).
+    private var pushLoops: Set<String> = []
     /// Runs per job and status since the daemon started, for /metrics.
     public private(set) var runCounts: [String: [String: Int]] = [:]
     public private(set) var rowCounts: [String: [String: Int]] = [:]
@@ -107,18 +110,43 @@ public actor Daemon: ScheduleDelegate {
         if durations.count > 10_000 { durations.removeFirst(durations.count - 10_000) }
     }
 
-    /// One push pass for every push job that is not already pushing.
-    public func pushAll() async {
-        for job in project.jobs {
-            guard case .push = job.kind, !pushing.contains(job.name) else { continue }
-            pushing.insert(job.name)
-            let summary = await runner.push(job, trigger: .schedule)
-            pushing.remove(job.name)
-            if summary.delivered + summary.failed > 0 || summary.error != nil || summary.disabled != nil {
-                logger.info("push finished", metadata: ["job": "\(job.name)", "delivered": "\(summary.delivered)",
-                                                        "failed": "\(summary.failed)", "pending": "\(summary.pending)"])
-            }
+    /// Push jobs whose delivery loop is running, by name.
+    public var pushLoopJobs: [String] { pushLoops.sorted() }
+
+    /// Push jobs that have no delivery loop yet, now marked as having one; the push loop
+    /// starts one for each.
+    func claimPushLoops() -> [String] {
+        project.jobs.compactMap { job in
+            guard case .push = job.kind, pushLoops.insert(job.name).inserted else { return nil }
+            return job.name
         }
+    }
+
+    /// Called by a job's delivery loop that ends on shutdown (a loop whose job is gone
+    /// was ended by `push(job:)` already).
+    func endPushLoop(of job: String) {
+        pushLoops.remove(job)
+    }
+
+    /// One push pass of `name` with its current definition, unless a pass of it is
+    /// already in flight. Returns false when `name` is no longer a push job of the
+    /// project, and marks its loop ended in the same step, so that a job added again
+    /// right away gets a new loop.
+    ///
+    /// The pass runs off the actor: passes of different jobs run at the same time.
+    public func push(job name: String) async -> Bool {
+        guard let job = project.job(named: name), case .push = job.kind else {
+            pushLoops.remove(name)
+            return false
+        }
+        guard pushing.insert(name).inserted else { return true }
+        let summary = await runner.push(job, trigger: .schedule)
+        pushing.remove(name)
+        if summary.delivered + summary.failed > 0 || summary.error != nil || summary.disabled != nil {
+            logger.info("push finished", metadata: ["job": "\(name)", "delivered": "\(summary.delivered)",
+                                                    "failed": "\(summary.failed)", "pending": "\(summary.pending)"])
+        }
+        return true
     }
 
     private func acquire() async {

@@ -1,6 +1,14 @@
 import ServiceLifecycle
 
-/// Delivers push jobs' changes every `interval` (a second in `sheetsync serve`) until shutdown.
+/// Delivers push jobs' changes until shutdown: one loop per push job, each pushing every
+/// `interval` (a second in `sheetsync serve`), so an endpoint that hangs holds up only its
+/// own job.
+///
+/// Every `interval` the loop starts a delivery loop for each push job that has none
+/// (jobs added by a reload); a job's loop ends when the job is no longer a push job of
+/// the project (removed by a reload). On graceful shutdown every loop is cancelled: a
+/// request in flight is cut short, and its pass records the outcome (to be retried)
+/// before the service returns.
 struct PushLoop: Service {
     let daemon: Daemon
     let interval: Duration
@@ -8,11 +16,26 @@ struct PushLoop: Service {
 
     func run() async throws {
         // Returns (not throws) on shutdown: a throwing service would cancel the whole group.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await daemon.pushAll()
-                try await clock.sleep(for: interval)
+        await cancelWhenGracefulShutdown {
+            // The group waits for every job's loop, so a pass cut short by the shutdown
+            // finishes its bookkeeping before `run()` returns.
+            await withDiscardingTaskGroup { group in
+                while !Task.isCancelled {
+                    for job in await daemon.claimPushLoops() {
+                        group.addTask { await deliver(job) }
+                    }
+                    try? await clock.sleep(for: interval)
+                }
             }
         }
+    }
+
+    /// One job's loop: a pass, then `interval`, until the job is gone or shutdown. No
+    /// pass starts once shutdown has begun (it would only make attempts that fail).
+    private func deliver(_ job: String) async {
+        while !Task.isCancelled, await daemon.push(job: job) {
+            try? await clock.sleep(for: interval)
+        }
+        if Task.isCancelled { await daemon.endPushLoop(of: job) }
     }
 }
