@@ -34,7 +34,7 @@ public final class DaemonSession: Sendable {
             throw DaemonError(.locked, "another 'sheetsync serve' (pid \(DatabaseLock.holder(of: path) ?? "?")) is running the schedule of \(path). Stop it first, or start this one with --standby to take over when it stops.")
         }
         do {
-            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
         } catch {
             throw DaemonError(.schema, error.message, underlying: error)
         }

@@ -57,12 +57,12 @@ struct ProjectWatcher: Service {
     }
 
     func reload(reason: String) async {
-        let loaded = ProjectLoader.load(directory: directory)
+        let loaded = ProjectLoader.load(directory: directory, checkCondition: WorksheetDatabase.conditionProblem)
         for diagnostic in loaded.errors { logger.error("\(diagnostic.description)") }
         let kept = await daemon.replace(with: loaded)
         let project = await daemon.project
         do {
-            try database.migrate(project.worksheets, captured: project.capturedWorksheets)
+            try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
         } catch {
             logger.error("schema not applied: \(error.message)")
         }

@@ -138,7 +138,7 @@ struct PushIsolationTests {
                         // other job's request is still open. Before the fix it waited for that
                         // request's 30 s timeout.
                         let delivered = try await eventually(within: .seconds(8)) {
-                            let ledger = try database.deliveries(job: "b-fast", state: "delivered", limit: 10)
+                            let ledger = try database.deliveries(job: "b-fast", state: .delivered, limit: 10)
                             return await slow.started == 1 && ledger.count == 1
                         }
                         let took = ContinuousClock.now - inserted
@@ -146,12 +146,12 @@ struct PushIsolationTests {
                         #expect(await fast.paths == ["/hooks/items/x1"])
                         #expect(await slow.inFlight == 1, "a-slow's request is no longer open: the test no longer shows isolation")
                         let hanging = try #require(try database.deliveries(job: "a-slow", state: nil, limit: 10).first)
-                        #expect(hanging.state == "pending" && hanging.attempts == 0, "\(hanging)")
+                        #expect(hanging.state == .pending && hanging.attempts == 0, "\(hanging)")
 
                         // The healthy job keeps its one-second cadence meanwhile.
                         try insert("x2", into: database)
                         #expect(try await eventually(within: .seconds(8)) {
-                            try database.deliveries(job: "b-fast", state: "delivered", limit: 10).count == 2
+                            try database.deliveries(job: "b-fast", state: .delivered, limit: 10).count == 2
                         })
                         #expect(await fast.paths == ["/hooks/items/x1", "/hooks/items/x2"])
                         #expect(await slow.inFlight == 1)
@@ -160,7 +160,7 @@ struct PushIsolationTests {
                         // and records the attempt (to be retried) before the daemon returns.
                         #expect(took < .seconds(10), "shutdown took \(took)")
                         let cut = try #require(try database.deliveries(job: "a-slow", state: nil, limit: 10).first)
-                        #expect(cut.state == "pending" && cut.attempts == 1 && cut.lastError != nil, "\(cut)")
+                        #expect(cut.state == .pending && cut.attempts == 1 && cut.lastError != nil, "\(cut)")
                     }
                 } catch {
                     await slow.release()
@@ -191,7 +191,7 @@ struct PushIsolationTests {
                 #expect(try await eventually(within: .seconds(8)) { await daemon.pushLoopJobs == ["new"] })
                 try insert("y2", into: database)
                 #expect(try await eventually(within: .seconds(8)) {
-                    try database.deliveries(job: "new", state: "delivered", limit: 10).count == 2
+                    try database.deliveries(job: "new", state: .delivered, limit: 10).count == 2
                 })
                 #expect(await receiver.paths.filter { $0.hasSuffix("/y2") } == ["/new/items/y2"])
                 #expect(try database.deliveries(job: "old", state: nil, limit: 10).count == 1)
