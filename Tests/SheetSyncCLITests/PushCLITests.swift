@@ -83,6 +83,29 @@ struct PushCLITests {
         #expect(written.stdout == "count(*)\r\n2\n")
     }
 
+    /// Issue 14, item 5: a `when` that is not SQL over the worksheet is a `validate` error at
+    /// its line, and no command runs the job (so `serve` cannot record a failed run every second).
+    @Test func validateCompilesEveryWhenConditionAgainstTheWorksheet() throws {
+        let project = try project()
+        let path = project.url.path
+        try Self.job.replacingOccurrences(of: "when: \"status = 'approved'\"", with: "when: \"status = \"")
+            .write(to: project.url.appendingPathComponent("jobs/to-erp.yml"), atomically: true, encoding: .utf8)
+        try Self.job.replacingOccurrences(of: "when: \"status = 'approved'\"", with: "when: \"stauts = 'approved'\"")
+            .write(to: project.url.appendingPathComponent("jobs/typo.yml"), atomically: true, encoding: .utf8)
+        try Self.job.replacingOccurrences(of: "when: \"status = 'approved'\"", with: "when: \"1); DROP TABLE purchase_requests; SELECT (1\"")
+            .write(to: project.url.appendingPathComponent("jobs/two.yml"), atomically: true, encoding: .utf8)
+        let validate = try CLI.run(["validate", "--project", path], environment: ["ERP_URL": "http://127.0.0.1:9"])
+        #expect(validate.status == 1)
+        #expect(validate.stdout.contains(#"jobs/to-erp.yml:3:7: error: 'when' is not a valid SQL condition over worksheet 'purchase_requests': near ")": syntax error"#), "\(validate.stdout)")
+        #expect(validate.stdout.contains(#"jobs/typo.yml:3:7: error: 'when' is not a valid SQL condition over worksheet 'purchase_requests': no such column: stauts"#), "\(validate.stdout)")
+        #expect(validate.stdout.contains("jobs/two.yml:3:7: error: 'when' is not a valid SQL condition"), "\(validate.stdout)")
+        let push = try CLI.run(["push", "to-erp", "--project", path], environment: ["ERP_URL": "http://127.0.0.1:9"])
+        #expect(push.status == 1)
+        #expect(push.stderr.contains("jobs/to-erp.yml:3:7"), "\(push.stderr)")
+        // Refused before the database is opened: no run is recorded anywhere.
+        #expect(!FileManager.default.fileExists(atPath: path + "/sheetsync.db"))
+    }
+
     @Test func killedPushesLoseNothingAndDuplicatesKeepTheirIds() throws {
         let (receiver, url) = try startReceiver(failRate: 0.3)
         defer { receiver.terminate(); receiver.waitUntilExit() }
