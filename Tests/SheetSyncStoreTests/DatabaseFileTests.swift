@@ -102,4 +102,34 @@ struct DatabaseFileTests {
         #expect(Set(ids).count == 4, "a change id was reused: \(ids)")
         #expect(ids.allSatisfy { $0.hasPrefix("chg_") && $0.count == 36 })
     }
+
+    /// The same with a backup restored over the file: the outbox sequence goes back, and
+    /// the next change after the restore must still get an id never sent before.
+    @Test func changeIdsAreNeverReusedAfterABackupIsRestored() throws {
+        let sheet = WorksheetDefinition(name: "notes", key: ["id"], fields: [.init(name: "id", type: .text), .init(name: "note", type: .text)])
+        let file = TemporaryDatabase()
+        let backup = file.directory.appendingPathComponent("backup.db").path
+        var sent: [String] = []
+        do {
+            let database = try WorksheetDatabase(path: file.path)
+            try database.migrate([sheet], pushJobs: ["push": "notes"])
+            try database.write { try $0.execute(sql: "INSERT INTO notes (id, note) VALUES ('a', 'x')") }
+            try database.ingestChanges(job: "push", worksheet: "notes")
+            try file.rawConnection().writeWithoutTransaction { try $0.execute(sql: "VACUUM INTO ?", arguments: [backup]) }
+            try database.write { try $0.execute(sql: "INSERT INTO notes (id, note) VALUES ('b', 'y')") }
+            try database.ingestChanges(job: "push", worksheet: "notes")
+            sent = try database.deliveries(job: "push", state: nil, limit: 10).map(\.changeID)
+            try database.close()
+        }
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file.path + suffix) }
+        try FileManager.default.copyItem(atPath: backup, toPath: file.path)
+        let restored = try WorksheetDatabase(path: file.path)
+        try restored.migrate([sheet], pushJobs: ["push": "notes"])
+        try restored.write { try $0.execute(sql: "INSERT INTO notes (id, note) VALUES ('c', 'z')") }
+        #expect(try restored.ingestChanges(job: "push", worksheet: "notes") == 1)
+        let after = try #require(try restored.deliveries(job: "push", state: nil, limit: 1).first)
+        #expect(after.recordKey == #"["c"]"#)
+        #expect(sent.count == 2)
+        #expect(!sent.contains(after.changeID), "change id \(after.changeID) was already sent before the restore")
+    }
 }
