@@ -124,7 +124,16 @@ extension JobRunner {
             // `due` holds one delivery per record, so each record's deliveries still go in
             // order; a batch frozen earlier goes out whole, with all its members.
             for chunk in try Self.units(of: due, database: database).chunked(deliveries: chunkSize) {
-                let (sends, skipped) = try prepare(chunk.flatMap { $0 }, context: context, database: database)
+                // Attempts are counted before the request goes out: one whose attempts were all
+                // used up by crashes mid-send fails now, without another request.
+                let exhausted = chunk.joined().filter { $0.attempts >= context.policy.attempts }
+                if !exhausted.isEmpty {
+                    try database.finishAttempts(exhausted.map(Self.exhausted), requests: [], run: run, worksheet: worksheet, job: job.name)
+                    summary.failed += exhausted.count
+                }
+                let live = chunk.joined().filter { $0.attempts < context.policy.attempts }
+                guard !live.isEmpty else { continue }
+                let (sends, skipped) = try prepare(Array(live), context: context, database: database)
                 let shipments = Self.shipments(sends, batchSize: push.delivery.batchSize)
                 // The ledger keeps payloads and requests with their secrets sealed (SecretSeal).
                 try database.beginAttempts(shipments.flatMap { shipment in
@@ -153,6 +162,14 @@ extension JobRunner {
         summary.pending = try database.pendingCount(job: job.name)
         let readers = project.jobs.filter { if case .push = $0.kind { return $0.worksheet == job.worksheet } else { return false } }.map(\.name)
         try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
+    }
+
+    /// The outcome of a delivery whose every attempt was begun but none came back (the
+    /// process stopped while they were in flight, for example killed by the answer).
+    static func exhausted(_ delivery: Delivery) -> DeliveryResult {
+        .failed(id: delivery.id, status: delivery.lastStatus,
+                error: delivery.lastError ?? "no answer was recorded: the process stopped while the request was in flight",
+                nextAttempt: nil, reason: "attempts exhausted (\(delivery.attempts) begun; the last cut short when the process stopped)")
     }
 
     /// Due deliveries as units that go out together: a batch frozen earlier (all its

@@ -342,7 +342,7 @@ public enum DeliveryResult: Sendable {
     case delivered(Delivery, status: Int, hash: String, writeBack: [String: SQLValue])
     /// Retried at `nextAttempt`, or failed for good when that is nil, for `reason`.
     case failed(id: Int64, status: Int?, error: String, nextAttempt: String?, reason: String = "attempts exhausted")
-    /// Frozen but not sent (the batch stopped): nothing to record.
+    /// Frozen but not sent (the chunk stopped after a 410): its counted attempt is given back.
     case notSent(id: Int64)
 }
 
@@ -378,10 +378,12 @@ extension WorksheetDatabase {
         }
     }
 
-    /// Freezes what each delivery sends, and marks skipped ones, in one transaction
-    /// before anything is sent: a crash after this re-sends the same bytes under the
-    /// same ids. Attempts are counted with their outcomes (`finishAttempts`), so a batch
-    /// cut short by a crash does not use up attempts it never made.
+    /// Freezes what each delivery sends, counts the attempt, and marks skipped ones, in one
+    /// transaction before anything is sent: a crash after this re-sends the same bytes
+    /// under the same ids, and an answer that kills the process (a poison answer) uses up
+    /// attempts like any failure instead of being retried forever. (A crash before the
+    /// request left uses one attempt too; `notSent` gives back the attempts of a chunk
+    /// cut short by a 410.)
     public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) {
         guard !attempts.isEmpty || !skipped.isEmpty else { return }
         try write { db in
@@ -391,7 +393,7 @@ extension WorksheetDatabase {
                     request = CASE WHEN payload IS NULL THEN ?3 ELSE request END,
                     request_seals = CASE WHEN payload IS NULL THEN ?4 ELSE request_seals END,
                     payload_hash = coalesce(payload_hash, ?5), operation = coalesce(operation, ?6),
-                    batch_id = coalesce(batch_id, ?8) WHERE id = ?7
+                    batch_id = coalesce(batch_id, ?8), attempts = attempts + 1 WHERE id = ?7
                 """)
             for attempt in attempts {
                 try begin.execute(arguments: [attempt.payload, attempt.seals, attempt.request, attempt.requestSeals,
@@ -408,13 +410,14 @@ extension WorksheetDatabase {
                                state: [String: String?] = [:], job: String) throws(StoreError) {
         try write { db in
             try Self.recordRequests(requests, run: run, db)
-            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
+            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
             let pushed = try db.cachedStatement(sql: """
                 INSERT INTO _sheetsync_pushed (job, record_key, payload_hash) VALUES (?, ?, ?)
                 ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
                 """)
-            let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET attempts = attempts + 1, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
-            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', attempts = attempts + 1, last_status = ?, last_error = ?, reason = ? WHERE id = ?")
+            let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
+            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', last_status = ?, last_error = ?, reason = ? WHERE id = ?")
+            let giveBack = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET attempts = max(attempts - 1, 0) WHERE id = ?")
             for result in results {
                 switch result {
                 case .delivered(let delivery, let status, let hash, let writeBack):
@@ -434,8 +437,8 @@ extension WorksheetDatabase {
                     try retry.execute(arguments: [status, error, nextAttempt, id])
                 case .failed(let id, let status, let error, nil, let reason):
                     try failed.execute(arguments: [status, error, reason, id])
-                case .notSent:
-                    break
+                case .notSent(let id):
+                    try giveBack.execute(arguments: [id])
                 }
             }
             try Self.saveState(state, job: job, db)
