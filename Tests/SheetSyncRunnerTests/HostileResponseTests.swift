@@ -59,6 +59,7 @@ struct HostileResponseTests {
             }
             let recorded = try harness.rows("SELECT status, error_code FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")[0]
             #expect(recorded["status"] as String == summary.status.rawValue)
+            #expect(recorded["error_code"] as String? == summary.errorCode)
 
             await script.set(body: Self.sane.replacingOccurrences(of: "ok1", with: "ok2"))
             let next = await harness.runner.run(job)
