@@ -128,7 +128,7 @@ let package = Package(
             name: "SheetSyncRunnerTests",
             dependencies: [
                 "SheetSyncRunner", "SheetSyncDemo", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP",
-                "SheetSyncTesting",
+                "SheetSyncTransform", "SheetSyncTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -88,7 +88,7 @@ extension JobRunner {
             report.page = try mapper.transform(document)
         } catch let error as CoreError {
             report.error = "the response is not valid JSON: \(error.message)"
-        } catch let error as TransformError {
+        } catch let error as PageReadError {
             report.error = error.message
         } catch {
             report.error = "\(error)"

@@ -17,7 +17,7 @@ extension JobRunner {
             switch Self.buildPage(builder, step.request, values: stepValues, walker: nil, position: PagePosition()) {
             case .success(let built): request = built
             case .failure(let error):
-                throw RunFailure(code: error.code.rawValue, message: "Unable to build the request of step '\(step.name)', \(redactor.redact(error.message))", continued: false)
+                throw RunFailure(error, message: "Unable to build the request of step '\(step.name)', \(redactor.redact(error.message))")
             }
             let exchange = await transport.send(request, redactor: redactor)
             summary.requests += exchange.attempts.count
@@ -29,17 +29,25 @@ extension JobRunner {
                     summary.warnings.append(message + " (continued; requests that use its values will fail)")
                     continue
                 }
-                throw RunFailure(code: error.remoteCode ?? error.code.rawValue, message: message, continued: false)
+                throw RunFailure(error, message: message)
             case .success(let response):
-                guard let document = try? JSONReader.parse((try? response.bodyBytes()) ?? []) else {
-                    throw RunFailure(code: "invalid_json", message: "step '\(step.name)': the response is not valid JSON", continued: false)
-                }
+                let document = try Self.stepDocument(response, step: step.name)
                 for value in step.values {
                     if let found = value.path.value(in: document) { extracted["\(step.name).\(value.field)"] = found }
                 }
             }
         }
         return extracted
+    }
+
+    /// A setup step's response as JSON; one that is not fails the run with the reader's
+    /// error kept as the cause (a body that cannot be read back parses as empty).
+    static func stepDocument(_ response: HTTPResponseData, step: String) throws(RunFailure) -> JSONValue {
+        do {
+            return try JSONReader.parse((try? response.bodyBytes()) ?? [])
+        } catch {
+            throw RunFailure(.invalidJSON, "step '\(step)': the response is not valid JSON", underlying: error)
+        }
     }
 
     /// Runs the per-record steps for every row of a page and returns the rows to
@@ -69,7 +77,7 @@ extension JobRunner {
                 case .failure(let message):
                     let key = keyIndexes.map { page.rows.rows[outcome.index][$0] }
                     if step.request.onFailure == .terminate {
-                        throw RunFailure(code: "step_failed", message: "step '\(step.name)' failed for record [\(key.map(\.jsonValue.jsonText).joined(separator: ", "))]: \(message)", continued: false)
+                        throw RunFailure(.stepFailed, "step '\(step.name)' failed for record [\(key.map(\.jsonValue.jsonText).joined(separator: ", "))]: \(message)")
                     }
                     omitted[outcome.index].formUnion(step.fields.map(\.field))
                     failures.append(StepFailure(step: step.name, key: key, error: message))

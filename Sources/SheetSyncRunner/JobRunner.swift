@@ -148,14 +148,12 @@ public struct JobRunner: Sendable {
                 summary = pullRun.summary
                 throw error
             }
-        } catch let failure as RunFailure {
-            summary.status = failure.continued ? .partial : .failed
-            summary.errorCode = failure.code
-            summary.errorMessage = redactor(for: job).redact(failure.message)
-            logger.error("\(summary.errorMessage ?? "")")
         } catch {
-            summary.status = .failed
-            summary.errorMessage = redactor(for: job).redact("\(error)")
+            let failure = RunFailure(wrapping: error)
+            summary.status = failure.continued ? .partial : .failed
+            summary.errorCode = failure.recordedCode
+            summary.errorMessage = redactor(for: job).redact(failure.message)
+            if failure.code != .unclassified { logger.error("\(summary.errorMessage ?? "")") }  // as before: coded failures only
         }
         summary.duration = ContinuousClock.now - started
         do {
@@ -166,12 +164,4 @@ public struct JobRunner: Sendable {
         }
         return summary
     }
-
-    /// A failure that ends the run; `continued` when `on_failure: continue` made it partial.
-    struct RunFailure: Error {
-        var code: String
-        var message: String
-        var continued: Bool
-    }
-
 }

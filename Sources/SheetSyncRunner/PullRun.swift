@@ -52,7 +52,7 @@ final class PullRun {
     init(runner: JobRunner, job: JobDefinition, pull: PullJob, params: [String: String], run: Int64, window: BackfillWindow?,
          summary: RunSummary, logger: Logger, database: WorksheetDatabase) throws {
         guard let worksheet = runner.project.worksheet(named: job.worksheet) else {
-            throw JobRunner.RunFailure(code: "invalid_job", message: "worksheet '\(job.worksheet)' is not defined in schema/", continued: false)
+            throw JobRunner.RunFailure(.invalidJob, "worksheet '\(job.worksheet)' is not defined in schema/")
         }
         self.runner = runner
         self.job = job
@@ -65,7 +65,7 @@ final class PullRun {
             mapper.redactor = redactor
             reader = PageReader(mapper: mapper)
         } catch {
-            throw JobRunner.RunFailure(code: "invalid_job", message: error.message, continued: false)
+            throw JobRunner.RunFailure(error)
         }
         builder = RequestBuilder(projectDirectory: runner.project.directory, userAgent: runner.project.settings.http.userAgent,
                                  defaultMaxResponseBytes: runner.project.settings.http.maxResponseBytes)
@@ -101,7 +101,7 @@ final class PullRun {
                 let decision = try await readAndWrite(response, url: request.url)
                 summary.warnings += decision.warnings
                 if let loop = decision.loopError {
-                    throw JobRunner.RunFailure(code: "pagination_loop", message: loop, continued: false)
+                    throw JobRunner.RunFailure(.paginationLoop, loop)
                 }
                 guard let next = decision.next else {
                     summary.stopReason = decision.stopReason
@@ -125,7 +125,7 @@ final class PullRun {
         // A daemon shutting down lets the page in flight finish, then stops here; the
         // saved position makes the next run resume at this page.
         if Task.isCancelled {
-            throw JobRunner.RunFailure(code: "interrupted", message: "stopped by shutdown before page \(position.number); the next run resumes there", continued: false)
+            throw JobRunner.RunFailure(.interrupted, "stopped by shutdown before page \(position.number); the next run resumes there")
         }
         if let lastRequest {
             var wait = pull.paginate?.delay ?? .zero
@@ -142,7 +142,7 @@ final class PullRun {
         switch JobRunner.buildPage(builder, pull.request, values: values, walker: walker, position: position) {
         case .success(let built): request = built
         case .failure(let error):
-            throw JobRunner.RunFailure(code: error.code.rawValue, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))", continued: false)
+            throw JobRunner.RunFailure(error, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))")
         }
         logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
         let exchange = await runner.transport.send(request, redactor: redactor)
@@ -151,7 +151,7 @@ final class PullRun {
         runner.faults?(.afterRequest, position.number)
         switch exchange.result {
         case .success(let response): return (request, response)
-        case .failure(let error): throw failure(code: error.remoteCode ?? error.code.rawValue, error.message)
+        case .failure(let error): throw JobRunner.RunFailure(error, continued: continues)
         }
     }
 
@@ -169,7 +169,7 @@ final class PullRun {
         do {
             body = try response.bodyBytes()
         } catch {
-            throw failure(code: "connection", "\(error)")
+            throw JobRunner.RunFailure(.connection, "\(error)", continued: continues, underlying: error)
         }
         let document: JSONValue
         let page: TransformedPage
@@ -274,7 +274,7 @@ final class PullRun {
         guard walker != nil else { return PageDecision() }
         switch JobRunner.decide(&walker!, after: position, response: response, document: document, records: records) {
         case .success(let decision): return decision
-        case .failure(let error): throw JobRunner.RunFailure(code: "pagination_loop", message: error.message, continued: false)
+        case .failure(let error): throw JobRunner.RunFailure(.paginationLoop, error.message, underlying: error)
         }
     }
 
@@ -291,13 +291,12 @@ final class PullRun {
 
     // MARK: - Failures
 
-    private func failure(code: String, _ message: String) -> JobRunner.RunFailure {
-        JobRunner.RunFailure(code: code, message: message, continued: pull.request.onFailure == .continue)
-    }
+    /// `on_failure: continue`: a failed request or page makes the run partial.
+    private var continues: Bool { pull.request.onFailure == .continue }
 
     /// A page that could not be read: a body that is not JSON says what its headers suggest.
     private func failure(_ error: PageReadError, response: HTTPResponseData, url: String) -> JobRunner.RunFailure {
         let message = error.code == .invalidJSON ? JobRunner.notJSON(response, url: redactor.redact(url), error.message) : error.message
-        return failure(code: error.code.rawValue, message)
+        return JobRunner.RunFailure(error, message: message, continued: continues)
     }
 }

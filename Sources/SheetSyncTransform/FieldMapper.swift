@@ -7,12 +7,12 @@ public struct FieldMapper: Sendable {
     /// Each mapping with the type of the field it fills, in the order of the mappings.
     public let fields: [(mapping: FieldMapping, type: FieldType)]
 
-    /// Mappings into `worksheet`; a field the worksheet does not have is an error.
-    public init(_ mappings: [FieldMapping], in worksheet: WorksheetDefinition) throws(TransformError) {
+    /// Mappings into `worksheet`; a field the worksheet does not have is an `.invalidJob` error.
+    public init(_ mappings: [FieldMapping], in worksheet: WorksheetDefinition) throws(PageReadError) {
         var fields: [(mapping: FieldMapping, type: FieldType)] = []
         for mapping in mappings {
             guard let field = worksheet.field(named: mapping.field) else {
-                throw TransformError("field '\(mapping.field)' is not in worksheet '\(worksheet.name)'")
+                throw PageReadError(.invalidJob, "field '\(mapping.field)' is not in worksheet '\(worksheet.name)'")
             }
             fields.append((mapping, field.type))
         }
@@ -28,9 +28,9 @@ public struct FieldMapper: Sendable {
     /// The field names, in order: the columns of `row(from:)`.
     public var columns: [String] { fields.map(\.mapping.field) }
 
-    /// One value per field, in order; a missing member is NULL. Throws naming the
-    /// first field whose value does not convert to its type.
-    public func row(from record: JSONValue, parent: JSONValue? = nil) throws(FieldMappingError) -> [SQLValue] {
+    /// One value per field, in order; a missing member is NULL. Throws `.conversionFailed`
+    /// naming the first field whose value does not convert to its type.
+    public func row(from record: JSONValue, parent: JSONValue? = nil) throws(PageReadError) -> [SQLValue] {
         var row: [SQLValue] = []
         row.reserveCapacity(fields.count)
         for (mapping, type) in fields {
@@ -38,14 +38,14 @@ public struct FieldMapper: Sendable {
             do {
                 row.append(try type.convert(value))
             } catch {
-                throw FieldMappingError(field: mapping.field, message: "field '\(mapping.field)' (\(mapping.path.text)): \(error.message)")
+                throw PageReadError(.conversionFailed, "field '\(mapping.field)' (\(mapping.path.text)): \(error.message)", underlying: error)
             }
         }
         return row
     }
 
     /// The same as a dictionary by field name.
-    public func values(from record: JSONValue) throws(FieldMappingError) -> [String: SQLValue] {
+    public func values(from record: JSONValue) throws(PageReadError) -> [String: SQLValue] {
         Dictionary(zip(columns, try row(from: record)), uniquingKeysWith: { $1 })
     }
 
@@ -58,11 +58,4 @@ public struct FieldMapper: Sendable {
         }
         return values
     }
-}
-
-/// A value that does not convert to its field's type; the message names the field.
-public struct FieldMappingError: Error, Sendable, CustomStringConvertible {
-    public var field: String
-    public var message: String
-    public var description: String { message }
 }

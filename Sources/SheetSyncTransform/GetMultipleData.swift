@@ -28,7 +28,7 @@ public struct GetMultipleData: Sendable {
     }
 
     /// - Parameter worksheets: every worksheet by name, for the job's and its children's.
-    public init(jobName: String, job: PullJob, worksheet: WorksheetDefinition, worksheets: [String: WorksheetDefinition]) throws(TransformError) {
+    public init(jobName: String, job: PullJob, worksheet: WorksheetDefinition, worksheets: [String: WorksheetDefinition]) throws(PageReadError) {
         self.jobName = jobName
         self.job = job
         self.worksheet = worksheet
@@ -37,14 +37,14 @@ public struct GetMultipleData: Sendable {
         var plans: [ChildPlan] = []
         for child in job.children {
             guard let childSheet = worksheets[child.worksheet] else {
-                throw TransformError("child worksheet '\(child.worksheet)' is not defined in schema/")
+                throw PageReadError(.invalidJob, "child worksheet '\(child.worksheet)' is not defined in schema/")
             }
             let links = worksheet.key.compactMap { keyField in
                 child.fields.first { $0.path.root == .parent && $0.path.components == [.member(keyField)] }?.field
             }
             guard links.count == worksheet.key.count else {
                 let example = worksheet.key.map { "\(worksheet.name)_\($0): $parent.\($0)" }.joined(separator: ", ")
-                throw TransformError("children in '\(child.worksheet)' must map every key field of '\(worksheet.name)' from $parent, such as '\(example)'")
+                throw PageReadError(.invalidJob, "children in '\(child.worksheet)' must map every key field of '\(worksheet.name)' from $parent, such as '\(example)'")
             }
             plans.append(ChildPlan(mapping: child, worksheet: childSheet, fields: try FieldMapper(child.fields, in: childSheet), linkColumns: links))
         }
@@ -55,7 +55,7 @@ public struct GetMultipleData: Sendable {
     public var columns: [String] { fields.columns }
 
     /// The records `records` selects in `response`.
-    public func records(in response: JSONValue) throws(TransformError) -> [JSONValue] {
+    public func records(in response: JSONValue) throws(PageReadError) -> [JSONValue] {
         let selected = job.records.select(in: response)
         if !job.records.isSingular {
             return selected.flatMap { value -> [JSONValue] in
@@ -71,24 +71,24 @@ public struct GetMultipleData: Sendable {
             } else {
                 found = "nothing (the response is \(article(response.kindName)) \(response.kindName))"
             }
-            throw TransformError("records path '\(job.records.text)' found \(redactor.redact(found)); check 'records' in the job against a sample ('sheetsync test JOB')")
+            throw PageReadError(.unexpectedResponse, "records path '\(job.records.text)' found \(redactor.redact(found)); check 'records' in the job against a sample ('sheetsync test JOB')")
         }
         switch value {
         case .array(let elements): return elements
         case .object: return [value]
         case .null: return []
         default:
-            throw TransformError("records path '\(job.records.text)' must select an array or an object, found \(article(value.kindName)) \(value.kindName) (\(redactor.excerpt(value.jsonText, limit: 40)))")
+            throw PageReadError(.unexpectedResponse, "records path '\(job.records.text)' must select an array or an object, found \(article(value.kindName)) \(value.kindName) (\(redactor.excerpt(value.jsonText, limit: 40)))")
         }
     }
 
     /// Rows, child rows and rejects for one response page.
-    public func transform(_ response: JSONValue) throws(TransformError) -> TransformedPage {
+    public func transform(_ response: JSONValue) throws(PageReadError) -> TransformedPage {
         try transform(records: try records(in: response))
     }
 
     /// Rows, child rows and rejects for records already selected from a response.
-    public func transform(records: [JSONValue]) throws(TransformError) -> TransformedPage {
+    public func transform(records: [JSONValue]) throws(PageReadError) -> TransformedPage {
         var page = TransformedPage(rows: RowBatch(columns: fields.columns), recordCount: records.count)
         var childBatches = childPlans.map { plan in
             ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
@@ -145,18 +145,12 @@ public struct GetMultipleData: Sendable {
         }
     }
 
-    struct RowError: Error { var message: String }
-
-    /// A row of `fields`; a key field that is NULL rejects the record.
-    private static func map(_ record: JSONValue, parent: JSONValue?, fields: FieldMapper, key: [String], keyIndexes: [Int]) throws(RowError) -> [SQLValue] {
-        let row: [SQLValue]
-        do {
-            row = try fields.row(from: record, parent: parent)
-        } catch {
-            throw RowError(message: error.message)
-        }
+    /// A row of `fields`; a value that does not convert, or a key field that is NULL,
+    /// rejects the record (`.conversionFailed`).
+    private static func map(_ record: JSONValue, parent: JSONValue?, fields: FieldMapper, key: [String], keyIndexes: [Int]) throws(PageReadError) -> [SQLValue] {
+        let row = try fields.row(from: record, parent: parent)
         for (position, index) in keyIndexes.enumerated() where row[index] == .null {
-            throw RowError(message: "key field '\(key[position])' is missing (\(fields.fields[index].mapping.path.text) found nothing)")
+            throw PageReadError(.conversionFailed, "key field '\(key[position])' is missing (\(fields.fields[index].mapping.path.text) found nothing)")
         }
         return row
     }

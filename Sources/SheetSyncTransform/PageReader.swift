@@ -45,7 +45,7 @@ public struct PageReader: Sendable {
         var outline = Outline(document: .null)
         func flushBatch() throws {
             guard !batch.isEmpty else { return }
-            try flushPage(try transform { () throws(TransformError) in try mapper.transform(records: batch) }, into: &outline, flush)
+            try flushPage(try mapper.transform(records: batch), into: &outline, flush)
             batch.removeAll(keepingCapacity: true)
         }
         try chunks { chunk in
@@ -68,7 +68,7 @@ public struct PageReader: Sendable {
             try flushBatch()
         } else {
             let document = outline.document
-            try flushPage(try transform { () throws(TransformError) in try mapper.transform(document) }, into: &outline, flush)
+            try flushPage(try mapper.transform(document), into: &outline, flush)
         }
         return outline
     }
@@ -82,7 +82,7 @@ public struct PageReader: Sendable {
         } catch let error as PageReadError {
             throw error
         } catch {
-            throw PageReadError(.invalidJSON, "\(error)")
+            throw PageReadError(.invalidJSON, "\(error)", underlying: error)
         }
     }
 
@@ -106,7 +106,7 @@ public struct PageReader: Sendable {
         var outline = Outline(document: .null)
         try Self.parsing { outline.document = try JSONReader.parse(bytes) }
         let document = outline.document
-        try flushPage(try transform { () throws(TransformError) in try mapper.transform(document) }, into: &outline, flush)
+        try flushPage(try mapper.transform(document), into: &outline, flush)
         return outline
     }
 
@@ -116,16 +116,13 @@ public struct PageReader: Sendable {
         try flush(page)
     }
 
-    private func transform(_ body: () throws(TransformError) -> TransformedPage) throws(PageReadError) -> TransformedPage {
-        do { return try body() } catch { throw PageReadError(.unexpectedResponse, error.message) }
-    }
-
-    /// Runs JSON parsing, turning the reader's errors into `.invalidJSON`.
+    /// Runs JSON parsing, turning the reader's errors into `.invalidJSON` (keeping them
+    /// as the cause).
     private static func parsing(_ body: () throws -> Void) throws {
         do {
             try body()
         } catch let error as CoreError {
-            throw PageReadError(.invalidJSON, error.message)
+            throw PageReadError(.invalidJSON, error.message, underlying: error)
         }
     }
 }

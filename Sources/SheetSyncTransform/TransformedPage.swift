@@ -21,35 +21,3 @@ public struct TransformedPage: Sendable {
         self.recordCount = recordCount
     }
 }
-
-/// A response that cannot be turned into rows at all.
-public struct TransformError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
-
-    public init(_ message: String) {
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
-/// Why a response body could not be read as a page, with a stable code (recorded as
-/// the run's `error_code`).
-public struct PageReadError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        /// The body is not valid JSON.
-        case invalidJSON = "invalid_json"
-        /// Valid JSON without records where the job expects them.
-        case unexpectedResponse = "unexpected_response"
-    }
-
-    public var code: Code
-    public var message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}

@@ -28,6 +28,20 @@ final class ConnectProxy: @unchecked Sendable {
     }
 }
 
+/// Runs `body` with a CONNECT proxy on 127.0.0.1 that logs to `log`, and closes the
+/// proxy when `body` returns or throws.
+func withConnectProxy<Value>(log: ProxyLog, _ body: (ConnectProxy) async throws -> Value) async throws -> Value {
+    let proxy = try await ConnectProxy(log: log)
+    do {
+        let value = try await body(proxy)
+        await proxy.stop()
+        return value
+    } catch {
+        await proxy.stop()
+        throw error
+    }
+}
+
 /// Reads the CONNECT request, opens the tunnel, then steps aside.
 final class ConnectHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer

@@ -64,22 +64,22 @@ struct HTTPRoutingTests {
 
     @Test func usesTheProxyWithCredentialsWhenAsked() async throws {
         let log = ProxyLog()
-        let proxy = try await ConnectProxy(log: log)
-        try await withEdgeServer { server, _ in
-            try await withTransport(proxy: .init(host: "127.0.0.1", port: proxy.port, username: "user", password: "p@ss")) { transport in
-                var viaProxy = spec(.GET, server.baseURL + "/echo?via=proxy")
-                viaProxy.proxy = true
-                let response = try await send(viaProxy, transport: transport).result.get()
-                #expect(try Echo(response).query == "via=proxy")
-                let direct = try await send(spec(.GET, server.baseURL + "/echo?via=direct"), transport: transport).result.get()
-                #expect(try Echo(direct).query == "via=direct")
-                let logged = await log.requests
-                #expect(logged.count == 1)
-                #expect(logged.first?.target == "127.0.0.1:\(server.port)")
-                #expect(logged.first?.authorization == "Basic " + Data("user:p@ss".utf8).base64EncodedString())
+        try await withConnectProxy(log: log) { proxy in
+            try await withEdgeServer { server, _ in
+                try await withTransport(proxy: .init(host: "127.0.0.1", port: proxy.port, username: "user", password: "p@ss")) { transport in
+                    var viaProxy = spec(.GET, server.baseURL + "/echo?via=proxy")
+                    viaProxy.proxy = true
+                    let response = try await send(viaProxy, transport: transport).result.get()
+                    #expect(try Echo(response).query == "via=proxy")
+                    let direct = try await send(spec(.GET, server.baseURL + "/echo?via=direct"), transport: transport).result.get()
+                    #expect(try Echo(direct).query == "via=direct")
+                    let logged = await log.requests
+                    #expect(logged.count == 1)
+                    #expect(logged.first?.target == "127.0.0.1:\(server.port)")
+                    #expect(logged.first?.authorization == "Basic " + Data("user:p@ss".utf8).base64EncodedString())
+                }
             }
         }
-        await proxy.stop()
     }
 
     @Test func proxyTrueWithoutAProxyIsAClearError() async throws {

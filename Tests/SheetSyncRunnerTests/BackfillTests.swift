@@ -20,11 +20,6 @@ struct BackfillTests {
         fields: { id: $.id, status: $.status, total: $.total, updated_at: $.meta.updated_at }
         """
 
-    func harness(_ server: LoopbackServer) throws -> Harness {
-        try Harness(files: ["schema/records.yml": PaginationTests.schema, "jobs/j.yml": Self.job,
-                            "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: [:])
-    }
-
     func windows() throws -> [BackfillWindow] {
         try BackfillPlan.windows(from: UTCDateTime(iso: "2024-01-01T00:00:00Z")!, to: UTCDateTime(iso: "2024-01-01T00:30:00Z")!,
                                  step: .seconds(600))
@@ -33,39 +28,40 @@ struct BackfillTests {
     @Test func windowsRunResumeAndLeaveTheCursorAlone() async throws {
         let failures = WindowFailures(failing: "2024-01-01T00:10:00Z")
         try await withLoopbackServer(PagedAPI.router(failures: failures)) { server in
-            let harness = try harness(server)
-            let job = try harness.job("j")
-            try harness.database.saveState([StateKey.cursor: "2023-06-01T00:00:00Z"], job: "j")
+            try await withHarness(files: ["schema/records.yml": PaginationTests.schema, "jobs/j.yml": Self.job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: [:]) { harness in
+                let job = try harness.job("j")
+                try harness.database.saveState([StateKey.cursor: "2023-06-01T00:00:00Z"], job: "j")
 
-            let first = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
-                                                          concurrency: 2, restart: false) { _ in }
-            #expect(first.total == 3)
-            #expect(first.done == 2)
-            #expect(first.failed == 1)
-            #expect(try harness.rows("SELECT id FROM records ORDER BY id").map { $0[0] as Int } == Array(1...9) + Array(20...25))
+                let first = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
+                                                              concurrency: 2, restart: false) { _ in }
+                #expect(first.total == 3)
+                #expect(first.done == 2)
+                #expect(first.failed == 1)
+                #expect(try harness.rows("SELECT id FROM records ORDER BY id").map { $0[0] as Int } == Array(1...9) + Array(20...25))
 
-            // Running the same backfill again does only the window that failed.
-            let second = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
-                                                           concurrency: 2, restart: false) { _ in }
-            #expect(second.resumed)
-            #expect(second.done == 3)
-            #expect(second.failed == 0)
-            let calls = await failures.calls
-            #expect(calls.count == 4)
-            #expect(calls.last == "2024-01-01T00:10:00Z")
-            #expect(try harness.rows("SELECT id FROM records ORDER BY id").map { $0[0] as Int } == Array(1...25))
-            #expect(try harness.rows("SELECT count(*) FROM _sheetsync_runs WHERE trigger = 'backfill'")[0][0] as Int == 4)
-            #expect(try harness.rows("SELECT finished_at IS NOT NULL FROM _sheetsync_backfills")[0][0] as Bool)
+                // Running the same backfill again does only the window that failed.
+                let second = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
+                                                               concurrency: 2, restart: false) { _ in }
+                #expect(second.resumed)
+                #expect(second.done == 3)
+                #expect(second.failed == 0)
+                let calls = await failures.calls
+                #expect(calls.count == 4)
+                #expect(calls.last == "2024-01-01T00:10:00Z")
+                #expect(try harness.rows("SELECT id FROM records ORDER BY id").map { $0[0] as Int } == Array(1...25))
+                #expect(try harness.rows("SELECT count(*) FROM _sheetsync_runs WHERE trigger = 'backfill'")[0][0] as Int == 4)
+                #expect(try harness.rows("SELECT finished_at IS NOT NULL FROM _sheetsync_backfills")[0][0] as Bool)
 
-            // The scheduled job's cursor did not move, and no resume state was left.
-            #expect(try harness.database.state(job: "j") == [StateKey.cursor: "2023-06-01T00:00:00Z"])
+                // The scheduled job's cursor did not move, and no resume state was left.
+                #expect(try harness.database.state(job: "j") == [StateKey.cursor: "2023-06-01T00:00:00Z"])
 
-            // A finished backfill is not resumed: the same command starts a new one.
-            let third = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
-                                                          concurrency: 1, restart: false) { _ in }
-            #expect(!third.resumed)
-            #expect(third.done == 3)
-            await harness.shutdown()
+                // A finished backfill is not resumed: the same command starts a new one.
+                let third = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
+                                                              concurrency: 1, restart: false) { _ in }
+                #expect(!third.resumed)
+                #expect(third.done == 3)
+            }
         }
     }
 }

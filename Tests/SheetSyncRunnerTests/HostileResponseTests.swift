@@ -40,66 +40,61 @@ struct HostileResponseTests {
              errorCode: "invalid_json", message: "two arrays"),
     ]
 
-    func harness(_ script: ScriptedResponses) async throws -> (Harness, LoopbackServer) {
-        try await PullRunTests().scriptedHarness(script, job: PullRunTests.ordersJob)
-    }
-
     @Test(arguments: cases)
     func endsCleanlyAndTheNextRunIsHealthy(_ hostile: Case) async throws {
         let script = ScriptedResponses()
-        let (harness, server) = try await harness(script)
-        let job = try harness.job("orders")
-        await script.set(body: Self.sane)
-        #expect(await harness.runner.run(job).status == .succeeded)
+        try await withScriptedHarness(script, job: PullRunTests.ordersJob) { harness, _ in
+            let job = try harness.job("orders")
+            await script.set(body: Self.sane)
+            #expect(await harness.runner.run(job).status == .succeeded)
 
-        await script.set(body: hostile.body())
-        let summary = await harness.runner.run(job)
-        if let code = hostile.errorCode {
-            #expect(summary.status == .failed, "\(summary.line)")
-            #expect(summary.errorCode == code, "\(summary.line)")
-            #expect(summary.errorMessage?.contains(hostile.message) == true, "\(summary.errorMessage ?? "")")
-            // Nothing of the page was written.
-            #expect(try harness.count("orders") == 1)
+            await script.set(body: hostile.body())
+            let summary = await harness.runner.run(job)
+            if let code = hostile.errorCode {
+                #expect(summary.status == .failed, "\(summary.line)")
+                #expect(summary.errorCode == code, "\(summary.line)")
+                #expect(summary.errorMessage?.contains(hostile.message) == true, "\(summary.errorMessage ?? "")")
+                // Nothing of the page was written.
+                #expect(try harness.count("orders") == 1)
+            }
+            let recorded = try harness.rows("SELECT status, error_code FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")[0]
+            #expect(recorded["status"] as String == summary.status.rawValue)
+            #expect(recorded["error_code"] as String? == summary.errorCode)
+
+            await script.set(body: Self.sane.replacingOccurrences(of: "ok1", with: "ok2"))
+            let next = await harness.runner.run(job)
+            #expect(next.status == .succeeded, "\(next.line)")
+            #expect(try harness.count("orders") >= 2)
         }
-        let recorded = try harness.rows("SELECT status, error_code FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")[0]
-        #expect(recorded["status"] as String == summary.status.rawValue)
-
-        await script.set(body: Self.sane.replacingOccurrences(of: "ok1", with: "ok2"))
-        let next = await harness.runner.run(job)
-        #expect(next.status == .succeeded, "\(next.line)")
-        #expect(try harness.count("orders") >= 2)
-        await harness.shutdown()
-        await server.stop()
     }
 
     @Test func valuesAtTheEdgesLandExactlyOrAreRejectedWithAReason() async throws {
         let script = ScriptedResponses()
-        let (harness, server) = try await harness(script)
-        let big = String(repeating: "x", count: 10 * 1024 * 1024)
-        let hostileValue = "'); DROP TABLE orders; --"
-        await script.set(body: """
-            {"data": [
-              {"id": "big", "status": "\(big)", "total": "1"},
-              {"id": "wide", "status": "new", "total": 123456789012345678901234567890.123456789},
-              {"id": "dup", "status": "first", "status": "last", "total": "2"},
-              {"id": "\(hostileValue)", "status": "\(hostileValue)", "total": "3"},
-              {"id": "bad", "status": "new", "total": 1e99999},
-              {"id": "obj", "status": {"not": "text"}, "total": "4"}
-            ]}
-            """)
-        let summary = await harness.runner.run(try harness.job("orders"))
-        #expect(summary.status == .partial, "\(summary.line)")
-        let rows = Dictionary(uniqueKeysWithValues: try harness.rows("SELECT id, status, total FROM orders").map { ($0["id"] as String, $0) })
-        #expect((rows["big"]?["status"] as String?)?.utf8.count == big.utf8.count)
-        #expect(rows["wide"]?["total"] as String? == "123456789012345678901234567890.123456789")
-        #expect(rows["dup"]?["status"] as String? == "last")
-        #expect(rows[hostileValue]?["status"] as String? == hostileValue)
-        let reasons = try harness.rows("SELECT reason FROM _sheetsync_rejects ORDER BY id").map { $0["reason"] as String }
-        #expect(reasons.count == 2, "\(reasons)")
-        #expect(reasons.contains { $0.contains("field 'status'") && $0.contains("object") })
-        #expect(try harness.count("orders") == 4)
-        await harness.shutdown()
-        await server.stop()
+        try await withScriptedHarness(script, job: PullRunTests.ordersJob) { harness, _ in
+            let big = String(repeating: "x", count: 10 * 1024 * 1024)
+            let hostileValue = "'); DROP TABLE orders; --"
+            await script.set(body: """
+                {"data": [
+                  {"id": "big", "status": "\(big)", "total": "1"},
+                  {"id": "wide", "status": "new", "total": 123456789012345678901234567890.123456789},
+                  {"id": "dup", "status": "first", "status": "last", "total": "2"},
+                  {"id": "\(hostileValue)", "status": "\(hostileValue)", "total": "3"},
+                  {"id": "bad", "status": "new", "total": 1e99999},
+                  {"id": "obj", "status": {"not": "text"}, "total": "4"}
+                ]}
+                """)
+            let summary = await harness.runner.run(try harness.job("orders"))
+            #expect(summary.status == .partial, "\(summary.line)")
+            let rows = Dictionary(uniqueKeysWithValues: try harness.rows("SELECT id, status, total FROM orders").map { ($0["id"] as String, $0) })
+            #expect((rows["big"]?["status"] as String?)?.utf8.count == big.utf8.count)
+            #expect(rows["wide"]?["total"] as String? == "123456789012345678901234567890.123456789")
+            #expect(rows["dup"]?["status"] as String? == "last")
+            #expect(rows[hostileValue]?["status"] as String? == hostileValue)
+            let reasons = try harness.rows("SELECT reason FROM _sheetsync_rejects ORDER BY id").map { $0["reason"] as String }
+            #expect(reasons.count == 2, "\(reasons)")
+            #expect(reasons.contains { $0.contains("field 'status'") && $0.contains("object") })
+            #expect(try harness.count("orders") == 4)
+        }
     }
 }
 
@@ -120,18 +115,21 @@ struct HostileResponseTests {
 
     static let sane = Array(#"{"data": [{"id": "ok", "status": "new", "total": "1.00"}]}"#.utf8)
 
-    func run(_ path: String, server: RawHTTPServer) async throws -> (RunSummary, Harness) {
+    /// Runs the orders job against `path` on `server`, then `check` with its summary and
+    /// harness; the harness is shut down when `check` returns or throws.
+    func run(_ path: String, server: RawHTTPServer, _ check: (RunSummary, Harness) async throws -> Void) async throws {
         var files = DemoProject.files.filter { $0.key.hasPrefix("schema/") }
         files["sheetsync.yml"] = "env: { API: '\(server.baseURL)\(path)' }\n"
         files["jobs/orders.yml"] = PullRunTests.ordersJob.replacingOccurrences(of: "  retry: { attempts: 1 }", with: "  retry: { attempts: 1 }\n  timeout: 1s")
-        let harness = try Harness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"])
-        return (await harness.runner.run(try harness.job("orders")), harness)
+        try await withHarness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"]) { harness in
+            try await check(await harness.runner.run(try harness.job("orders")), harness)
+        }
     }
 
     @Test func eachMisbehaviourEndsInAClearErrorAndCommitsNothing() async throws {
         let invalidUTF8 = Array(#"{"data": [{"id": "o1", "status": ""#.utf8) + [0xC3, 0x28] + Array(#""}]}"#.utf8)
         let bomb = try Self.gzipOfZeros(megabytes: 64)
-        let server = try RawHTTPServer([
+        try await withRawHTTPServer([
             "/cut/orders": .init(bytes: Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{\"data\": [{\"id\": \"o1\"},".utf8)),
             "/stall/orders": .init(bytes: Array("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n".utf8), hold: true),
             "/silent/orders": .init(bytes: [], hold: true),
@@ -140,30 +138,30 @@ struct HostileResponseTests {
             "/gzip/orders": .init(bytes: RawHTTPServer.response(headers: ["Content-Type: application/json", "Content-Encoding: gzip"], body: bomb)),
             "/plain/orders": .init(bytes: RawHTTPServer.response(headers: ["Content-Type: text/plain"], body: Self.sane)),
             "/none/orders": .init(bytes: RawHTTPServer.response(headers: [], body: Self.sane)),
-        ])
-        defer { server.stop() }
-        let expected: [(path: String, code: String, words: String)] = [
-            ("/cut", "connection", "body was cut short"),
-            ("/stall", "timeout", "within 1s"),
-            ("/silent", "timeout", "within 1s"),
-            ("/utf8", "invalid_json", "invalid UTF-8"),
-            ("/html", "invalid_json", "Content-Type: text/html"),
-            ("/gzip", "invalid_json", "Content-Encoding: gzip"),
-        ]
-        for (path, code, words) in expected {
-            let (summary, harness) = try await run(path, server: server)
-            #expect(summary.status == .failed, "\(path): \(summary.line)")
-            #expect(summary.errorCode == code, "\(path): \(summary.line)")
-            #expect(summary.errorMessage?.contains(words) == true, "\(path): \(summary.errorMessage ?? "")")
-            #expect(try harness.count("orders") == 0, "\(path) committed rows")
-            await harness.shutdown()
-        }
-        // A JSON body labelled text/plain, or not labelled at all, is read: many APIs mislabel.
-        for path in ["/plain", "/none"] {
-            let (summary, harness) = try await run(path, server: server)
-            #expect(summary.status == .succeeded, "\(path): \(summary.line)")
-            #expect(try harness.count("orders") == 1)
-            await harness.shutdown()
+        ]) { server in
+            let expected: [(path: String, code: String, words: String)] = [
+                ("/cut", "connection", "body was cut short"),
+                ("/stall", "timeout", "within 1s"),
+                ("/silent", "timeout", "within 1s"),
+                ("/utf8", "invalid_json", "invalid UTF-8"),
+                ("/html", "invalid_json", "Content-Type: text/html"),
+                ("/gzip", "invalid_json", "Content-Encoding: gzip"),
+            ]
+            for (path, code, words) in expected {
+                try await run(path, server: server) { summary, harness throws in
+                    #expect(summary.status == .failed, "\(path): \(summary.line)")
+                    #expect(summary.errorCode == code, "\(path): \(summary.line)")
+                    #expect(summary.errorMessage?.contains(words) == true, "\(path): \(summary.errorMessage ?? "")")
+                    #expect(try harness.count("orders") == 0, "\(path) committed rows")
+                }
+            }
+            // A JSON body labelled text/plain, or not labelled at all, is read: many APIs mislabel.
+            for path in ["/plain", "/none"] {
+                try await run(path, server: server) { summary, harness throws in
+                    #expect(summary.status == .succeeded, "\(path): \(summary.line)")
+                    #expect(try harness.count("orders") == 1)
+                }
+            }
         }
     }
 }

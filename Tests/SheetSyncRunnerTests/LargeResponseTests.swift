@@ -5,6 +5,7 @@ import SheetSyncCore
 import SheetSyncDemo
 @testable import SheetSyncRunner
 import SheetSyncStore
+import SheetSyncTesting
 
 /// Responses too large for memory are spilled to a temporary file and streamed into
 /// the database a batch of records at a time, in the page's one transaction. They
@@ -32,31 +33,22 @@ import SheetSyncStore
         return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("sheetsync-body-\(getpid())-") }
     }
 
-    func harness(_ script: ScriptedResponses, spillBytes: Int, job: String = PullRunTests.ordersJob) async throws -> (Harness, LoopbackServer) {
-        let server = try await LoopbackServer.start(ScriptedAPI.router(script))
-        var files = DemoProject.files.filter { $0.key.hasPrefix("schema/") }
-        files["sheetsync.yml"] = "env: { API: '\(server.baseURL)' }\n"
-        files["jobs/orders.yml"] = job
-        return (try Harness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"], spillBytes: spillBytes), server)
-    }
-
     @Test func aSpilledBodyLandsExactlyLikeAnInMemoryOne() async throws {
         let script = ScriptedResponses()
         await script.set(body: Self.body())
         var results: [[String]] = []
         var summaries: [RunSummary] = []
         for spillBytes in [64 * 1024 * 1024, 4096] {
-            let (harness, server) = try await harness(script, spillBytes: spillBytes)
-            let first = await harness.runner.run(try harness.job("orders"))
-            #expect(first.status == .partial, "\(first.line)")
-            // A second run with some orders changed and items dropped: updates and deletions.
-            await script.set(body: Self.body(status: { $0 % 7 == 0 ? "refunded" : ["new", "paid", "shipped"][$0 % 3] }))
-            let second = await harness.runner.run(try harness.job("orders"))
-            summaries.append(second)
-            results.append(try tables(harness))
-            await script.set(body: Self.body())
-            await harness.shutdown()
-            await server.stop()
+            try await withScriptedHarness(script, job: PullRunTests.ordersJob, spillBytes: spillBytes) { harness, _ in
+                let first = await harness.runner.run(try harness.job("orders"))
+                #expect(first.status == .partial, "\(first.line)")
+                // A second run with some orders changed and items dropped: updates and deletions.
+                await script.set(body: Self.body(status: { $0 % 7 == 0 ? "refunded" : ["new", "paid", "shipped"][$0 % 3] }))
+                let second = await harness.runner.run(try harness.job("orders"))
+                summaries.append(second)
+                results.append(try tables(harness))
+                await script.set(body: Self.body())
+            }
         }
         #expect(results[0].count > 5_000)
         #expect(results[0] == results[1])
@@ -78,16 +70,15 @@ import SheetSyncStore
     func aBrokenSpilledBodyCommitsNothing(kind: String, code: String) async throws {
         let script = ScriptedResponses()
         await script.set(body: Self.brokenBody(kind))
-        let (harness, server) = try await harness(script, spillBytes: 4096)
-        let summary = await harness.runner.run(try harness.job("orders"))
-        #expect(summary.status == .failed)
-        #expect(summary.errorCode == code, "\(summary.line)")
-        // The first 1,000 records were written inside the page's transaction: rolled back.
-        #expect(try harness.count("orders") == 0)
-        #expect(try harness.count("_sheetsync_requests") == 1)
-        #expect(try spilledFiles().isEmpty)
-        await harness.shutdown()
-        await server.stop()
+        try await withScriptedHarness(script, job: PullRunTests.ordersJob, spillBytes: 4096) { harness, _ in
+            let summary = await harness.runner.run(try harness.job("orders"))
+            #expect(summary.status == .failed)
+            #expect(summary.errorCode == code, "\(summary.line)")
+            // The first 1,000 records were written inside the page's transaction: rolled back.
+            #expect(try harness.count("orders") == 0)
+            #expect(try harness.count("_sheetsync_requests") == 1)
+            #expect(try spilledFiles().isEmpty)
+        }
     }
 
     /// A spilled body the streaming path cannot take — a records path that is not a chain
@@ -112,13 +103,12 @@ import SheetSyncStore
         }
         var results: [[String]] = []
         for spillBytes in [64 * 1024 * 1024, 512] {
-            let (harness, server) = try await harness(script, spillBytes: spillBytes, job: job)
-            let summary = await harness.runner.run(try harness.job("orders"))
-            #expect(summary.status == .succeeded, "spill at \(spillBytes): \(summary.line)")
-            #expect(summary.records == 40)
-            results.append(try tables(harness))
-            await harness.shutdown()
-            await server.stop()
+            try await withScriptedHarness(script, job: job, spillBytes: spillBytes) { harness, _ in
+                let summary = await harness.runner.run(try harness.job("orders"))
+                #expect(summary.status == .succeeded, "spill at \(spillBytes): \(summary.line)")
+                #expect(summary.records == 40)
+                results.append(try tables(harness))
+            }
         }
         #expect(results[0].count == 40)
         #expect(results[0] == results[1])

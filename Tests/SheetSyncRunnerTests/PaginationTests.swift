@@ -32,10 +32,13 @@ struct PaginationTests {
         """
     }
 
-    func run(_ jobText: String, server: LoopbackServer) async throws -> (RunSummary, Harness) {
-        let harness = try Harness(files: ["schema/records.yml": Self.schema, "jobs/j.yml": jobText,
-                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: [:])
-        return (await harness.runner.run(try harness.job("j")), harness)
+    /// Runs `jobText` against `server`, then `check` with its summary and harness (shut
+    /// down when `check` returns or throws).
+    func run(_ jobText: String, server: LoopbackServer, _ check: (RunSummary, Harness) async throws -> Void) async throws {
+        try await withHarness(files: ["schema/records.yml": Self.schema, "jobs/j.yml": jobText,
+                                      "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: [:]) { harness in
+            try await check(await harness.runner.run(try harness.job("j")), harness)
+        }
     }
 
     func ids(_ harness: Harness) throws -> [Int] {
@@ -80,68 +83,68 @@ struct PaginationTests {
     @Test(arguments: styles)
     func fetchesEveryRecordOnce(_ style: Style) async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
-            let (summary, harness) = try await run(Self.job(style.request, paginate: style.paginate, records: style.records), server: server)
-            #expect(summary.status == .succeeded, "\(summary.line)")
-            #expect(try ids(harness) == Array(1...25))
-            #expect(summary.pages == style.pages)
-            #expect(summary.stopReason == style.stop)
-            #expect(summary.warnings.isEmpty)
-            #expect(try harness.count("_sheetsync_requests") == style.pages)
-            // A complete run leaves no resume state behind.
-            #expect(try harness.rows("SELECT name FROM _sheetsync_state WHERE name LIKE 'resume.%'").isEmpty)
-            await harness.shutdown()
+            try await run(Self.job(style.request, paginate: style.paginate, records: style.records), server: server) { summary, harness throws in
+                #expect(summary.status == .succeeded, "\(summary.line)")
+                #expect(try ids(harness) == Array(1...25))
+                #expect(summary.pages == style.pages)
+                #expect(summary.stopReason == style.stop)
+                #expect(summary.warnings.isEmpty)
+                #expect(try harness.count("_sheetsync_requests") == style.pages)
+                // A complete run leaves no resume state behind.
+                #expect(try harness.rows("SELECT name FROM _sheetsync_state WHERE name LIKE 'resume.%'").isEmpty)
+            }
         }
     }
 
     @Test func aServerRepeatingItsLastPageIsStoppedAndRealPagesKept() async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
-            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/repeat\"", paginate: "{ style: page }"), server: server)
-            #expect(summary.status == .failed)
-            #expect(summary.errorCode == "pagination_loop")
-            #expect(summary.errorMessage?.contains("page 3 has the same body as page 2") == true)
-            #expect(try ids(harness) == Array(1...20))
-            await harness.shutdown()
+            try await run(Self.job("url: \"{{env.API}}/repeat\"", paginate: "{ style: page }"), server: server) { summary, harness throws in
+                #expect(summary.status == .failed)
+                #expect(summary.errorCode == "pagination_loop")
+                #expect(summary.errorMessage?.contains("page 3 has the same body as page 2") == true)
+                #expect(try ids(harness) == Array(1...20))
+            }
         }
     }
 
     @Test func aRepeatedTokenIsStopped() async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
-            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/same-token\"", paginate: "{ style: cursor, param: after, next: $.next }"), server: server)
-            #expect(summary.status == .failed)
-            #expect(summary.errorMessage?.contains("returned token 'tok-again' again on page 2") == true)
-            #expect(try ids(harness) == [1, 2])  // page 2 is real and kept; its next token is the loop
-            await harness.shutdown()
+            try await run(Self.job("url: \"{{env.API}}/same-token\"", paginate: "{ style: cursor, param: after, next: $.next }"), server: server) { summary, harness throws in
+                #expect(summary.status == .failed)
+                #expect(summary.errorMessage?.contains("returned token 'tok-again' again on page 2") == true)
+                #expect(try ids(harness) == [1, 2])  // page 2 is real and kept; its next token is the loop
+            }
         }
     }
 
     @Test func aTotalMismatchIsAWarning() async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
-            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/total-mismatch\"", paginate: "{ style: page, total: $.total }"), server: server)
-            #expect(summary.status == .succeeded)
-            #expect(summary.warnings == ["fetched 25 records but the API reported a total of 30"])
-            let details = try harness.rows("SELECT details FROM _sheetsync_runs")[0][0] as String
-            #expect(details.contains("fetched 25 records but the API reported a total of 30"))
-            await harness.shutdown()
+            try await run(Self.job("url: \"{{env.API}}/total-mismatch\"", paginate: "{ style: page, total: $.total }"), server: server) { summary, harness in
+                #expect(summary.status == .succeeded)
+                #expect(summary.warnings == ["fetched 25 records but the API reported a total of 30"])
+                let details = try harness.rows("SELECT details FROM _sheetsync_runs")[0][0] as String
+                #expect(details.contains("fetched 25 records but the API reported a total of 30"))
+            }
         }
     }
 
     @Test func maxPagesStopsWithAWarning() async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
-            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, max_pages: 2 }"), server: server)
-            #expect(summary.pages == 2)
-            #expect(summary.warnings.first?.contains("stopped after max_pages (2)") == true)
-            #expect(try ids(harness) == Array(1...20))
-            await harness.shutdown()
+            try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, max_pages: 2 }"), server: server) { summary, harness throws in
+                #expect(summary.pages == 2)
+                #expect(summary.warnings.first?.contains("stopped after max_pages (2)") == true)
+                #expect(try ids(harness) == Array(1...20))
+            }
         }
     }
 
     @Test func delayAndRateLimitSpaceTheRequests() async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             let started = ContinuousClock.now
-            let (summary, harness) = try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, has_more: $.has_more, requests_per_second: 5 }"), server: server)
-            #expect(summary.pages == 3)
-            #expect(ContinuousClock.now - started >= .milliseconds(380), "3 requests at 5/s take at least 400 ms")
-            await harness.shutdown()
+            try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, has_more: $.has_more, requests_per_second: 5 }"), server: server) { summary, _ in
+                #expect(summary.pages == 3)
+                #expect(ContinuousClock.now - started >= .milliseconds(380), "3 requests at 5/s take at least 400 ms")
+            }
         }
     }
 

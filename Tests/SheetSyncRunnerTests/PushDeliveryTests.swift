@@ -55,7 +55,7 @@ struct PushDeliveryTests {
         """
 
     /// A project with the `notes` worksheet and `jobs`, its `HOOK` pointing at `server`; shut down however `body` ends.
-    func withHarness<Value>(_ server: LoopbackServer, jobs: [String: String], schema: String = PushDeliveryTests.schema,
+    func withNotes<Value>(_ server: LoopbackServer, jobs: [String: String], schema: String = PushDeliveryTests.schema,
                             _ body: (Harness) async throws -> Value) async throws -> Value {
         var files = ["schema/notes.yml": schema, "sheetsync.yml": "env: { HOOK: '\(server.baseURL)' }\n"]
         for (name, text) in jobs { files["jobs/\(name).yml"] = text }
@@ -81,7 +81,7 @@ struct PushDeliveryTests {
         let receiver = Receiver()
         await receiver.script([503])
         try await withLoopbackServer(Receiver.router(receiver)) { server in
-            try await withHarness(server, jobs: ["batch": """
+            try await withNotes(server, jobs: ["batch": """
                 kind: push
                 worksheet: notes
                 on: [insert, update, delete]
@@ -118,7 +118,7 @@ struct PushDeliveryTests {
     @Test func aDeleteInABatchCarriesItsMarker() async throws {
         let receiver = Receiver()
         try await withLoopbackServer(Receiver.router(receiver)) { server in
-            try await withHarness(server, jobs: ["batch": """
+            try await withNotes(server, jobs: ["batch": """
                 kind: push
                 worksheet: notes
                 on: [insert, update, delete]
@@ -142,7 +142,7 @@ struct PushDeliveryTests {
     func bodylessMethodsSendNoBody(method: String) async throws {
         let receiver = Receiver()
         try await withLoopbackServer(Receiver.router(receiver)) { server in
-            try await withHarness(server, jobs: ["gone": """
+            try await withNotes(server, jobs: ["gone": """
                 kind: push
                 worksheet: notes
                 on: [insert, delete]
@@ -178,7 +178,7 @@ struct PushDeliveryTests {
                   note: text
                   erp: text
                 """
-            try await withHarness(server, jobs: [
+            try await withNotes(server, jobs: [
                 "to-erp": """
                     kind: push
                     worksheet: notes
@@ -225,7 +225,7 @@ struct PushDeliveryTests {
                 on: [insert, update, delete]
                 request: { url: "{{env.HOOK}}/hooks" }
                 """
-            try await withHarness(server, jobs: ["to-erp": job], schema: schema) { harness in
+            try await withNotes(server, jobs: ["to-erp": job], schema: schema) { harness in
                 try sql(harness, "INSERT INTO notes (id, region, note) VALUES ('a', 'eu', 'first')")
                 #expect(await harness.runner.push(try harness.job("to-erp")).delivered == 1)
                 try sql(harness, "UPDATE notes SET note = 'second' WHERE id = 'a'")
@@ -265,7 +265,7 @@ struct PushDeliveryTests {
     @Test func droppingPendingChangesIsOnPurposeAndLetsTheKeyChange() async throws {
         let receiver = Receiver()
         try await withLoopbackServer(Receiver.router(receiver)) { server in
-            try await withHarness(server, jobs: ["to-erp": """
+            try await withNotes(server, jobs: ["to-erp": """
                 kind: push
                 worksheet: notes
                 request: { url: "{{env.HOOK}}/hooks" }

@@ -85,13 +85,18 @@ struct PushTests {
         """
     }
 
-    func setUp(_ receiver: ScriptedReceiver, job: String = PushTests.job()) async throws -> (Harness, LoopbackServer) {
-        let server = try await LoopbackServer.start(ScriptedReceiver.router(receiver))
-        let harness = try Harness(files: ["schema/requests.yml": Self.schema, "jobs/push.yml": job,
+    /// Runs `test` with `receiver` on 127.0.0.1 and a migrated harness for `job`; the server
+    /// and the harness are stopped when `test` returns or throws.
+    func withReceiver(_ receiver: ScriptedReceiver, job: String = PushTests.job(),
+                      _ test: (Harness, LoopbackServer) async throws -> Void) async throws {
+        try await withLoopbackServer(ScriptedReceiver.router(receiver)) { server in
+            try await withHarness(files: ["schema/requests.yml": Self.schema, "jobs/push.yml": job,
                                           "sheetsync.yml": "env: { ERP: '\(server.baseURL)' }\n"],
-                                  environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()])
-        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
-        return (harness, server)
+                                  environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()]) { harness in
+                try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
+                try await test(harness, server)
+            }
+        }
     }
 
     func sql(_ harness: Harness, _ statement: String) throws {
@@ -100,112 +105,108 @@ struct PushTests {
 
     @Test func sendsTheRecordWithTypesIdsAndSignatureThenWritesBack() async throws {
         let receiver = ScriptedReceiver()
-        let (harness, server) = try await setUp(receiver)
-        try sql(harness, """
-            INSERT INTO requests (id, title, amount, qty, rate, urgent, approved_at, status, note, extra)
-            VALUES ('pr-1', 'Laptops', '123456789012345678.905', 3, 0.25, 1, '2024-03-10T12:00:00Z', 'approved', 'internal', '{"a":[1,2]}');
-            INSERT INTO requests (id, title, status) VALUES ('pr-2', 'Chairs', 'draft');
-            """)
-        let summary = await harness.runner.push(try harness.job("push"))
-        #expect(summary.delivered == 1, "\(summary.line)")
-        #expect(summary.skipped == 1)
-        let received = await receiver.received
-        #expect(received.count == 1)
-        let first = try #require(received.first)
-        #expect(first.path == "/hooks/requests/pr-1")
-        #expect(first.body == #"{"id":"pr-1","title":"Laptops","amount":123456789012345678.905,"qty":3,"rate":0.25,"urgent":true,"approved_at":"2024-03-10T12:00:00Z","status":"approved","erp_id":null,"extra":{"a":[1,2]}}"#)
-        #expect(!first.body.contains("internal"))
-        let id = try #require(first.headers["webhook-id"])
-        #expect(first.headers["idempotency-key"] == id)
-        #expect(first.headers["webhook-signature"]?.hasPrefix("v1,") == true)
-        #expect(first.headers["x-sheetsync-operation"] == "insert")
-        let timestamp = try #require(first.headers["webhook-timestamp"].flatMap { Int64($0) })
-        #expect(abs(timestamp - Int64(Date().timeIntervalSince1970)) < 30)
-        // write_back stored the receiver's id, and writing it back is not a new change to send.
-        #expect(try harness.rows("SELECT erp_id FROM requests WHERE id = 'pr-1'")[0][0] as String == "erp-1")
-        let again = await harness.runner.push(try harness.job("push"))
-        #expect(again.delivered == 0)
-        #expect(await receiver.received.count == 1)
-        await harness.shutdown()
-        await server.stop()
+        try await withReceiver(receiver) { harness, _ in
+            try sql(harness, """
+                INSERT INTO requests (id, title, amount, qty, rate, urgent, approved_at, status, note, extra)
+                VALUES ('pr-1', 'Laptops', '123456789012345678.905', 3, 0.25, 1, '2024-03-10T12:00:00Z', 'approved', 'internal', '{"a":[1,2]}');
+                INSERT INTO requests (id, title, status) VALUES ('pr-2', 'Chairs', 'draft');
+                """)
+            let summary = await harness.runner.push(try harness.job("push"))
+            #expect(summary.delivered == 1, "\(summary.line)")
+            #expect(summary.skipped == 1)
+            let received = await receiver.received
+            #expect(received.count == 1)
+            let first = try #require(received.first)
+            #expect(first.path == "/hooks/requests/pr-1")
+            #expect(first.body == #"{"id":"pr-1","title":"Laptops","amount":123456789012345678.905,"qty":3,"rate":0.25,"urgent":true,"approved_at":"2024-03-10T12:00:00Z","status":"approved","erp_id":null,"extra":{"a":[1,2]}}"#)
+            #expect(!first.body.contains("internal"))
+            let id = try #require(first.headers["webhook-id"])
+            #expect(first.headers["idempotency-key"] == id)
+            #expect(first.headers["webhook-signature"]?.hasPrefix("v1,") == true)
+            #expect(first.headers["x-sheetsync-operation"] == "insert")
+            let timestamp = try #require(first.headers["webhook-timestamp"].flatMap { Int64($0) })
+            #expect(abs(timestamp - Int64(Date().timeIntervalSince1970)) < 30)
+            // write_back stored the receiver's id, and writing it back is not a new change to send.
+            #expect(try harness.rows("SELECT erp_id FROM requests WHERE id = 'pr-1'")[0][0] as String == "erp-1")
+            let again = await harness.runner.push(try harness.job("push"))
+            #expect(again.delivered == 0)
+            #expect(await receiver.received.count == 1)
+        }
     }
 
     @Test func changesFromAnyWriterAreCapturedAndRollbacksAreNot() async throws {
         let receiver = ScriptedReceiver()
-        let (harness, server) = try await setUp(receiver)
-        let sheet = try #require(harness.project.worksheet(named: "requests"))
-        // 1. an upsert as a pull job writes
-        _ = try harness.database.upsert(RowBatch(columns: ["id", "title", "status"], rows: [[.text("a"), .text("A"), .text("approved")]]), into: sheet, source: "pull")
-        // 2. the stock sqlite3 shell in a child process
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        shell.arguments = ["sqlite3", harness.project.databaseURL().path,
-                           "INSERT INTO requests (id, title, status) VALUES ('b', 'B', 'approved'); BEGIN; INSERT INTO requests (id, title, status) VALUES ('c', 'C', 'approved'); ROLLBACK;"]
-        try shell.run()
-        shell.waitUntilExit()
-        #expect(shell.terminationStatus == 0)
-        // 3. an update that changes nothing leaves nothing
-        try sql(harness, "UPDATE requests SET title = 'A' WHERE id = 'a'")
-        #expect(try harness.count("_sheetsync_outbox") == 2)
-        let summary = await harness.runner.push(try harness.job("push"))
-        #expect(summary.delivered == 2, "\(summary.line)")
-        #expect(Set(await receiver.received.map(\.path)) == ["/hooks/requests/a", "/hooks/requests/b"])
-        // 4. a delete is delivered as one, with the key
-        try sql(harness, "DELETE FROM requests WHERE id = 'a'")
-        _ = await harness.runner.push(try harness.job("push"))
-        let last = try #require(await receiver.received.last)
-        #expect(last.body == #"{"id":"a","_deleted":true}"#)
-        #expect(last.headers["x-sheetsync-operation"] == "delete")
-        await harness.shutdown()
-        await server.stop()
+        try await withReceiver(receiver) { harness, _ in
+            let sheet = try #require(harness.project.worksheet(named: "requests"))
+            // 1. an upsert as a pull job writes
+            _ = try harness.database.upsert(RowBatch(columns: ["id", "title", "status"], rows: [[.text("a"), .text("A"), .text("approved")]]), into: sheet, source: "pull")
+            // 2. the stock sqlite3 shell in a child process
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            shell.arguments = ["sqlite3", harness.project.databaseURL().path,
+                               "INSERT INTO requests (id, title, status) VALUES ('b', 'B', 'approved'); BEGIN; INSERT INTO requests (id, title, status) VALUES ('c', 'C', 'approved'); ROLLBACK;"]
+            try shell.run()
+            shell.waitUntilExit()
+            #expect(shell.terminationStatus == 0)
+            // 3. an update that changes nothing leaves nothing
+            try sql(harness, "UPDATE requests SET title = 'A' WHERE id = 'a'")
+            #expect(try harness.count("_sheetsync_outbox") == 2)
+            let summary = await harness.runner.push(try harness.job("push"))
+            #expect(summary.delivered == 2, "\(summary.line)")
+            #expect(Set(await receiver.received.map(\.path)) == ["/hooks/requests/a", "/hooks/requests/b"])
+            // 4. a delete is delivered as one, with the key
+            try sql(harness, "DELETE FROM requests WHERE id = 'a'")
+            _ = await harness.runner.push(try harness.job("push"))
+            let last = try #require(await receiver.received.last)
+            #expect(last.body == #"{"id":"a","_deleted":true}"#)
+            #expect(last.headers["x-sheetsync-operation"] == "delete")
+        }
     }
 
     @Test func retriesWithTheSameIdAtGrowingDelays() async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([500, 500, 500, 200])
-        let (harness, server) = try await setUp(receiver, job: Self.job(backoff: "[0s, 200ms, 1s, 2s]"))
-        try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('r', 'R', 'approved')")
-        // `wait` only bounds the pass (it returns once delivered); generous for loaded machines.
-        let summary = await harness.runner.push(try harness.job("push"), wait: .seconds(30))
-        #expect(summary.delivered == 1, "\(summary.line)")
-        let received = await receiver.received
-        try #require(received.count == 4)
-        #expect(Set(received.compactMap { $0.headers["webhook-id"] }).count == 1)
-        #expect(Set(received.map(\.body)).count == 1)
-        let gaps = zip(received.dropFirst(), received).map { $0.at - $1.at }
-        #expect(gaps[1] > gaps[0] && gaps[2] > gaps[1], "delays did not grow: \(gaps)")
-        #expect(try harness.rows("SELECT attempts, state FROM _sheetsync_deliveries")[0]["attempts"] as Int == 4)
-        // The request log numbers each request as the delivery's attempt (it said 1 for every one).
-        #expect(try harness.rows("SELECT attempt FROM _sheetsync_requests ORDER BY id").map { $0["attempt"] as Int } == [1, 2, 3, 4])
-        await harness.shutdown()
-        await server.stop()
+        try await withReceiver(receiver, job: Self.job(backoff: "[0s, 200ms, 1s, 2s]")) { harness, _ in
+            try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('r', 'R', 'approved')")
+            // `wait` only bounds the pass (it returns once delivered); generous for loaded machines.
+            let summary = await harness.runner.push(try harness.job("push"), wait: .seconds(30))
+            #expect(summary.delivered == 1, "\(summary.line)")
+            let received = await receiver.received
+            try #require(received.count == 4)
+            #expect(Set(received.compactMap { $0.headers["webhook-id"] }).count == 1)
+            #expect(Set(received.map(\.body)).count == 1)
+            let gaps = zip(received.dropFirst(), received).map { $0.at - $1.at }
+            #expect(gaps[1] > gaps[0] && gaps[2] > gaps[1], "delays did not grow: \(gaps)")
+            #expect(try harness.rows("SELECT attempts, state FROM _sheetsync_deliveries")[0]["attempts"] as Int == 4)
+            // The request log numbers each request as the delivery's attempt (it said 1 for every one).
+            #expect(try harness.rows("SELECT attempt FROM _sheetsync_requests ORDER BY id").map { $0["attempt"] as Int } == [1, 2, 3, 4])
+        }
     }
 
     @Test func aSlowReceiverFailsAndTenFailuresAreFinalUntilReplayed() async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([500, 500, 500, 500, 500, 500, 500, 500, 500], delay: .zero)
-        let (harness, server) = try await setUp(receiver, job: Self.job(backoff: "[0s, 10ms]", timeout: "300ms"))
-        try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('s', 'S', 'approved')")
-        // The 10th answer comes after the 300 ms timeout.
-        // `wait` only bounds the pass (it returns once the delivery has failed for good).
-        let summary = await withDelayOnTenth(receiver) { await harness.runner.push(try! harness.job("push"), wait: .seconds(30)) }
-        #expect(summary.failed == 1, "\(summary.line)")
-        #expect(summary.exitCode == 2)
-        let delivery = try harness.rows("SELECT state, attempts, last_error FROM _sheetsync_deliveries")[0]
-        #expect(delivery["state"] as String == "failed")
-        #expect(delivery["attempts"] as Int == 10)
-        #expect((delivery["last_error"] as String).contains("within 300ms"))
-        #expect(await receiver.received.count == 10)
+        try await withReceiver(receiver, job: Self.job(backoff: "[0s, 10ms]", timeout: "300ms")) { harness, _ in
+            try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('s', 'S', 'approved')")
+            // The 10th answer comes after the 300 ms timeout.
+            // `wait` only bounds the pass (it returns once the delivery has failed for good).
+            let summary = await withDelayOnTenth(receiver) { await harness.runner.push(try! harness.job("push"), wait: .seconds(30)) }
+            #expect(summary.failed == 1, "\(summary.line)")
+            #expect(summary.exitCode == 2)
+            let delivery = try harness.rows("SELECT state, attempts, last_error FROM _sheetsync_deliveries")[0]
+            #expect(delivery["state"] as String == "failed")
+            #expect(delivery["attempts"] as Int == 10)
+            #expect((delivery["last_error"] as String).contains("within 300ms"))
+            #expect(await receiver.received.count == 10)
 
-        await receiver.script([])
-        let replayed = try harness.database.replay(job: "push", changeID: nil, failedOnly: true, since: nil)
-        #expect(replayed == 1)
-        let later = await harness.runner.push(try harness.job("push"))
-        #expect(later.delivered == 1)
-        let ids = Set(await receiver.received.compactMap { $0.headers["webhook-id"] })
-        #expect(ids.count == 1)
-        await harness.shutdown()
-        await server.stop()
+            await receiver.script([])
+            let replayed = try harness.database.replay(job: "push", changeID: nil, failedOnly: true, since: nil)
+            #expect(replayed == 1)
+            let later = await harness.runner.push(try harness.job("push"))
+            #expect(later.delivered == 1)
+            let ids = Set(await receiver.received.compactMap { $0.headers["webhook-id"] })
+            #expect(ids.count == 1)
+        }
     }
 
     func withDelayOnTenth(_ receiver: ScriptedReceiver, _ body: () async -> PushSummary) async -> PushSummary {
@@ -222,63 +223,60 @@ struct PushTests {
 
     @Test func coalescesUpdatesAndSkipsUnchangedContent() async throws {
         let receiver = ScriptedReceiver()
-        let (harness, server) = try await setUp(receiver)
-        try sql(harness, "INSERT INTO requests (id, title, qty, status) VALUES ('c', 'C', 0, 'approved')")
-        for n in 1...5 { try sql(harness, "UPDATE requests SET qty = \(n) WHERE id = 'c'") }
-        let first = await harness.runner.push(try harness.job("push"))
-        #expect(first.delivered == 1)
-        let received = await receiver.received
-        try #require(received.count == 1)
-        #expect(received[0].body.contains(#""qty":5"#))
-        // A change of a field the job does not send ('note') makes no request.
-        try sql(harness, "UPDATE requests SET note = 'just a note' WHERE id = 'c'")
-        let second = await harness.runner.push(try harness.job("push"))
-        #expect(second.delivered == 0)
-        #expect(second.skipped == 1)
-        #expect(await receiver.received.count == 1)
-        #expect(try harness.rows("SELECT reason FROM _sheetsync_deliveries WHERE state = 'skipped'")[0][0] as String == "pushed fields unchanged since the last delivery")
-        await harness.shutdown()
-        await server.stop()
+        try await withReceiver(receiver) { harness, _ in
+            try sql(harness, "INSERT INTO requests (id, title, qty, status) VALUES ('c', 'C', 0, 'approved')")
+            for n in 1...5 { try sql(harness, "UPDATE requests SET qty = \(n) WHERE id = 'c'") }
+            let first = await harness.runner.push(try harness.job("push"))
+            #expect(first.delivered == 1)
+            let received = await receiver.received
+            try #require(received.count == 1)
+            #expect(received[0].body.contains(#""qty":5"#))
+            // A change of a field the job does not send ('note') makes no request.
+            try sql(harness, "UPDATE requests SET note = 'just a note' WHERE id = 'c'")
+            let second = await harness.runner.push(try harness.job("push"))
+            #expect(second.delivered == 0)
+            #expect(second.skipped == 1)
+            #expect(await receiver.received.count == 1)
+            #expect(try harness.rows("SELECT reason FROM _sheetsync_deliveries WHERE state = 'skipped'")[0][0] as String == "pushed fields unchanged since the last delivery")
+        }
     }
 
     @Test func goneStopsTheJobUntilReplay() async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([410])
-        let (harness, server) = try await setUp(receiver, job: Self.job().replacingOccurrences(of: "delivery: {", with: "delivery: { concurrency: 1,"))
-        try sql(harness, "INSERT INTO requests (id, status) VALUES ('g1', 'approved'), ('g2', 'approved')")
-        let summary = await harness.runner.push(try harness.job("push"))
-        #expect(summary.disabled?.contains("410 Gone") == true)
-        #expect(summary.exitCode == 1)
-        // The ledger says why it failed after one attempt (it said "attempts exhausted").
-        let reasons = try harness.rows("SELECT reason FROM _sheetsync_deliveries WHERE state = 'failed'").map { $0["reason"] as String }
-        #expect(reasons == ["410 Gone: the job is disabled until 'sheetsync replay --failed'"], "\(reasons)")
-        let blocked = await harness.runner.push(try harness.job("push"))
-        #expect(blocked.disabled != nil)
-        #expect(await receiver.received.count == 1)
-        _ = try harness.database.replay(job: "push", changeID: nil, failedOnly: true, since: nil)
-        try harness.database.saveState([StateKey.disabled: nil], job: "push")
-        let resumed = await harness.runner.push(try harness.job("push"))
-        #expect(resumed.delivered == 2, "\(resumed.line)")
-        await harness.shutdown()
-        await server.stop()
+        try await withReceiver(receiver, job: Self.job().replacingOccurrences(of: "delivery: {", with: "delivery: { concurrency: 1,")) { harness, _ in
+            try sql(harness, "INSERT INTO requests (id, status) VALUES ('g1', 'approved'), ('g2', 'approved')")
+            let summary = await harness.runner.push(try harness.job("push"))
+            #expect(summary.disabled?.contains("410 Gone") == true)
+            #expect(summary.exitCode == 1)
+            // The ledger says why it failed after one attempt (it said "attempts exhausted").
+            let reasons = try harness.rows("SELECT reason FROM _sheetsync_deliveries WHERE state = 'failed'").map { $0["reason"] as String }
+            #expect(reasons == ["410 Gone: the job is disabled until 'sheetsync replay --failed'"], "\(reasons)")
+            let blocked = await harness.runner.push(try harness.job("push"))
+            #expect(blocked.disabled != nil)
+            #expect(await receiver.received.count == 1)
+            _ = try harness.database.replay(job: "push", changeID: nil, failedOnly: true, since: nil)
+            try harness.database.saveState([StateKey.disabled: nil], job: "push")
+            let resumed = await harness.runner.push(try harness.job("push"))
+            #expect(resumed.delivered == 2, "\(resumed.line)")
+        }
     }
 
     /// Issue 12: `/hooks/requests/{{record.id}}` with the id `..` would post to
     /// `/hooks/requests/..`, which servers and proxies read as `/hooks`.
     @Test func anIdOfDotDotFailsItsDeliveryAndSendsNothing() async throws {
         let receiver = ScriptedReceiver()
-        let (harness, server) = try await setUp(receiver)
-        try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('..', 'Dots', 'approved'), ('pr-7', 'Desks', 'approved')")
-        let summary = await harness.runner.push(try harness.job("push"))
-        #expect(summary.failed == 1, "\(summary.line)")
-        #expect(summary.delivered == 1)
-        #expect(await receiver.received.map(\.path) == ["/hooks/requests/pr-7"])
-        let failed = try harness.rows("SELECT record_key, last_error FROM _sheetsync_deliveries WHERE state = 'failed'")
-        try #require(failed.count == 1)
-        #expect(failed[0]["record_key"] as String == #"[".."]"#)
-        #expect(failed[0]["last_error"] as String == "the value of '{{record.id}}' is '..', which would make a whole path segment '..' and address another resource; refusing to send it")
-        await harness.shutdown()
-        await server.stop()
+        try await withReceiver(receiver) { harness, _ in
+            try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('..', 'Dots', 'approved'), ('pr-7', 'Desks', 'approved')")
+            let summary = await harness.runner.push(try harness.job("push"))
+            #expect(summary.failed == 1, "\(summary.line)")
+            #expect(summary.delivered == 1)
+            #expect(await receiver.received.map(\.path) == ["/hooks/requests/pr-7"])
+            let failed = try harness.rows("SELECT record_key, last_error FROM _sheetsync_deliveries WHERE state = 'failed'")
+            try #require(failed.count == 1)
+            #expect(failed[0]["record_key"] as String == #"[".."]"#)
+            #expect(failed[0]["last_error"] as String == "the value of '{{record.id}}' is '..', which would make a whole path segment '..' and address another resource; refusing to send it")
+        }
     }
 }
 

@@ -94,3 +94,12 @@ final class RawHTTPServer: @unchecked Sendable {
         return Array(head.utf8) + body
     }
 }
+
+/// Runs `body` against a `RawHTTPServer` with `behaviours` and stops the server (its
+/// listener and held connections) when `body` returns or throws.
+func withRawHTTPServer<Value>(_ behaviours: [String: RawHTTPServer.Behaviour],
+                              _ body: (RawHTTPServer) async throws -> Value) async throws -> Value {
+    let server = try RawHTTPServer(behaviours)
+    defer { server.stop() }
+    return try await body(server)
+}

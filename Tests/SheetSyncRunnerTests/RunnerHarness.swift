@@ -27,6 +27,7 @@ actor ScriptedResponses {
     }
 }
 
+/// Serves `ScriptedResponses` at every path.
 enum ScriptedAPI {
     static func router(_ script: ScriptedResponses) -> Router<BasicRequestContext> {
         let router = Router()
@@ -74,5 +75,35 @@ final class Harness {
 
     func count(_ table: String) throws -> Int {
         try rows("SELECT count(*) FROM \(table)")[0][0]
+    }
+}
+
+/// Runs `body` with a harness and shuts it down (its HTTP client, its directory) when
+/// `body` returns or throws: an HTTP client released without a shutdown traps.
+func withHarness<Value>(files: [String: String], environment: [String: String], spillBytes: Int = HTTPTransport.defaultSpillBytes,
+                        _ body: (Harness) async throws -> Value) async throws -> Value {
+    let harness = try Harness(files: files, environment: environment, spillBytes: spillBytes)
+    do {
+        let value = try await body(harness)
+        await harness.shutdown()
+        return value
+    } catch {
+        await harness.shutdown()
+        throw error
+    }
+}
+
+/// Runs `body` with the scripted API on 127.0.0.1 and a harness whose job `orders` is
+/// `job` (the demo schemas, `{{env.API}}` the server); both are stopped when `body`
+/// returns or throws.
+func withScriptedHarness<Value>(_ script: ScriptedResponses, job: String, spillBytes: Int = HTTPTransport.defaultSpillBytes,
+                                _ body: (Harness, LoopbackServer) async throws -> Value) async throws -> Value {
+    try await withLoopbackServer(ScriptedAPI.router(script)) { server in
+        var files = DemoProject.files.filter { $0.key.hasPrefix("schema/") }
+        files["sheetsync.yml"] = "env: { API: '\(server.baseURL)' }\n"
+        files["jobs/orders.yml"] = job
+        return try await withHarness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"], spillBytes: spillBytes) { harness in
+            try await body(harness, server)
+        }
     }
 }

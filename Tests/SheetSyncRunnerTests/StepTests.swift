@@ -87,33 +87,33 @@ struct StepTests {
     @Test func logInThenFetchThenEnrichEachRecord() async throws {
         let backend = StepsBackend()
         try await withLoopbackServer(StepsBackend.router(backend)) { server in
-            let harness = try Harness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": Self.job,
-                                              "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["PASS": "s3cret"])
-            let job = try harness.job("items")
+            try await withHarness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": Self.job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["PASS": "s3cret"]) { harness in
+                let job = try harness.job("items")
 
-            let first = await harness.runner.run(job)
-            #expect(first.status == .succeeded, "\(first.line)")
-            #expect(first.requests == 22)  // login, items, 20 shipments
-            #expect(try harness.rows("SELECT count(*) FROM items WHERE name LIKE '%-v1' AND shipment_status = 'shipped-v1' AND carrier = 'DHL'")[0][0] as Int == 20)
+                let first = await harness.runner.run(job)
+                #expect(first.status == .succeeded, "\(first.line)")
+                #expect(first.requests == 22)  // login, items, 20 shipments
+                #expect(try harness.rows("SELECT count(*) FROM items WHERE name LIKE '%-v1' AND shipment_status = 'shipped-v1' AND carrier = 'DHL'")[0][0] as Int == 20)
 
-            // Version 2: the names and shipments change, and 2 of the 20 shipment calls fail.
-            await backend.set(version: 2, failing: [3, 7])
-            let second = await harness.runner.run(job)
-            #expect(second.status == .partial, "\(second.line)")
-            #expect(second.exitCode == 2)
-            let rows = try harness.rows("SELECT id, name, shipment_status FROM items ORDER BY id")
-            for row in rows {
-                let id: Int = row["id"]
-                #expect(row["name"] as String == "item-\(id)-v2", "item \(id) did not update its other fields")
-                #expect(row["shipment_status"] as String == ([3, 7].contains(id) ? "shipped-v1" : "shipped-v2"), "item \(id)")
+                // Version 2: the names and shipments change, and 2 of the 20 shipment calls fail.
+                await backend.set(version: 2, failing: [3, 7])
+                let second = await harness.runner.run(job)
+                #expect(second.status == .partial, "\(second.line)")
+                #expect(second.exitCode == 2)
+                let rows = try harness.rows("SELECT id, name, shipment_status FROM items ORDER BY id")
+                for row in rows {
+                    let id: Int = row["id"]
+                    #expect(row["name"] as String == "item-\(id)-v2", "item \(id) did not update its other fields")
+                    #expect(row["shipment_status"] as String == ([3, 7].contains(id) ? "shipped-v1" : "shipped-v2"), "item \(id)")
+                }
+                let failures = try harness.rows("SELECT step, record_key, error FROM _sheetsync_step_failures ORDER BY record_key")
+                #expect(failures.map { $0["record_key"] as String } == ["[3]", "[7]"])
+                #expect(failures.allSatisfy { ($0["error"] as String).contains("HTTP 502") && ($0["step"] as String) == "shipment" })
+                #expect(second.counts.byWorksheet["items"]?.updated == 20)
+                #expect(await backend.logins == 2)
+                #expect(!(try harness.rows("SELECT * FROM _sheetsync_requests").map { "\($0)" }.joined().contains("s3cret")))
             }
-            let failures = try harness.rows("SELECT step, record_key, error FROM _sheetsync_step_failures ORDER BY record_key")
-            #expect(failures.map { $0["record_key"] as String } == ["[3]", "[7]"])
-            #expect(failures.allSatisfy { ($0["error"] as String).contains("HTTP 502") && ($0["step"] as String) == "shipment" })
-            #expect(second.counts.byWorksheet["items"]?.updated == 20)
-            #expect(await backend.logins == 2)
-            #expect(!(try harness.rows("SELECT * FROM _sheetsync_requests").map { "\($0)" }.joined().contains("s3cret")))
-            await harness.shutdown()
         }
     }
 
@@ -122,13 +122,13 @@ struct StepTests {
         await backend.set(version: 1, failing: [5])
         try await withLoopbackServer(StepsBackend.router(backend)) { server in
             let job = Self.job.replacingOccurrences(of: "on_failure: continue", with: "on_failure: terminate")
-            let harness = try Harness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": job,
-                                              "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["PASS": "s3cret"])
-            let summary = await harness.runner.run(try harness.job("items"))
-            #expect(summary.status == .failed)
-            #expect(summary.errorMessage?.contains("step 'shipment' failed for record [5]") == true)
-            #expect(try harness.count("items") == 0)
-            await harness.shutdown()
+            try await withHarness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["PASS": "s3cret"]) { harness in
+                let summary = await harness.runner.run(try harness.job("items"))
+                #expect(summary.status == .failed)
+                #expect(summary.errorMessage?.contains("step 'shipment' failed for record [5]") == true)
+                #expect(try harness.count("items") == 0)
+            }
         }
     }
 }

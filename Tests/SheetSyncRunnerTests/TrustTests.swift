@@ -47,14 +47,20 @@ struct NextPageOriginTests {
 
     final class PortBox: @unchecked Sendable { var port = 0 }
 
-    func start(_ seen: SeenRequests) async throws -> LoopbackServer {
+    /// Runs `body` against a `NextURLAPI` that records its own port with each request; the
+    /// server stops when `body` returns or throws.
+    func withNextURLAPI<Value>(_ seen: SeenRequests, _ body: (LoopbackServer) async throws -> Value) async throws -> Value {
         let box = PortBox()
-        let server = try await LoopbackServer.start(NextURLAPI.router(port: { box.port }, seen: seen))
-        box.port = server.port
-        return server
+        return try await withLoopbackServer(NextURLAPI.router(port: { box.port }, seen: seen)) { server in
+            box.port = server.port
+            return try await body(server)
+        }
     }
 
-    func run(style: String, next: String, allow: [String] = [], server: LoopbackServer) async throws -> (RunSummary, Harness) {
+    /// Runs the job against `server`, then `check` with its summary and harness (shut down
+    /// when `check` returns or throws).
+    func run(style: String, next: String, allow: [String] = [], server: LoopbackServer,
+             _ check: (RunSummary, Harness) async throws -> Void) async throws {
         let allowed = allow.isEmpty ? "" : ", allow_origins: [\(allow.map { "'\($0)'" }.joined(separator: ", "))]"
         let job = """
             kind: pull
@@ -68,69 +74,70 @@ struct NextPageOriginTests {
             records: $.data
             fields: { id: $.id }
             """
-        let harness = try Harness(files: ["schema/items.yml": "key: [id]\nfields: { id: integer }\n", "jobs/j.yml": job,
-                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"],
-                                  environment: ["TOKEN": Self.token, "API_KEY": Self.apiKey])
-        return (await harness.runner.run(try harness.job("j")), harness)
+        try await withHarness(files: ["schema/items.yml": "key: [id]\nfields: { id: integer }\n", "jobs/j.yml": job,
+                                      "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"],
+                              environment: ["TOKEN": Self.token, "API_KEY": Self.apiKey]) { harness in
+            try await check(await harness.runner.run(try harness.job("j")), harness)
+        }
     }
 
     @Test(arguments: ["next_url", "link_header"])
     func aNextPageOnAnotherPortIsRefusedAndGetsNothing(style: String) async throws {
         let seen = SeenRequests()
-        let server = try await start(seen)
-        let other = try await start(seen)
-        let (summary, harness) = try await run(style: style, next: other.baseURL + "/second", server: server)
-        #expect(summary.status == .failed, "\(summary.line)")
-        #expect(summary.errorMessage?.contains("paginate.allow_origins") == true, "\(summary.line)")
-        #expect(await seen.all.filter { $0.port == other.port }.isEmpty, "the job's request went to another origin")
-        // The first page is kept.
-        #expect(try harness.count("items") == 1)
-        await harness.shutdown()
-        await server.stop()
-        await other.stop()
+        try await withNextURLAPI(seen) { server in
+            try await withNextURLAPI(seen) { other in
+                try await run(style: style, next: other.baseURL + "/second", server: server) { summary, harness throws in
+                    #expect(summary.status == .failed, "\(summary.line)")
+                    #expect(summary.errorMessage?.contains("paginate.allow_origins") == true, "\(summary.line)")
+                    #expect(await seen.all.filter { $0.port == other.port }.isEmpty, "the job's request went to another origin")
+                    // The first page is kept.
+                    #expect(try harness.count("items") == 1)
+                }
+            }
+        }
     }
 
     @Test(arguments: ["next_url", "link_header"])
     func anAllowedOriginGetsTheRequestWithoutCredentials(style: String) async throws {
         let seen = SeenRequests()
-        let server = try await start(seen)
-        let other = try await start(seen)
-        let (summary, harness) = try await run(style: style, next: other.baseURL + "/second", allow: [other.baseURL], server: server)
-        #expect(summary.status == .succeeded, "\(summary.line)")
-        let requests = await seen.all
-        let first = try #require(requests.first { $0.port == server.port })
-        #expect(first.headers["authorization"] == "Bearer \(Self.token)")
-        let second = try #require(requests.first { $0.port == other.port })
-        #expect(second.headers["authorization"] == nil)
-        #expect(second.headers["x-api-key"] == nil, "a secret header went to another origin")
-        #expect(second.headers["x-plain"] == "visible")
-        #expect(try harness.count("items") == 2)
-        await harness.shutdown()
-        await server.stop()
-        await other.stop()
+        try await withNextURLAPI(seen) { server in
+            try await withNextURLAPI(seen) { other in
+                try await run(style: style, next: other.baseURL + "/second", allow: [other.baseURL], server: server) { summary, harness in
+                    #expect(summary.status == .succeeded, "\(summary.line)")
+                    let requests = await seen.all
+                    let first = try #require(requests.first { $0.port == server.port })
+                    #expect(first.headers["authorization"] == "Bearer \(Self.token)")
+                    let second = try #require(requests.first { $0.port == other.port })
+                    #expect(second.headers["authorization"] == nil)
+                    #expect(second.headers["x-api-key"] == nil, "a secret header went to another origin")
+                    #expect(second.headers["x-plain"] == "visible")
+                    #expect(try harness.count("items") == 2)
+                }
+            }
+        }
     }
 
     @Test(arguments: ["http+unix://%2Ftmp%2Fx.sock/containers/json", "file:///etc/passwd"])
     func aNextPageWithAnotherSchemeIsRefused(next: String) async throws {
         let seen = SeenRequests()
-        let server = try await start(seen)
-        let (summary, harness) = try await run(style: "next_url", next: next, server: server)
-        #expect(summary.status == .failed, "\(summary.line)")
-        #expect(summary.errorMessage?.contains("only http and https") == true, "\(summary.line)")
-        #expect(await seen.all.count == 1)
-        await harness.shutdown()
-        await server.stop()
+        try await withNextURLAPI(seen) { server in
+            try await run(style: "next_url", next: next, server: server) { summary, _ in
+                #expect(summary.status == .failed, "\(summary.line)")
+                #expect(summary.errorMessage?.contains("only http and https") == true, "\(summary.line)")
+                #expect(await seen.all.count == 1)
+            }
+        }
     }
 
     @Test func aNextPageOnTheSameOriginKeepsCredentials() async throws {
         let seen = SeenRequests()
-        let server = try await start(seen)
-        let (summary, harness) = try await run(style: "next_url", next: server.baseURL + "/second", server: server)
-        #expect(summary.status == .succeeded, "\(summary.line)")
-        let second = try #require(await seen.all.first { $0.path == "/second" })
-        #expect(second.headers["x-api-key"] == Self.apiKey)
-        await harness.shutdown()
-        await server.stop()
+        try await withNextURLAPI(seen) { server in
+            try await run(style: "next_url", next: server.baseURL + "/second", server: server) { summary, harness in
+                #expect(summary.status == .succeeded, "\(summary.line)")
+                let second = try #require(await seen.all.first { $0.path == "/second" })
+                #expect(second.headers["x-api-key"] == Self.apiKey)
+            }
+        }
     }
 }
 
@@ -151,14 +158,19 @@ struct PushDataIsNotATemplateTests {
         """
     }
 
-    func setUp(_ receiver: ScriptedReceiver, body: String) async throws -> (Harness, LoopbackServer) {
-        let server = try await LoopbackServer.start(ScriptedReceiver.router(receiver))
-        let harness = try Harness(files: ["schema/notes.yml": "key: [id]\nfields: { id: text, note: text }\n",
-                                          "jobs/notes-push.yml": Self.job(body: body),
-                                          "sheetsync.yml": "env: { HOOK: '\(server.baseURL)' }\nproxy: { url: 'http://127.0.0.1:9', username: me, password: '{{secret.PROXY_PW}}' }\n"],
-                                  environment: Self.secrets)
-        try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
-        return (harness, server)
+    /// Runs `test` with `receiver` on 127.0.0.1 and a migrated harness whose push job sends
+    /// `body`; the server and the harness are stopped when `test` returns or throws.
+    func withReceiver(_ receiver: ScriptedReceiver, body: String,
+                      _ test: (Harness, LoopbackServer) async throws -> Void) async throws {
+        try await withLoopbackServer(ScriptedReceiver.router(receiver)) { server in
+            try await withHarness(files: ["schema/notes.yml": "key: [id]\nfields: { id: text, note: text }\n",
+                                  "jobs/notes-push.yml": Self.job(body: body),
+                                  "sheetsync.yml": "env: { HOOK: '\(server.baseURL)' }\nproxy: { url: 'http://127.0.0.1:9', username: me, password: '{{secret.PROXY_PW}}' }\n"],
+                          environment: Self.secrets) { harness in
+                try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
+                try await test(harness, server)
+            }
+        }
     }
 
     static let notes = [
@@ -174,58 +186,56 @@ struct PushDataIsNotATemplateTests {
     func placeholdersInRowsArriveAsWritten(body: String) async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([503, 503, 503])
-        let (harness, server) = try await setUp(receiver, body: body)
-        try await DatabaseQueue(path: harness.project.databaseURL().path).write { db in
+        try await withReceiver(receiver, body: body) { harness, _ in
+            try await DatabaseQueue(path: harness.project.databaseURL().path).write { db in
+                for (index, note) in Self.notes.enumerated() {
+                    try db.execute(sql: "INSERT INTO notes (id, note) VALUES (?, ?)", arguments: ["n\(index)", note])
+                }
+            }
+            let summary = await harness.runner.push(try harness.job("notes-push"), wait: .seconds(20))
+            #expect(summary.delivered == Self.notes.count, "\(summary.line)")
+            #expect(summary.failed == 0)
+            let received = await receiver.received
+            #expect(received.count == Self.notes.count + 3)
             for (index, note) in Self.notes.enumerated() {
-                try db.execute(sql: "INSERT INTO notes (id, note) VALUES (?, ?)", arguments: ["n\(index)", note])
+                let bodies = received.filter { $0.path == "/hooks/n\(index)" }.map(\.body)
+                #expect(!bodies.isEmpty)
+                var quoted = ""
+                JSONValue.writeQuoted(note, to: &quoted)
+                for sent in bodies {
+                    #expect(body.contains("raw") ? sent == "note=" + note : sent.contains(quoted), "record n\(index) was sent as \(sent)")
+                }
             }
-        }
-        let summary = await harness.runner.push(try harness.job("notes-push"), wait: .seconds(20))
-        #expect(summary.delivered == Self.notes.count, "\(summary.line)")
-        #expect(summary.failed == 0)
-        let received = await receiver.received
-        #expect(received.count == Self.notes.count + 3)
-        for (index, note) in Self.notes.enumerated() {
-            let bodies = received.filter { $0.path == "/hooks/n\(index)" }.map(\.body)
-            #expect(!bodies.isEmpty)
-            var quoted = ""
-            JSONValue.writeQuoted(note, to: &quoted)
-            for sent in bodies {
-                #expect(body.contains("raw") ? sent == "note=" + note : sent.contains(quoted), "record n\(index) was sent as \(sent)")
+            for request in received {
+                #expect(!request.body.contains("CANARY"), "a secret was expanded from record data: \(request.body)")
+                #expect(request.headers["authorization"] == "Bearer tok-CANARY-123456")
             }
+            let ledger = try harness.rows("SELECT payload FROM _sheetsync_deliveries").compactMap { $0[0] as String? }
+            #expect(ledger.count == Self.notes.count)
+            #expect(!ledger.joined().contains("CANARY"))
         }
-        for request in received {
-            #expect(!request.body.contains("CANARY"), "a secret was expanded from record data: \(request.body)")
-            #expect(request.headers["authorization"] == "Bearer tok-CANARY-123456")
-        }
-        let ledger = try harness.rows("SELECT payload FROM _sheetsync_deliveries").compactMap { $0[0] as String? }
-        #expect(ledger.count == Self.notes.count)
-        #expect(!ledger.joined().contains("CANARY"))
-        await harness.shutdown()
-        await server.stop()
     }
 
     /// A real secret in the body template still arrives, beside look-alike data.
     @Test func aSecretFromTheTemplateIsStillSentAfterARetry() async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([503])
-        let (harness, server) = try await setUp(receiver, body: #"  body: { json: { key: "{{secret.ERP_TOKEN}}", text: "{{record.note}}" } }"#)
-        try await DatabaseQueue(path: harness.project.databaseURL().path).write { db in
-            try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('k', '{{secret.ERP_TOKEN}}')")
+        try await withReceiver(receiver, body: #"  body: { json: { key: "{{secret.ERP_TOKEN}}", text: "{{record.note}}" } }"#) { harness, _ in
+            try await DatabaseQueue(path: harness.project.databaseURL().path).write { db in
+                try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('k', '{{secret.ERP_TOKEN}}')")
+            }
+            let summary = await harness.runner.push(try harness.job("notes-push"), wait: .seconds(20))
+            #expect(summary.delivered == 1, "\(summary.line)")
+            let received = await receiver.received
+            #expect(received.count == 2)
+            for request in received {
+                #expect(request.body == #"{"key":"tok-CANARY-123456","text":"{{secret.ERP_TOKEN}}"}"#)
+            }
+            let stored = try harness.rows("SELECT payload, payload_seals FROM _sheetsync_deliveries")[0]
+            #expect(stored["payload"] as String == #"{"key":"{{secret.ERP_TOKEN|json}}","text":"{{secret.ERP_TOKEN}}"}"#
+                    || stored["payload"] as String == #"{"key":"{{secret.ERP_TOKEN}}","text":"{{secret.ERP_TOKEN}}"}"#)
+            #expect((stored["payload_seals"] as String?)?.contains("ERP_TOKEN") == true)
         }
-        let summary = await harness.runner.push(try harness.job("notes-push"), wait: .seconds(20))
-        #expect(summary.delivered == 1, "\(summary.line)")
-        let received = await receiver.received
-        #expect(received.count == 2)
-        for request in received {
-            #expect(request.body == #"{"key":"tok-CANARY-123456","text":"{{secret.ERP_TOKEN}}"}"#)
-        }
-        let stored = try harness.rows("SELECT payload, payload_seals FROM _sheetsync_deliveries")[0]
-        #expect(stored["payload"] as String == #"{"key":"{{secret.ERP_TOKEN|json}}","text":"{{secret.ERP_TOKEN}}"}"#
-                || stored["payload"] as String == #"{"key":"{{secret.ERP_TOKEN}}","text":"{{secret.ERP_TOKEN}}"}"#)
-        #expect((stored["payload_seals"] as String?)?.contains("ERP_TOKEN") == true)
-        await harness.shutdown()
-        await server.stop()
     }
 
     /// A dry run lists a pending retry with the request it will really send (its frozen
@@ -233,46 +243,44 @@ struct PushDataIsNotATemplateTests {
     /// and leave the delivery out of the preview.
     @Test func aDryRunShowsTheFrozenRequestOfAPendingRetry() async throws {
         let receiver = ScriptedReceiver()
-        let (harness, server) = try await setUp(receiver, body: #"  body: { json: { text: "{{record.note}}" } }"#)
-        let queue = try DatabaseQueue(path: harness.project.databaseURL().path)
-        try await queue.write { db in try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('k', 'hello')") }
-        let first = await harness.runner.push(try harness.job("notes-push"))
-        #expect(first.delivered == 1, "\(first.line)")
-        // The same delivery waiting for a retry: its request and payload stay frozen.
-        try await queue.write { db in
-            try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'pending', next_attempt_at = '2999-01-01T00:00:00.000Z'")
+        try await withReceiver(receiver, body: #"  body: { json: { text: "{{record.note}}" } }"#) { harness, server in
+            let queue = try DatabaseQueue(path: harness.project.databaseURL().path)
+            try await queue.write { db in try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('k', 'hello')") }
+            let first = await harness.runner.push(try harness.job("notes-push"))
+            #expect(first.delivered == 1, "\(first.line)")
+            // The same delivery waiting for a retry: its request and payload stay frozen.
+            try await queue.write { db in
+                try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'pending', next_attempt_at = '2999-01-01T00:00:00.000Z'")
+            }
+            let dry = await harness.runner.push(try harness.job("notes-push"), dryRun: true)
+            #expect(dry.previews.count == 1, "\(dry.previews.map(\.url))")
+            #expect(dry.previews.first?.url == server.baseURL + "/hooks/k")
+            #expect(dry.previews.first?.headers.contains { $0.name == "Authorization" && $0.value == "Bearer ***" } == true)
+            #expect(dry.previews.first?.body == #"{"text":"hello"}"#)
         }
-        let dry = await harness.runner.push(try harness.job("notes-push"), dryRun: true)
-        #expect(dry.previews.count == 1, "\(dry.previews.map(\.url))")
-        #expect(dry.previews.first?.url == server.baseURL + "/hooks/k")
-        #expect(dry.previews.first?.headers.contains { $0.name == "Authorization" && $0.value == "Bearer ***" } == true)
-        #expect(dry.previews.first?.body == #"{"text":"hello"}"#)
-        await harness.shutdown()
-        await server.stop()
     }
 
     /// A pass that fails after its run began is recorded as failed, with its error (the
     /// record used to say 'succeeded': a defer ran before the catch that set the error).
     @Test func aPushPassThatFailsIsRecordedAsFailed() async throws {
         let receiver = ScriptedReceiver()
-        let (harness, server) = try await setUp(receiver, body: "")
-        try await DatabaseQueue(path: harness.project.databaseURL().path).write { db in
-            try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('x', 'x')")
-            // A 'when' that fails at run time: the column is gone.
+        try await withReceiver(receiver, body: "") { harness, _ in
+            try await DatabaseQueue(path: harness.project.databaseURL().path).write { db in
+                try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('x', 'x')")
+                // A 'when' that fails at run time: the column is gone.
+            }
+            var job = try harness.job("notes-push")
+            guard case .push(var push) = job.kind else { Issue.record("not a push job"); return }
+            push.when = "no_such_column = 1"
+            job.kind = .push(push)
+            let summary = await harness.runner.push(job)
+            #expect(summary.error != nil, "\(summary.line)")
+            let run = try harness.rows("SELECT status, error_message FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")[0]
+            #expect(run["status"] as String == "failed")
+            // The message names the job and the condition (issue 14, item 5).
+            let message = try #require(run["error_message"] as String?)
+            #expect(message.contains("push job 'notes-push'") && message.contains("'no_such_column = 1'") && message.contains("no such column"), "\(message)")
         }
-        var job = try harness.job("notes-push")
-        guard case .push(var push) = job.kind else { Issue.record("not a push job"); return }
-        push.when = "no_such_column = 1"
-        job.kind = .push(push)
-        let summary = await harness.runner.push(job)
-        #expect(summary.error != nil, "\(summary.line)")
-        let run = try harness.rows("SELECT status, error_message FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")[0]
-        #expect(run["status"] as String == "failed")
-        // The message names the job and the condition (issue 14, item 5).
-        let message = try #require(run["error_message"] as String?)
-        #expect(message.contains("push job 'notes-push'") && message.contains("'no_such_column = 1'") && message.contains("no such column"), "\(message)")
-        await harness.shutdown()
-        await server.stop()
     }
 }
 
@@ -315,23 +323,23 @@ struct StepDataIsNotATemplateTests {
                 records: $.data
                 fields: { id: $.id, note: $.note }
                 """
-            let harness = try Harness(files: ["schema/items.yml": "key: [id]\nfields: { id: integer, note: text, detail: text }\n", "jobs/j.yml": job,
-                                              "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["TOKEN": Self.token])
-            let summary = await harness.runner.run(try harness.job("j"))
-            #expect(summary.status == .succeeded, "\(summary.line)")
-            let details = await seen.all.filter { $0.path.hasPrefix("/detail/") }
-            #expect(details.count == 2)
-            for request in details {
-                #expect(!request.path.contains("CANARY"), "\(request.path)")
-                #expect(request.headers["x-note"]?.contains("CANARY") == false)
-                #expect(request.headers["authorization"] == "Bearer \(Self.token)")
+            try await withHarness(files: ["schema/items.yml": "key: [id]\nfields: { id: integer, note: text, detail: text }\n", "jobs/j.yml": job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["TOKEN": Self.token]) { harness in
+                let summary = await harness.runner.run(try harness.job("j"))
+                #expect(summary.status == .succeeded, "\(summary.line)")
+                let details = await seen.all.filter { $0.path.hasPrefix("/detail/") }
+                #expect(details.count == 2)
+                for request in details {
+                    #expect(!request.path.contains("CANARY"), "\(request.path)")
+                    #expect(request.headers["x-note"]?.contains("CANARY") == false)
+                    #expect(request.headers["authorization"] == "Bearer \(Self.token)")
+                }
+                #expect(details.contains { $0.path == "/detail/1?note=%7B%7Bsecret.TOKEN%7D%7D" }, "\(details.map(\.path))")
+                #expect(details.contains { $0.headers["x-note"] == "{{secret.TOKEN}}" })
+                let rows = try harness.rows("SELECT note, detail FROM items ORDER BY id")
+                #expect(rows.map { $0["note"] as String } == ["{{secret.TOKEN}}", "{{env.HOME}} {{secret.UNSET}}"])
+                #expect(rows.map { $0["detail"] as String } == ["{{secret.TOKEN}}", "{{secret.TOKEN}}"])
             }
-            #expect(details.contains { $0.path == "/detail/1?note=%7B%7Bsecret.TOKEN%7D%7D" }, "\(details.map(\.path))")
-            #expect(details.contains { $0.headers["x-note"] == "{{secret.TOKEN}}" })
-            let rows = try harness.rows("SELECT note, detail FROM items ORDER BY id")
-            #expect(rows.map { $0["note"] as String } == ["{{secret.TOKEN}}", "{{env.HOME}} {{secret.UNSET}}"])
-            #expect(rows.map { $0["detail"] as String } == ["{{secret.TOKEN}}", "{{secret.TOKEN}}"])
-            await harness.shutdown()
         }
     }
 }

@@ -58,12 +58,16 @@ struct GetMultipleDataTests {
     }
 
     @Test func aScalarAtTheRecordsPathIsAClearError() throws {
-        #expect(throws: TransformError("records path '$.data' must select an array or an object, found a string (\"oops\")")) {
+        let scalar = try #require(throws: PageReadError.self) {
             try mapper().transform(try JSONReader.parse(#"{"data": "oops"}"#))
         }
-        #expect(throws: TransformError("records path '$.data' found nothing (the response is an object with members 'items', 'count'); check 'records' in the job against a sample ('sheetsync test JOB')")) {
+        #expect(scalar.code == .unexpectedResponse)
+        #expect(scalar.message == "records path '$.data' must select an array or an object, found a string (\"oops\")")
+        let missing = try #require(throws: PageReadError.self) {
             try mapper().transform(try JSONReader.parse(#"{"items": [], "count": 0}"#))
         }
+        #expect(missing.code == .unexpectedResponse)
+        #expect(missing.message == "records path '$.data' found nothing (the response is an object with members 'items', 'count'); check 'records' in the job against a sample ('sheetsync test JOB')")
     }
 
     @Test func unconvertibleRecordsAreRejectedAndTheRestGoOn() throws {
@@ -99,9 +103,11 @@ struct GetMultipleDataTests {
                           fields: [FieldMapping(field: "id", path: try JSONPath(parsing: "$.id"))],
                           children: [ChildMapping(worksheet: "items", records: try JSONPath(parsing: "$.items"),
                                                   fields: [FieldMapping(field: "sku", path: try JSONPath(parsing: "$.sku"))])])
-        #expect(throws: TransformError.self) {
+        let error = try #require(throws: PageReadError.self) {
             try GetMultipleData(jobName: "j", job: job, worksheet: Self.orders, worksheets: ["items": Self.items])
         }
+        #expect(error.code == .invalidJob)
+        #expect(error.message.contains("must map every key field of 'orders' from $parent"), "\(error.message)")
     }
 }
 
