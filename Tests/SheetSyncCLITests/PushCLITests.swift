@@ -106,6 +106,63 @@ struct PushCLITests {
         #expect(!FileManager.default.fileExists(atPath: path + "/sheetsync.db"))
     }
 
+    /// Issue 14: an answer that kills the process (here the receiver SIGKILLs `sheetsync
+    /// push` when the request arrives) was never counted as an attempt, so every restart sent
+    /// it again, forever. Attempts are counted before the request goes out: after `attempts`
+    /// the delivery fails, with no further request.
+    @Test func aPoisonAnswerUsesUpAttemptsInsteadOfLoopingForever() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-poison-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/poison_api.py")
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        receiver.arguments = ["python3", script.path, work.path]
+        let out = Pipe()
+        receiver.standardOutput = out
+        receiver.standardError = FileHandle.nullDevice
+        try receiver.run()
+        defer { kill(receiver.processIdentifier, SIGKILL); receiver.waitUntilExit() }
+        let url = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(url.hasPrefix("http://127.0.0.1:"), "the poison receiver did not start: \(url)")
+
+        let job = Self.job.replacingOccurrences(of: "delivery: { attempts: 10, backoff: [0s, 10ms, 50ms, 100ms, 200ms], concurrency: 8 }",
+                                                with: "delivery: { attempts: 3, backoff: [0s], concurrency: 1 }")
+        let project = try project()
+        try job.write(to: project.url.appendingPathComponent("jobs/to-erp.yml"), atomically: true, encoding: .utf8)
+        let path = project.url.path
+        let env = ["ERP_URL": url]
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        #expect(try CLI.run(["query", "--write", "--project", path, "INSERT INTO purchase_requests (id, title, status) VALUES ('p1', 'Desk', 'approved')"], environment: env).status == 0)
+
+        let received = work.appendingPathComponent("received"), pidFile = work.appendingPathComponent("pid")
+        var statuses: [Int32] = []
+        for _ in 0..<6 {
+            let push = Process()
+            push.executableURL = CLI.binary
+            push.arguments = ["push", "to-erp", "--project", path]
+            var environment = ProcessInfo.processInfo.environment
+            environment["ERP_URL"] = url
+            push.environment = environment
+            push.standardOutput = FileHandle.nullDevice
+            push.standardError = FileHandle.nullDevice
+            try push.run()
+            try String(push.processIdentifier).write(to: pidFile, atomically: true, encoding: .utf8)
+            push.waitUntilExit()
+            try? FileManager.default.removeItem(at: pidFile)  // never a stale pid for the receiver to kill
+            statuses.append(push.terminationReason == .uncaughtSignal ? -push.terminationStatus : push.terminationStatus)
+        }
+        let requests = (try? String(contentsOf: received, encoding: .utf8))?.split(separator: "\n") ?? []
+        #expect(requests.count == 3, "\(requests.count) requests for 3 attempts: \(requests)")
+        #expect(Set(requests.map { $0.split(separator: " ").last ?? "" }).count == 1, "the attempts did not share their change id")
+        // Three runs killed by the answer, then one that fails the delivery without a request, then nothing to do.
+        #expect(statuses == [-SIGKILL, -SIGKILL, -SIGKILL, 2, 0, 0], "\(statuses)")
+        let ledger = try CLI.run(["deliveries", "to-erp", "--json", "--project", path])
+        #expect(ledger.stdout.contains(#""state":"failed""#), "\(ledger.stdout)")
+        #expect(ledger.stdout.contains(#""attempts":3"#), "\(ledger.stdout)")
+        #expect(ledger.stdout.contains("attempts exhausted (3 begun"), "\(ledger.stdout)")
+    }
+
     @Test func killedPushesLoseNothingAndDuplicatesKeepTheirIds() throws {
         let (receiver, url) = try startReceiver(failRate: 0.3)
         defer { receiver.terminate(); receiver.waitUntilExit() }
