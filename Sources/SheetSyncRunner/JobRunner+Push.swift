@@ -102,11 +102,14 @@ extension JobRunner {
                             database: WorksheetDatabase, summary: inout PushSummary) async throws {
         let deadline = ContinuousClock.now + wait
         let (values, redactor) = try self.values(for: job, params: [:])
-        let context = PushContext(job: job, planner: DeliveryPlanner(push: push, worksheet: worksheet), policy: DeliveryPolicy(push.delivery),
+        var context = PushContext(job: job, planner: DeliveryPlanner(push: push, worksheet: worksheet), policy: DeliveryPolicy(push.delivery),
                                   values: values, redactor: redactor,
                                   signer: try push.delivery.signingSecret.map { WebhookSigner(secret: try $0.renderText(values)) },
                                   builder: RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
                                                           defaultMaxResponseBytes: project.settings.http.maxResponseBytes))
+        if context.requestIsShared {
+            context.shared = render(context, record: [:]).map { SecretSeal.seal($0.frozenText, secrets: values.secrets) }
+        }
         // Deliveries per chunk: each chunk is planned and frozen in one transaction, sent
         // with up to `concurrency` requests in flight, and its outcomes recorded in one.
         let chunkSize = push.delivery.concurrency * max(8, push.delivery.batchSize)

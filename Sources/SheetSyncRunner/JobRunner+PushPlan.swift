@@ -15,8 +15,18 @@ struct PushContext: Sendable {
     var redactor: Redactor
     var signer: WebhookSigner?
     var builder: RequestBuilder
+    /// The frozen request (sealed) when the URL, query and headers use no `{{record.…}}`:
+    /// rendered once per pass instead of once per delivery; nil when they do.
+    var shared: Result<SealedText, HTTPStepError>?
 
     var push: PushJob { planner.push }
+
+    /// Whether the request outside the body is the same for every record.
+    var requestIsShared: Bool {
+        let request = push.request
+        let outsideBody = [request.url] + request.query.map(\.value) + request.headers.map(\.value)
+        return !outsideBody.contains { $0.references.contains { $0.source == .record } }
+    }
 }
 
 /// A delivery ready to send: its frozen body and request (secrets sealed, as the ledger
@@ -118,8 +128,9 @@ extension JobRunner {
         let secrets = context.values.secrets
         var prepared = PreparedDelivery(delivery: delivery, payload: SecretSeal.seal(String(decoding: content.payload, as: UTF8.self), secrets: secrets),
                                         request: nil, hash: content.hash, operation: content.operation, record: content.record)
-        switch render(context, record: content.record) {
-        case .success(let rendered): prepared.request = SecretSeal.seal(rendered.frozenText, secrets: secrets)
+        let request = context.shared ?? render(context, record: content.record).map { SecretSeal.seal($0.frozenText, secrets: secrets) }
+        switch request {
+        case .success(let sealed): prepared.request = sealed
         case .failure(let error): prepared.unsendable = context.redactor.redact(error.message)
         }
         return prepared

@@ -34,28 +34,36 @@ public struct Delivery: Sendable, Equatable {
     public var createdAt: String
     public var deliveredAt: String?
 
+    /// The columns `init(row:)` reads, in order: select them by position (decoding by
+    /// name lowercases each name per row, which showed in profiles).
+    static let columns = ["id", "job", "worksheet", "record_key", "change_id", "first_operation", "operation", "state", "attempts",
+                          "next_attempt_at", "payload", "payload_seals", "request", "request_seals", "batch_id", "payload_hash",
+                          "last_status", "last_error", "reason", "created_at", "delivered_at"]
+    static let selectColumns = columns.joined(separator: ", ")
+
+    /// A row selected with `selectColumns` (in that order).
     init(row: Row) {
-        id = row["id"]
-        job = row["job"]
-        worksheet = row["worksheet"]
-        recordKey = row["record_key"]
-        changeID = row["change_id"]
-        firstOperation = PushJob.Operation(rawValue: row["first_operation"] ?? "") ?? .update
-        operation = (row["operation"] as String?).map { PushJob.Operation(rawValue: $0) ?? .update }
-        state = DeliveryState(rawValue: row["state"] ?? "") ?? .failed
-        attempts = row["attempts"]
-        nextAttemptAt = row["next_attempt_at"]
-        payload = row["payload"]
-        payloadSeals = row["payload_seals"]
-        request = row["request"]
-        requestSeals = row["request_seals"]
-        batchID = row["batch_id"]
-        payloadHash = row["payload_hash"]
-        lastStatus = row["last_status"]
-        lastError = row["last_error"]
-        reason = row["reason"]
-        createdAt = row["created_at"]
-        deliveredAt = row["delivered_at"]
+        id = row[0]
+        job = row[1]
+        worksheet = row[2]
+        recordKey = row[3]
+        changeID = row[4]
+        firstOperation = PushJob.Operation(rawValue: row[5] ?? "") ?? .update
+        operation = (row[6] as String?).map { PushJob.Operation(rawValue: $0) ?? .update }
+        state = DeliveryState(rawValue: row[7] ?? "") ?? .failed
+        attempts = row[8]
+        nextAttemptAt = row[9]
+        payload = row[10]
+        payloadSeals = row[11]
+        request = row[12]
+        requestSeals = row[13]
+        batchID = row[14]
+        payloadHash = row[15]
+        lastStatus = row[16]
+        lastError = row[17]
+        reason = row[18]
+        createdAt = row[19]
+        deliveredAt = row[20]
     }
 
     /// The key values, decoded.
@@ -64,13 +72,23 @@ public struct Delivery: Sendable, Equatable {
     /// A change id that is unique forever: 122 random bits, never derived from a counter
     /// (the outbox sequence starts again in a new database file and goes back in a
     /// restored one, and receivers drop a change whose id they have already seen).
-    public static func newChangeID() -> String {
-        "chg_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    }
+    public static func newChangeID() -> String { randomID(prefix: "chg_") }
 
     /// A batch id, unique forever in the same way (`bat_` and 32 hex digits).
-    public static func newBatchID() -> String {
-        "bat_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+    public static func newBatchID() -> String { randomID(prefix: "bat_") }
+
+    /// `prefix` and a random (version 4) UUID's 32 lowercase hex digits.
+    static func randomID(prefix: String) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes = Array(prefix.utf8)
+        bytes.reserveCapacity(prefix.utf8.count + 32)
+        withUnsafeBytes(of: UUID().uuid) { raw in
+            for byte in raw {
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Decodes a record key as the capture triggers write it (`json_array(…)`).
@@ -195,7 +213,7 @@ extension WorksheetDatabase {
     /// The pending deliveries of a batch, in the order they were frozen.
     public func batchMembers(_ batchID: String) throws(StoreError) -> [Delivery] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM _sheetsync_deliveries WHERE batch_id = ? AND state = 'pending' ORDER BY id",
+            try Row.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE batch_id = ? AND state = 'pending' ORDER BY id",
                              arguments: [batchID]).map(Delivery.init)
         }
     }
@@ -205,7 +223,7 @@ extension WorksheetDatabase {
     public func dueDeliveries(job: String, now: String, limit: Int) throws(StoreError) -> [Delivery] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT d.* FROM _sheetsync_deliveries d
+                SELECT \(Delivery.columns.map { "d." + $0 }.joined(separator: ", ")) FROM _sheetsync_deliveries d
                 WHERE d.job = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
                   AND d.id = (SELECT min(id) FROM _sheetsync_deliveries o WHERE o.job = d.job AND o.record_key = d.record_key AND o.state = 'pending')
                 ORDER BY d.id LIMIT ?
@@ -247,7 +265,7 @@ extension WorksheetDatabase {
             if let state { conditions.append("state = ?"); arguments.append(state.rawValue) }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments.append(limit)
-            return try Row.fetchAll(db, sql: "SELECT * FROM _sheetsync_deliveries \(filter) ORDER BY id DESC LIMIT ?",
+            return try Row.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries \(filter) ORDER BY id DESC LIMIT ?",
                                     arguments: StatementArguments(arguments)).map(Delivery.init)
         }
     }

@@ -100,6 +100,17 @@ extension JSONValue {
     /// Appends `string` as a JSON string literal, escaping what RFC 8259 requires.
     public static func writeQuoted(_ string: String, to out: inout String) {
         out += "\""
+        // Most strings need no escape: append them whole (scalar by scalar showed in profiles).
+        var plain = true
+        for byte in string.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        if plain {
+            out += string
+            out += "\""
+            return
+        }
         for scalar in string.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
