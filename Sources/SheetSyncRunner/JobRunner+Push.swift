@@ -21,6 +21,25 @@ public struct PushSummary: Sendable {
     public var error: String?
     /// For dry runs: the requests that would be sent.
     public var previews: [RequestPreview] = []
+    /// The last delivery that failed for good in this pass, and why.
+    public var lastFailure: String?
+
+    /// The run's `error_code`: `gone` (410), `push_error` (the pass could not run or
+    /// stopped), `delivery_failed` (some deliveries failed for good), or nil.
+    public var errorCode: String? {
+        if disabled != nil { return "gone" }
+        if error != nil { return "push_error" }
+        return failed > 0 ? "delivery_failed" : nil
+    }
+
+    /// The run's `error_message`, naming the failure.
+    public var errorMessage: String? {
+        if let error { return error }
+        if let disabled { return disabled }
+        guard failed > 0 else { return nil }
+        return "\(failed) deliver\(failed == 1 ? "y" : "ies") failed for good" + (lastFailure.map { "; the last: \($0)" } ?? "")
+            + "; see 'sheetsync deliveries \(job) --state failed', then 'sheetsync replay \(job) --failed'"
+    }
 
     public var exitCode: Int32 {
         if error != nil || disabled != nil { return 1 }
@@ -83,7 +102,7 @@ extension JobRunner {
                     "skipped": .number(String(summary.skipped)), "pending": .number(String(summary.pending)),
                 ]))
                 try? database.finishRun(run, status: status, counts: WriteCounts(), requests: summary.requests,
-                                        errorCode: summary.disabled != nil ? "gone" : nil, errorMessage: summary.error ?? summary.disabled, details: details)
+                                        errorCode: summary.errorCode, errorMessage: summary.errorMessage, details: details)
             }
             do {
                 try await deliverDue(job, push, worksheet: worksheet, wait: wait, run: run, database: database, summary: &summary)
@@ -133,6 +152,9 @@ extension JobRunner {
                 if !exhausted.isEmpty {
                     try database.finishAttempts(exhausted.map(Self.exhausted), requests: [], run: run, worksheet: worksheet, job: job.name)
                     summary.failed += exhausted.count
+                    if let last = exhausted.last, case .failed(let id, _, let error, _, let reason) = Self.exhausted(last) {
+                        summary.lastFailure = "delivery \(id): \(reason): \(error)"
+                    }
                 }
                 let live = chunk.joined().filter { $0.attempts < context.policy.attempts }
                 guard !live.isEmpty else { continue }
@@ -149,7 +171,11 @@ extension JobRunner {
                     summary.requests += outcome.requests.count
                     switch outcome.kind {
                     case .delivered: summary.delivered += 1
-                    case .failed: summary.failed += 1
+                    case .failed:
+                        summary.failed += 1
+                        if case .failed(let id, _, let error, nil, let reason) = outcome.result {
+                            summary.lastFailure = "delivery \(id): \(reason): \(error)"
+                        }
                     case .retrying, .notSent: break
                     case .gone(let reason):
                         summary.failed += 1

@@ -136,6 +136,32 @@ struct PushDeliveryTests {
         }
     }
 
+    // MARK: - Run records
+
+    @Test func aPassWithDeliveriesFailedForGoodSaysSoInItsRun() async throws {
+        let receiver = Receiver()
+        await receiver.script([500])
+        try await withLoopbackServer(Receiver.router(receiver)) { server in
+            try await withNotes(server, jobs: ["to-erp": """
+                kind: push
+                worksheet: notes
+                request: { url: "{{env.HOOK}}/hooks" }
+                delivery: { attempts: 1 }
+                """]) { harness in
+                try sql(harness, "INSERT INTO notes (id, note) VALUES ('a', 'x')")
+                let summary = await harness.runner.push(try harness.job("to-erp"))
+                #expect(summary.failed == 1 && summary.exitCode == 2, "\(summary.line)")
+                let run = try #require(try harness.rows("SELECT status, error_code, error_message FROM _sheetsync_runs WHERE job = 'to-erp'").last)
+                #expect(run["status"] as String == "partial")
+                #expect(run["error_code"] as String? == "delivery_failed")
+                let message = run["error_message"] as String? ?? ""
+                #expect(message.hasPrefix("1 delivery failed for good; the last: delivery 1: attempts exhausted: "), "\(message)")
+                #expect(message.contains("500"), "\(message)")
+                #expect(message.hasSuffix("then 'sheetsync replay to-erp --failed'"), "\(message)")
+            }
+        }
+    }
+
     // MARK: - Bodies
 
     @Test(arguments: ["DELETE", "GET"])

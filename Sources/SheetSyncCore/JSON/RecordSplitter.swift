@@ -63,6 +63,10 @@ public struct RecordSplitter {
     }
 
     /// Scans `chunk`, calling `element` with the bytes of every complete element.
+    ///
+    /// Longer than any other function on purpose: it is the per-byte loop of every pull,
+    /// a state machine whose state lives in the stored properties above, each branch one
+    /// state; split into per-state methods it would pay calls and state copies per byte.
     public mutating func feed(_ chunk: UnsafeBufferPointer<UInt8>, element: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
         var index = 0
         var elementStart = -1  // start of the current element within this chunk
