@@ -132,7 +132,8 @@ extension JobRunner {
         // Deliveries per chunk: each chunk is planned and frozen in one transaction, sent
         // with up to `concurrency` requests in flight, and its outcomes recorded in one.
         let chunkSize = push.delivery.concurrency * max(8, push.delivery.batchSize)
-        loop: while true {
+        // Cancelled (shutdown): stop taking work; what was cut short stays due for the next start.
+        loop: while !Task.isCancelled {
             let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: max(1000, chunkSize))
             if due.isEmpty {
                 guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
@@ -185,7 +186,7 @@ extension JobRunner {
                 }
                 try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
                                             state: state, job: job.name)
-                if summary.disabled != nil { break loop }
+                if summary.disabled != nil || Task.isCancelled { break loop }
             }
         }
         summary.pending = try database.pendingCount(job: job.name)

@@ -251,6 +251,13 @@ extension JobRunner {
         let attemptsDone = members[0].delivery.attempts + 1
         // One request per delivery attempt: number it as the delivery's attempt.
         for index in exchange.attempts.indices { exchange.attempts[index].attempt = attemptsDone }
+        if case .failure = exchange.result, Task.isCancelled {
+            // Shutdown cut the request short: not the receiver's answer, so the attempt is
+            // given back and the delivery goes again at the next start (same id, same bytes).
+            var cut = members.map { SentDelivery(kind: .notSent, result: .notSent(id: $0.delivery.id)) }
+            cut[0].requests = exchange.attempts
+            return cut
+        }
         var sent: [SentDelivery]
         switch exchange.result {
         case .success(let response):
