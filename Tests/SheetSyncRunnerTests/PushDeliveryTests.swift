@@ -59,15 +59,9 @@ struct PushDeliveryTests {
                             _ body: (Harness) async throws -> Value) async throws -> Value {
         var files = ["schema/notes.yml": schema, "sheetsync.yml": "env: { HOOK: '\(server.baseURL)' }\n"]
         for (name, text) in jobs { files["jobs/\(name).yml"] = text }
-        let harness = try Harness(files: files, environment: [:])
-        do {
+        return try await withHarness(files: files, environment: [:]) { harness in
             try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
-            let value = try await body(harness)
-            await harness.shutdown()
-            return value
-        } catch {
-            await harness.shutdown()
-            throw error
+            return try await body(harness)
         }
     }
 
