@@ -47,6 +47,9 @@ struct SchemaFileDecoder {
         }
         if let node = mapping.value("fields"), let pairs = node.mapping {
             if pairs.isEmpty { sink.error("'fields' is empty; a worksheet needs at least one field", at: node.mark) }
+            if pairs.count > WorksheetDefinition.maxFields {
+                sink.error("'fields' has \(pairs.count) fields; a worksheet holds at most \(WorksheetDefinition.maxFields) (SQLite's limit of 2,000 columns less sheetsync's 4 system columns): split it into worksheets that share the key", at: node.mark)
+            }
             for (keyNode, valueNode) in pairs {
                 guard let fieldName = keyNode.scalar?.string else { continue }
                 if let field = decodeField(name: fieldName, keyNode: keyNode, valueNode: valueNode) {

@@ -41,5 +41,22 @@ enum SQL {
 
     /// The current time as sheetsync writes it: ISO-8601 UTC with milliseconds.
     static let now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+    /// `terms` joined by OR, as a balanced tree: SQLite refuses an expression deeper than
+    /// 1,000 levels, and a plain `a OR b OR …` over a thousand fields is that deep.
+    static func any(_ terms: [String]) -> String { balanced(terms, "OR", empty: "0") }
+
+    /// `terms` joined by AND, as a balanced tree (see `any`).
+    static func all(_ terms: [String]) -> String { balanced(terms, "AND", empty: "1") }
+
+    private static func balanced(_ terms: [String], _ op: String, empty: String) -> String {
+        switch terms.count {
+        case 0: return empty
+        case 1: return terms[0]
+        default:
+            let middle = terms.count / 2
+            return "(" + balanced(Array(terms[..<middle]), op, empty: empty) + " \(op) " + balanced(Array(terms[middle...]), op, empty: empty) + ")"
+        }
+    }
 }
 

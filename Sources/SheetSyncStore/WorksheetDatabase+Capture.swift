@@ -17,8 +17,9 @@ extension WorksheetDatabase {
         let table = SQL.quote(worksheet.name)
         let name = SQL.literal(worksheet.name)
         func key(_ row: String) -> String { "json_array(" + worksheet.key.map { "\(row).\(SQL.quote($0))" }.joined(separator: ", ") + ")" }
-        let changed = worksheet.fields.map { "OLD.\(SQL.quote($0.name)) IS NOT NEW.\(SQL.quote($0.name))" }.joined(separator: " OR ")
-        let keyChanged = worksheet.key.map { "OLD.\(SQL.quote($0)) IS NOT NEW.\(SQL.quote($0))" }.joined(separator: " OR ")
+        // Balanced ORs: a plain chain over a thousand fields is deeper than SQLite allows.
+        let changed = SQL.any(worksheet.fields.map { "OLD.\(SQL.quote($0.name)) IS NOT NEW.\(SQL.quote($0.name))" })
+        let keyChanged = SQL.any(worksheet.key.map { "OLD.\(SQL.quote($0)) IS NOT NEW.\(SQL.quote($0))" })
         let prefix = capturePrefix + worksheet.name
         return [
             """

@@ -113,14 +113,14 @@ extension WorksheetDatabase {
         insert += "VALUES (\(columns.indices.map(parameter).joined(separator: ", ")), ?\(n + 1), ?\(n + 1), ?\(n + 1), ?\(n + 2)) "
         insert += "ON CONFLICT (\(worksheet.key.map(SQL.quote).joined(separator: ", "))) DO NOTHING"
         let nonKey = columns.indices.filter { !worksheet.key.contains(columns[$0]) }
-        let keyMatch = columns.indices.filter { worksheet.key.contains(columns[$0]) }
-            .map { "\(SQL.quote(columns[$0])) = \(parameter($0))" }.joined(separator: " AND ")
-        let same = nonKey.isEmpty ? "1" : "(" + nonKey.map { "\(SQL.quote(columns[$0])) IS \(parameter($0))" }.joined(separator: " AND ") + ")"
+        let keyMatch = SQL.all(columns.indices.filter { worksheet.key.contains(columns[$0]) }
+            .map { "\(SQL.quote(columns[$0])) = \(parameter($0))" })
+        let same = SQL.all(nonKey.map { "\(SQL.quote(columns[$0])) IS \(parameter($0))" })
         let check = "SELECT \(same) FROM \(table) WHERE \(keyMatch)"
         guard !nonKey.isEmpty else { return (insert, nil, check) }
         var update = "UPDATE \(table) SET " + nonKey.map { "\(SQL.quote(columns[$0])) = \(parameter($0))" }.joined(separator: ", ")
         update += ", \"_updated_at\" = ?\(n + 1), \"_synced_at\" = ?\(n + 1), \"_source\" = ?\(n + 2) "
-        update += "WHERE \(keyMatch) AND (" + nonKey.map { "\(SQL.quote(columns[$0])) IS NOT \(parameter($0))" }.joined(separator: " OR ") + ")"
+        update += "WHERE \(keyMatch) AND " + SQL.any(nonKey.map { "\(SQL.quote(columns[$0])) IS NOT \(parameter($0))" })
         return (insert, update, check)
     }
 }

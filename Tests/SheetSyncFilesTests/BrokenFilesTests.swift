@@ -189,6 +189,23 @@ struct BrokenFilesTests {
         #expect(loaded.diagnostics.allSatisfy { $0.file == example.path })
     }
 
+    /// Issue 15, item 5: past SQLite's column limit `validate` said ok and every run failed
+    /// with "too many columns"; the limit is now named at the file's `fields`.
+    @Test func aWorksheetPastTheColumnLimitIsRefusedWithTheLimitNamed() throws {
+        let fields = (0...WorksheetDefinition.maxFields).map { "  f\($0): text" }.joined(separator: "\n")
+        var files = TestProject.baseFiles
+        files["schema/wide.yml"] = "key: [f0]\nfields:\n" + fields + "\n"
+        let project = try TestProject(files: files)
+        let loaded = ProjectLoader.load(directory: project.directory, environment: ["SHOP_TOKEN": "t"])
+        #expect(loaded.diagnostics.map(\.description) == [
+            "schema/wide.yml:3:3: error: 'fields' has 1997 fields; a worksheet holds at most 1996 (SQLite's limit of 2,000 columns less sheetsync's 4 system columns): split it into worksheets that share the key",
+        ])
+        // At the limit it loads.
+        files["schema/wide.yml"] = "key: [f0]\nfields:\n" + fields.split(separator: "\n").dropLast().joined(separator: "\n") + "\n"
+        let atLimit = try TestProject(files: files)
+        #expect(ProjectLoader.load(directory: atLimit.directory, environment: ["SHOP_TOKEN": "t"]).diagnostics.isEmpty)
+    }
+
     @Test func theTableIsLargeEnough() {
         #expect(Self.cases.count >= 25)
         #expect(Set(Self.cases.map(\.name)).count == Self.cases.count)

@@ -13,6 +13,11 @@ public struct WorksheetDefinition: Sendable, Hashable {
         }
     }
 
+    /// The most fields a worksheet may have: SQLite's column limit (2,000, its default
+    /// `SQLITE_MAX_COLUMN`, which the system library sheetsync uses keeps) less the four
+    /// system columns (`_created_at`, `_updated_at`, `_synced_at`, `_source`).
+    public static let maxFields = 1_996
+
     /// The table name.
     public var name: String
     /// The fields that identify a record; upserts match on them.
