@@ -5,19 +5,38 @@ import SheetSyncStore
 import SheetSyncTransform
 
 extension JobRunner {
-    /// Runs the setup steps in order and returns the values they extract, keyed
-    /// `"<step>.<value>"` for `{{steps.<step>.<value>}}`.
+    /// What the setup steps left: the values they extracted, keyed `"<step>.<value>"` for
+    /// `{{steps.<step>.<value>}}`, and the steps that failed with `on_failure: continue`.
+    struct SetupOutcome {
+        var values: [String: JSONValue] = [:]
+        var failed: [String: HTTPStepError] = [:]
+
+        /// When a request that uses a failed step's values cannot be built, the step's own
+        /// error is the cause to report (its status and message), not the missing value.
+        func cause(for request: HTTPRequestSpec, redactor: Redactor) -> RunFailure? {
+            for template in request.templates {
+                for reference in template.references where reference.source == .steps {
+                    guard let name = reference.path.first, let error = failed[name] else { continue }
+                    return RunFailure(error, message: redactor.redact("setup step '\(name)' failed, and the request uses its values ({{\(reference)}}): \(error.message)"))
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Runs the setup steps in order and returns what they extracted and which failed.
     func runSetupSteps(_ steps: [RequestStep], values: TemplateValues, builder: RequestBuilder, redactor: Redactor,
-                       run: Int64, summary: inout RunSummary, database: WorksheetDatabase) async throws -> [String: JSONValue] {
-        var extracted: [String: JSONValue] = [:]
+                       run: Int64, summary: inout RunSummary, database: WorksheetDatabase) async throws -> SetupOutcome {
+        var outcome = SetupOutcome()
         for step in steps {
             var stepValues = values
-            stepValues.steps = extracted
+            stepValues.steps = outcome.values
             let request: PreparedRequest
             switch Self.buildPage(builder, step.request, values: stepValues, walker: nil, position: PagePosition()) {
             case .success(let built): request = built
             case .failure(let error):
-                throw RunFailure(error, message: "Unable to build the request of step '\(step.name)', \(redactor.redact(error.message))")
+                throw outcome.cause(for: step.request, redactor: redactor)
+                    ?? RunFailure(error, message: "Unable to build the request of step '\(step.name)', \(redactor.redact(error.message))")
             }
             let exchange = await transport.send(request, redactor: redactor)
             summary.requests += exchange.attempts.count
@@ -27,17 +46,18 @@ extension JobRunner {
                 let message = "step '\(step.name)': \(error.message)"
                 if step.request.onFailure == .continue {
                     summary.warnings.append(message + " (continued; requests that use its values will fail)")
+                    outcome.failed[step.name] = error
                     continue
                 }
                 throw RunFailure(error, message: message)
             case .success(let response):
                 let document = try Self.stepDocument(response, step: step.name)
                 for value in step.values {
-                    if let found = value.path.value(in: document) { extracted["\(step.name).\(value.field)"] = found }
+                    if let found = value.path.value(in: document) { outcome.values["\(step.name).\(value.field)"] = found }
                 }
             }
         }
-        return extracted
+        return outcome
     }
 
     /// A setup step's response as JSON; one that is not fails the run with the reader's

@@ -37,6 +37,8 @@ final class PullRun {
     let requestCursor: String
 
     var values: TemplateValues
+    /// What the setup steps extracted, and which failed (`on_failure: continue`).
+    var setup = JobRunner.SetupOutcome()
     var summary: RunSummary
     var walker: PageWalker?
     var position: PagePosition
@@ -91,8 +93,9 @@ final class PullRun {
     /// Runs every page; the run's status when all went through.
     func execute() async throws -> RunStatus {
         if !pull.setupSteps.isEmpty {
-            values.steps = try await runner.runSetupSteps(pull.setupSteps, values: values, builder: builder, redactor: redactor,
-                                                          run: run, summary: &summary, database: database)
+            setup = try await runner.runSetupSteps(pull.setupSteps, values: values, builder: builder, redactor: redactor,
+                                                   run: run, summary: &summary, database: database)
+            values.steps = setup.values
         }
         do {
             while true {
@@ -142,7 +145,8 @@ final class PullRun {
         switch JobRunner.buildPage(builder, pull.request, values: values, walker: walker, position: position) {
         case .success(let built): request = built
         case .failure(let error):
-            throw JobRunner.RunFailure(error, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))")
+            throw setup.cause(for: pull.request, redactor: redactor)
+                ?? JobRunner.RunFailure(error, message: "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))")
         }
         logger.debug("sending \(request.method.rawValue) \(redactor.redact(request.url))")
         let exchange = await runner.transport.send(request, redactor: redactor)

@@ -117,6 +117,30 @@ struct StepTests {
         }
     }
 
+    /// Issue 15, item 8: a setup step that failed with `on_failure: continue` left the run
+    /// failing as `invalid_request` ("'{{steps.auth.token}}' has no value") while its real
+    /// cause sat only in the warnings. The run's error is now the step's.
+    @Test func aFailedSetupStepIsTheRunsErrorWhenTheRequestNeedsItsValues() async throws {
+        let backend = StepsBackend()
+        try await withLoopbackServer(StepsBackend.router(backend)) { server in
+            let job = Self.job.replacingOccurrences(of: "    values: { token: $.token }",
+                                                    with: "      on_failure: continue\n      error: { code: $.error, message: $.error }\n    values: { token: $.token }")
+            try await withHarness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["PASS": "wrong"]) { harness in
+                let summary = await harness.runner.run(try harness.job("items"))
+                #expect(summary.status == .failed)
+                #expect(summary.errorCode == "bad login", "\(summary.errorCode ?? "nil")")
+                let message = summary.errorMessage ?? ""
+                #expect(message.hasPrefix("setup step 'auth' failed, and the request uses its values ({{steps.auth.token}}): "), "\(message)")
+                #expect(message.contains("401") && message.contains("bad login"), "\(message)")
+                #expect(!message.contains("has no value"), "\(message)")
+                let run = try #require(try harness.rows("SELECT error_code, error_message FROM _sheetsync_runs").last)
+                #expect(run["error_code"] as String? == "bad login")
+                #expect((run["error_message"] as String?)?.hasPrefix("setup step 'auth' failed") == true)
+            }
+        }
+    }
+
     @Test func terminateOnAPerRecordStepFailsTheRunWithoutWritingThePage() async throws {
         let backend = StepsBackend()
         await backend.set(version: 1, failing: [5])
