@@ -29,6 +29,9 @@ public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
     public var remoteMessage: String?
     /// The receiver's `Retry-After`, when it sent one.
     public var retryAfter: Duration?
+    /// The response that was not a success, for `sheetsync test` to show (masked there);
+    /// never logged or recorded as it is.
+    public var response: HTTPResponseData?
     /// The error underneath (NIO's, TLS's), kept for logs and for tests; never shown
     /// as it is, since its text may hold anything.
     public var underlying: (any Error & Sendable)?

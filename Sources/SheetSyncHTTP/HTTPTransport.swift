@@ -305,6 +305,7 @@ public final class HTTPTransport: Sendable {
         var error = HTTPStepError(.status, redactor.redact(message), status: response.status,
                                   remoteCode: remoteCode.map(redactor.redact), remoteMessage: remoteMessage.map(redactor.redact))
         error.retryAfter = response.header("Retry-After").flatMap { RetryAfter.delay($0, now: Self.now()) }
+        error.response = response
         return error
     }
 

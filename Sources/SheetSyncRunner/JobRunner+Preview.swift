@@ -20,11 +20,23 @@ public struct PreviewReport: Sendable {
     public var records: [JSONValue] = []
     public var page: TransformedPage?
     public var error: String?
+    /// What the user should know about what is shown (e.g. a push test's record fails `when`).
+    public var notes: [String] = []
     public var redactor = Redactor(secrets: [])
     public var worksheets: [WorksheetDefinition] = []
 }
 
 extension JobRunner {
+    /// A preview shows the whole response: a spilled body is read back into memory.
+    static func inMemory(_ response: HTTPResponseData) -> HTTPResponseData {
+        var response = response
+        if response.spilled != nil, let bytes = try? response.bodyBytes() {
+            response.body = bytes
+            response.spilled = nil
+        }
+        return response
+    }
+
     /// Sends the job's request once and maps the response, writing nothing.
     public func preview(_ job: JobDefinition, params: [String: String] = [:]) async -> PreviewReport {
         var report = PreviewReport()
@@ -68,16 +80,14 @@ extension JobRunner {
         switch exchange.result {
         case .failure(let error):
             report.error = error.message
-            // Show the failed response too when there was one.
-            if error.status != nil { report.response = nil }
-            return report
-        case .success(var response):
-            // A preview shows the whole response: read a spilled body back into memory.
-            if response.spilled != nil, let bytes = try? response.bodyBytes() {
-                response.body = bytes
-                response.spilled = nil
+            // The failed response is what the user needs to see: shown like a successful one.
+            if let response = error.response {
+                report.response = Self.inMemory(response)
+                report.document = try? JSONReader.parse(report.response!.body)
             }
-            report.response = response
+            return report
+        case .success(let response):
+            report.response = Self.inMemory(response)
         }
         do {
             let document = try JSONReader.parse(report.response!.body)

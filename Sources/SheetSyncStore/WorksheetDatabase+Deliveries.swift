@@ -317,6 +317,22 @@ extension WorksheetDatabase {
         return "\(whole).\(String(repeating: "0", count: 3 - String(fraction).count))\(fraction)Z"
     }
 
+    /// The key of the latest change of `worksheet` (for testing a push job): the newest
+    /// outbox row, else (the outbox is pruned once read) the newest delivery, else the row
+    /// updated last; nil for an empty worksheet.
+    public func latestChangedKey(worksheet: WorksheetDefinition) throws(StoreError) -> String? {
+        try read { db in
+            if let key = try String.fetchOne(db, sql: "SELECT record_key FROM _sheetsync_outbox WHERE worksheet = ? ORDER BY seq DESC LIMIT 1", arguments: [worksheet.name]) {
+                return key
+            }
+            if let key = try String.fetchOne(db, sql: "SELECT record_key FROM _sheetsync_deliveries WHERE worksheet = ? ORDER BY id DESC LIMIT 1", arguments: [worksheet.name]) {
+                return key
+            }
+            let key = "json_array(" + worksheet.key.map(SQL.quote).joined(separator: ", ") + ")"
+            return try String.fetchOne(db, sql: "SELECT \(key) FROM \(SQL.quote(worksheet.name)) ORDER BY \"_updated_at\" DESC, rowid DESC LIMIT 1")
+        }
+    }
+
     /// Record keys changed since `job` last looked, without consuming them (for dry runs).
     public func unconsumedChanges(job: String, worksheet: String) throws(StoreError) -> [(key: String, operation: String)] {
         try read { db in

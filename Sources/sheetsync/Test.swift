@@ -7,7 +7,11 @@ import SheetSyncTransform
 struct Test: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a job's request once and show the response and the rows it would become.",
-        discussion: "Nothing is written. --infer-schema prints a schema/*.yml worksheet guessed from the response, to start from a sample."
+        discussion: """
+            Nothing is written. --infer-schema prints a schema/*.yml worksheet guessed from the response, to start from a sample.
+            For a push job: shows the request one record's delivery would send (--record KEY, default the latest changed
+            record), secrets masked; --send sends it once and shows the response. The delivery ledger is not touched.
+            """
     )
 
     @OptionGroup var global: GlobalOptions
@@ -17,9 +21,27 @@ struct Test: AsyncParsableCommand {
     @Flag(name: .customLong("infer-schema"), help: "Print a worksheet definition inferred from the response.")
     var inferSchema = false
 
+    @Option(name: .customLong("record"), help: ArgumentHelp("Push jobs: the record to test, by key (a value, or a JSON array for a key of several fields).", valueName: "key"))
+    var record: String?
+
+    @Flag(help: "Push jobs: send the request once and show the response.")
+    var send = false
+
     func run() async throws {
         let context = try JobContext(global: global, options: options, createDatabase: false)
         try await context.finish {
+            if case .push = context.job.kind {
+                if inferSchema { throw ValidationError("--infer-schema is for pull jobs; '\(context.job.name)' is a push job") }
+                let report = await context.runner.testPush(context.job, recordKey: record, send: send)
+                for note in report.notes { Output.err("note: \(note)") }
+                if report.request != nil, !send { Output.out("# not sent (add --send to send it once); the delivery ledger is not touched\n") }
+                ReportPrinter.printTest(report)
+                if report.error != nil { throw ExitCode.failure }
+                return
+            }
+            if record != nil || send {
+                throw ValidationError("--record and --send are for push jobs; a pull job's test always sends its request once")
+            }
             let report = await context.runner.preview(context.job, params: context.params)
             if inferSchema {
                 guard report.error == nil || !report.records.isEmpty else {

@@ -163,6 +163,46 @@ struct PushCLITests {
         #expect(ledger.stdout.contains("attempts exhausted (3 begun"), "\(ledger.stdout)")
     }
 
+    /// Issue 16, item 2: `sheetsync test PUSHJOB` refused ("…once push jobs exist"). It shows
+    /// one record's delivery as it would go, and with --send sends it once; the ledger is untouched.
+    @Test func testShowsAndSendsOnePushDeliveryWithoutTouchingTheLedger() throws {
+        let (receiver, url) = try startReceiver(failRate: 0)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let project = try project()
+        let path = project.url.path
+        let env = ["ERP_URL": url]
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        #expect(try CLI.run(["query", "--write", "--project", path, "INSERT INTO purchase_requests (id, title, amount, status) VALUES ('q1', 'Desk', '99.90', 'approved'), ('q2', 'Lamp', '5', 'draft')"], environment: env).status == 0)
+
+        // The latest changed record by default (q2 fails 'when': shown, with a note), nothing sent.
+        let shown = try CLI.run(["test", "to-erp", "--project", path], environment: env)
+        #expect(shown.status == 0, "\(shown.stdout)\(shown.stderr)")
+        #expect(shown.stdout.contains("POST \(url)/hooks/purchase-requests/q2"), "\(shown.stdout)")
+        #expect(shown.stderr.contains("'when' is false for record [\"q2\"]"), "\(shown.stderr)")
+        #expect(shown.stdout.contains("Idempotency-Key: chg_"))
+        #expect(shown.stdout.contains(#"{"id":"q2","title":"Lamp","amount":5"#), "\(shown.stdout)")
+        #expect(try received(url).isEmpty)
+
+        let sent = try CLI.run(["test", "to-erp", "--record", "q1", "--send", "--project", path], environment: env)
+        #expect(sent.status == 0, "\(sent.stdout)\(sent.stderr)")
+        #expect(sent.stdout.contains("HTTP 200"), "\(sent.stdout)")
+        let got = try received(url)
+        #expect(got.map(\.path) == ["/hooks/purchase-requests/q1"])
+        #expect(got.first?.body.contains(#""amount":99.90"#) == true)
+        // The ledger, the outbox position and the history are untouched.
+        let ledger = try CLI.run(["deliveries", "to-erp", "--project", path])
+        #expect(ledger.stderr.contains("No deliveries"), "\(ledger.stdout)\(ledger.stderr)")
+        let runs = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs", "--format", "csv", "--project", path])
+        #expect(csvValue(runs.stdout) == "0")
+        // A real push still sends both changes afterwards (q1 under a new id).
+        let push = try CLI.run(["push", "to-erp", "--project", path], environment: env)
+        #expect(push.stdout.hasPrefix("to-erp: 1 delivered, 0 failed, 1 skipped"), "\(push.stdout)")
+
+        let unknown = try CLI.run(["test", "to-erp", "--record", "[\"a\", 1]", "--project", path], environment: env)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("has 2 value(s); the key of 'purchase_requests' is [id]"), "\(unknown.stderr)")
+    }
+
     @Test func killedPushesLoseNothingAndDuplicatesKeepTheirIds() throws {
         let (receiver, url) = try startReceiver(failRate: 0.3)
         defer { receiver.terminate(); receiver.waitUntilExit() }

@@ -190,6 +190,15 @@ struct SecretCanaryTests {
             #expect(failed.status == 1, "\(job): \(failed.stdout)\(failed.stderr)")
         }
         #expect(try await sheetsync(["test", "fail-190"]).status != 0)
+        // Issue 16, item 1: a failed test shows the response (status, headers, body), masked.
+        let shownFailure = try await sheetsync(["test", "fail-json"])
+        #expect(shownFailure.status == 1)
+        #expect(shownFailure.stdout.contains("\nHTTP 401\n"), "\(shownFailure.stdout)")
+        #expect(shownFailure.stdout.contains(#""message": "bad credentials: Bearer ***""#), "\(shownFailure.stdout)")
+        // Issue 16, item 2: a push job's test shows and sends one delivery, masked.
+        let pushTest = try await sheetsync(["test", "push-notes", "--record", "s1", "--send"])
+        #expect(pushTest.status == 0, "\(pushTest.stdout)\(pushTest.stderr)")
+        #expect(pushTest.stdout.contains("X-Api-Key: ***") && pushTest.stdout.contains("HTTP 200"), "\(pushTest.stdout)")
         // The secret echoed as data: the rows table masks it before clipping its cells.
         let previewed = try await sheetsync(["test", "echo-notes"])
         #expect(previewed.status == 0 && previewed.stdout.contains("Bearer ***"), "\(previewed.stdout)")
@@ -203,7 +212,10 @@ struct SecretCanaryTests {
         let got = (try? String(contentsOf: received, encoding: .utf8)) ?? ""
         #expect(got.contains(#"{"text":"{{secret.CANARY}}","id":"p0"}"#), "\(got)")
         #expect(got.contains("{{secret.NOT_SET}}"), "a placeholder naming an unset secret did not arrive as written")
-        #expect(got.components(separatedBy: "\n").filter { !$0.isEmpty }.count == 5)
+        // Five pushed, and s1 once more by `test push-notes --send`, byte for byte as pushed.
+        let lines = got.components(separatedBy: "\n").filter { !$0.isEmpty }
+        #expect(lines.count == 6)
+        #expect(lines.count == 6 && lines.filter { $0.contains(#""id":"s1""#) }.count == 2 && Set(lines.filter { $0.contains(#""id":"s1""#) }).count == 1)
         #expect(output.contains("***"), "nothing was masked, so nothing was tested")
         // … and the canary is nowhere.
         #expect(!got.contains(Self.canary), "the receiver got the secret from record data")
