@@ -40,4 +40,9 @@ public struct HTTPExchange: Sendable {
     public var result: Result<HTTPResponseData, HTTPStepError>
 
     public var response: HTTPResponseData? { try? result.get() }
+
+    public init(attempts: [RequestAttempt], result: Result<HTTPResponseData, HTTPStepError>) {
+        self.attempts = attempts
+        self.result = result
+    }
 }

@@ -38,7 +38,10 @@ extension JobRunner {
     }
 
     /// Sends the job's request once and maps the response, writing nothing.
-    public func preview(_ job: JobDefinition, params: [String: String] = [:]) async -> PreviewReport {
+    ///
+    /// With `savedResponse` (the bytes of a response saved to a file), nothing is requested:
+    /// the saved body is mapped as if the first page had answered it (offline job tests).
+    public func preview(_ job: JobDefinition, params: [String: String] = [:], savedResponse: [UInt8]? = nil) async -> PreviewReport {
         var report = PreviewReport()
         guard case .pull(let pull) = job.kind else {
             report.error = "'\(job.name)' is a push job: preview what it would send with 'sheetsync push \(job.name) --dry-run'"
@@ -65,18 +68,27 @@ extension JobRunner {
         let walker = pull.paginate.map(PageWalker.init)
         var pageValues = values
         if let walker { pageValues.page = walker.templateValues(walker.first()) }
-        let request: PreparedRequest
+        let exchange: HTTPExchange
         switch Self.buildPage(builder, pull.request, values: pageValues, walker: walker, position: walker?.first() ?? PagePosition()) {
-        case .success(let built): request = built
+        case .success(let request):
+            report.request = RequestPreview(
+                method: request.method.rawValue, url: redactor.redact(request.url),
+                headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
+                body: request.body.map { redactor.excerpt(bytes: $0, limit: 2000) })
+            if let savedResponse {
+                exchange = HTTPExchange(attempts: [], result: .success(HTTPResponseData(status: 200, headers: [], body: savedResponse, url: request.url)))
+            } else {
+                exchange = await transport.send(request, redactor: redactor)
+            }
         case .failure(let error):
-            report.error = "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))"
-            return report
+            // Offline, the request is only shown: one that cannot be built here (an unset
+            // secret, a parameter without value) does not stop the mapping test.
+            guard let savedResponse else {
+                report.error = "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))"
+                return report
+            }
+            exchange = HTTPExchange(attempts: [], result: .success(HTTPResponseData(status: 200, headers: [], body: savedResponse, url: "")))
         }
-        report.request = RequestPreview(
-            method: request.method.rawValue, url: redactor.redact(request.url),
-            headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
-            body: request.body.map { redactor.excerpt(bytes: $0, limit: 2000) })
-        let exchange = await transport.send(request, redactor: redactor)
         switch exchange.result {
         case .failure(let error):
             report.error = error.message

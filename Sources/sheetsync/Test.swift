@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import SheetSyncCore
 import SheetSyncRunner
@@ -21,6 +22,9 @@ struct Test: AsyncParsableCommand {
     @Flag(name: .customLong("infer-schema"), help: "Print a worksheet definition inferred from the response.")
     var inferSchema = false
 
+    @Option(name: .customLong("response"), help: ArgumentHelp("Map this saved response (a JSON file) instead of sending the request: test a mapping offline.", valueName: "file"))
+    var response: String?
+
     @Option(name: .customLong("record"), help: ArgumentHelp("Push jobs: the record to test, by key (a value, or a JSON array for a key of several fields).", valueName: "key"))
     var record: String?
 
@@ -42,7 +46,16 @@ struct Test: AsyncParsableCommand {
             if record != nil || send {
                 throw ValidationError("--record and --send are for push jobs; a pull job's test always sends its request once")
             }
-            let report = await context.runner.preview(context.job, params: context.params)
+            var saved: [UInt8]?
+            if let response {
+                guard let data = FileManager.default.contents(atPath: response) else {
+                    Output.err("error: cannot read the saved response '\(response)'; pass the path of a file holding the response body")
+                    throw ExitCode.failure
+                }
+                saved = Array(data)
+                Output.out("# offline: the request below is not sent; '\(response)' is mapped as its response")
+            }
+            let report = await context.runner.preview(context.job, params: context.params, savedResponse: saved)
             if inferSchema {
                 guard report.error == nil || !report.records.isEmpty else {
                     Output.err("error: \(report.error ?? "no records")")
