@@ -1,7 +1,8 @@
 import SheetSyncCore
 
 /// What one response page becomes: rows for the job's worksheet, rows for each child
-/// worksheet, and the records that could not be converted.
+/// worksheet (every level of nested children, each before its own children), and the
+/// records that could not be converted.
 public struct TransformedPage: Sendable {
     public var rows: RowBatch
     public var children: [ChildRows]
