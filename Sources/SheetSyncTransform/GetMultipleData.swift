@@ -12,6 +12,8 @@ import SheetSyncCore
 ///   their own `children` arrays of each child record, to any depth. Each level links
 ///   to the row above through `$parent.<field>` mappings: the parent row's field
 ///   values, after conversion.
+/// - The incremental cursor is the largest among the records that became rows,
+///   compared in the type of the field mapped from the cursor's path.
 public struct GetMultipleData: Sendable {
     public let jobName: String
     public let job: PullJob
@@ -22,6 +24,9 @@ public struct GetMultipleData: Sendable {
     /// The positions in `childPlans` of the job's own children.
     private let topLevel: [Int]
     private let key: [String]
+    /// The type of the field mapped from the incremental cursor's path; nil when no
+    /// field is (the values are then compared as they look).
+    public let cursorType: FieldType?
     /// Masks secrets in the response excerpts that error messages quote.
     public var redactor = Redactor(secrets: [])
 
@@ -60,6 +65,12 @@ public struct GetMultipleData: Sendable {
         var plans: [ChildPlan] = []
         topLevel = try Self.plan(job.children, parent: nil, parentSheet: worksheet, parentColumns: fields.columns, worksheets: worksheets, into: &plans)
         self.childPlans = plans
+        if let cursor = job.incremental?.cursor, cursor.root == .current,
+           let field = job.fields.first(where: { $0.path.root == .current && $0.path.components == cursor.components }) {
+            cursorType = worksheet.field(named: field.field)?.type
+        } else {
+            cursorType = nil
+        }
     }
 
     /// Adds a plan for each of `children` (and, after each, its own children) to `plans`;
@@ -141,9 +152,6 @@ public struct GetMultipleData: Sendable {
         let keyIndexes = key.compactMap { name in fields.columns.firstIndex(of: name) }
         let cursorPath = job.incremental?.cursor
         for record in records {
-            if let cursorPath {
-                page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)))
-            }
             let row: [SQLValue]
             do {
                 row = try Self.map(record, fields: fields, key: key, keyIndexes: keyIndexes)
@@ -153,6 +161,10 @@ public struct GetMultipleData: Sendable {
             }
             page.rows.rows.append(row)
             page.sourceRecords.append(record)
+            // Only a record that becomes a row moves the cursor: a rejected one is fetched again.
+            if let cursorPath {
+                page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)), as: cursorType)
+            }
             addChildren(of: record, row: row, levels: topLevel, to: &childBatches, rejects: &page.rejects)
         }
         page.children = childBatches

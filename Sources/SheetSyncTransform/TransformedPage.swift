@@ -9,8 +9,8 @@ public struct TransformedPage: Sendable {
     public var rejects: [Reject]
     /// Records found at `records`, rejected ones included.
     public var recordCount: Int
-    /// The largest incremental cursor value among the records (rejected ones included:
-    /// they are kept in `_sheetsync_rejects`, so the cursor may pass them).
+    /// The largest incremental cursor value among the records that became rows (a
+    /// rejected record never moves the cursor), in the cursor field's type.
     public var cursorMax: String?
     /// The record each row came from, aligned with `rows.rows` (for per-record steps).
     public var sourceRecords: [JSONValue] = []
