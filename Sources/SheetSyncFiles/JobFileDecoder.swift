@@ -147,7 +147,7 @@ struct JobFileDecoder {
         var children: [ChildMapping] = []
         if let node = mapping.value("children") {
             if let items = node.sequence {
-                children = items.compactMap { decodeChild($0, parent: worksheet) }
+                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field)) }
             } else {
                 sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
             }
@@ -165,7 +165,10 @@ struct JobFileDecoder {
                              children: children, incremental: incremental, steps: steps))
     }
 
-    private func decodeFieldMappings(_ node: Node, context: String, worksheet: WorksheetDefinition?, allowParent: Bool) -> [FieldMapping] {
+    /// `parent` is the parent worksheet of a child mapping and the fields its mapping
+    /// fills: the names `$parent.NAME` may take.
+    private func decodeFieldMappings(_ node: Node, context: String, worksheet: WorksheetDefinition?, allowParent: Bool,
+                                     parent: (worksheet: WorksheetDefinition, fields: [String])? = nil) -> [FieldMapping] {
         guard let pairs = node.mapping else {
             sink.error("expected a mapping of worksheet fields to JSON paths for '\(context)', found \(reader.describe(node))", at: node.mark)
             return []
@@ -178,13 +181,30 @@ struct JobFileDecoder {
                 continue
             }
             guard let path = reader.jsonPath(valueNode, "\(context).\(field)") else { continue }
-            if path.root == .parent, !allowParent {
-                sink.error("'$parent' is only available in 'children' mappings", at: valueNode.mark)
+            if path.root != .current, !allowParent {
+                sink.error("'\(path.root == .parent ? "$parent" : "$parent_json")' is only available in 'children' mappings", at: valueNode.mark)
+                continue
+            }
+            if path.root == .parent, let parent, let problem = parentFieldProblem(path, parent: parent) {
+                sink.error(problem, at: valueNode.mark)
                 continue
             }
             result.append(FieldMapping(field: field, path: path))
         }
         return result
+    }
+
+    /// Why `$parent…` does not name a field the parent mapping fills (nil: it does).
+    private func parentFieldProblem(_ path: JSONPath, parent: (worksheet: WorksheetDefinition, fields: [String])) -> String? {
+        let rest = String(path.text.dropFirst("$parent".count))
+        guard path.components.count == 1, case .member(let name) = path.components[0] else {
+            let example = parent.worksheet.key.first ?? parent.fields.first ?? "id"
+            return "'\(path.text)' must name one field of '\(parent.worksheet.name)', as in '$parent.\(example)'; for a path inside the parent's JSON write '$parent_json\(rest)'"
+        }
+        guard parent.fields.contains(name) else {
+            return "'\(path.text)' names no field mapped into '\(parent.worksheet.name)' (its fields here: \(parent.fields.joined(separator: ", "))); '$parent.NAME' is the parent row's field value, and the parent's JSON is '$parent_json\(rest)'"
+        }
+        return nil
     }
 
     private func decodeSteps(_ node: Node, scope: inout TemplateScope, worksheet: WorksheetDefinition?, mainFields: Node?) -> [RequestStep] {
@@ -242,8 +262,10 @@ struct JobFileDecoder {
         }
     }
 
-    private func decodeChild(_ node: Node, parent: WorksheetDefinition?) -> ChildMapping? {
-        guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields"]) else { return nil }
+    /// One entry of `children` (and, inside it, its own `children`): `parent` is the
+    /// worksheet of the level above and `parentFields` the fields its mapping fills.
+    private func decodeChild(_ node: Node, parent: WorksheetDefinition?, parentFields: [String]) -> ChildMapping? {
+        guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields", "children"]) else { return nil }
         var worksheet: WorksheetDefinition?
         var name = ""
         if let wsNode = reader.required("worksheet", in: map), let value = reader.string(wsNode, "children.worksheet") {
@@ -254,14 +276,24 @@ struct JobFileDecoder {
             }
         }
         let records = reader.required("records", in: map).flatMap { reader.jsonPath($0, "children.records") }
-        let fields = reader.required("fields", in: map).map { decodeFieldMappings($0, context: "children.fields", worksheet: worksheet, allowParent: true) } ?? []
+        let fields = reader.required("fields", in: map).map {
+            decodeFieldMappings($0, context: "children.fields", worksheet: worksheet, allowParent: true, parent: parent.map { ($0, parentFields) })
+        } ?? []
         if let parent, worksheet != nil, let fieldsNode = map.value("fields") {
             for keyField in parent.key where !fields.contains(where: { $0.path.root == .parent && $0.path.components == [.member(keyField)] }) {
                 sink.error("children in '\(name)' must map '\(parent.name)' key field '\(keyField)' from the parent, such as '\(parent.name.hasSuffix("s") ? String(parent.name.dropLast()) : parent.name)_\(keyField): $parent.\(keyField)'; it links each row to its parent", at: fieldsNode.mark)
             }
         }
+        var children: [ChildMapping] = []
+        if let node = map.value("children") {
+            if let items = node.sequence {
+                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field)) }
+            } else {
+                sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
+            }
+        }
         guard let records else { return nil }
-        return ChildMapping(worksheet: name, records: records, fields: fields)
+        return ChildMapping(worksheet: name, records: records, fields: fields, children: children)
     }
 
     private func decodePagination(_ node: Node) -> PaginationSpec? {

@@ -52,7 +52,7 @@ extension JobRunner {
             return report
         }
         let sheets = worksheetsByName()
-        report.worksheets = [worksheet] + pull.children.compactMap { sheets[$0.worksheet] }
+        report.worksheets = [worksheet] + pull.allChildren.compactMap { sheets[$0.worksheet] }
         let values: TemplateValues
         let redactor: Redactor
         do {

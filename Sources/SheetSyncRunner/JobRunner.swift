@@ -109,7 +109,7 @@ public struct JobRunner: Sendable {
             summary.errorMessage = "'\(job.name)' is a push job: send its changes with 'sheetsync push \(job.name)'"
             return summary
         }
-        summary.worksheets = [job.worksheet] + pull.children.map(\.worksheet)
+        summary.worksheets = [job.worksheet] + pull.allChildren.map(\.worksheet)
         guard let database else {
             summary.status = .failed
             summary.errorMessage = "no database is open"

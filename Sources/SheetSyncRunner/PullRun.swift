@@ -83,7 +83,7 @@ final class PullRun {
         if keepsState, walker != nil, let saved = state[StateKey.resumePosition].flatMap(PagePosition.init(json:)) {
             position = saved
             walker?.remember(saved)
-            cursorMax = CursorValue.max(cursorMax, state[StateKey.resumeCursorMax])
+            cursorMax = CursorValue.max(cursorMax, state[StateKey.resumeCursorMax], as: reader.mapper.cursorType)
             if let cursor = state[StateKey.resumeRequestCursor] { values.state[StateKey.cursor] = cursor }
             logger.info("resuming at page \(saved.number)")
         }
@@ -285,7 +285,7 @@ final class PullRun {
 
     /// What follows the page at `position`, keeping the largest cursor so far.
     private func decideNext(response: HTTPResponseData, document: JSONValue, records: Int, pageCursorMax: String?) throws -> PageDecision {
-        cursorMax = CursorValue.max(cursorMax, pageCursorMax)
+        cursorMax = CursorValue.max(cursorMax, pageCursorMax, as: reader.mapper.cursorType)
         guard walker != nil else { return PageDecision() }
         switch JobRunner.decide(&walker!, after: position, response: response, document: document, records: records) {
         case .success(let decision): return decision

@@ -304,10 +304,7 @@ public final class PageSink {
         let hook = rows.rows.isEmpty ? nil : halfway
         if hook != nil { halfway = nil }
         counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, db, halfway: hook)
-        for (child, definition) in children {
-            counts.byWorksheet[definition.name, default: UpsertCounts()] += try WorksheetDatabase.upsert(child.rows, into: definition, source: job, db)
-            counts.deleted[definition.name, default: 0] += try WorksheetDatabase.removeStaleChildren(child, in: definition, db)
-        }
+        try WorksheetDatabase.writeChildren(children, source: job, db, counts: &counts)
         if !rejects.isEmpty {
             let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")
             for reject in rejects {

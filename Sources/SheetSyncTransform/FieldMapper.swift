@@ -6,23 +6,48 @@ import SheetSyncCore
 public struct FieldMapper: Sendable {
     /// Each mapping with the type of the field it fills, in the order of the mappings.
     public let fields: [(mapping: FieldMapping, type: FieldType)]
+    /// For each `$parent.NAME` mapping, the position of `NAME` in the parent's row.
+    private let parentIndexes: [Int?]
 
-    /// Mappings into `worksheet`; a field the worksheet does not have is an `.invalidJob` error.
-    public init(_ mappings: [FieldMapping], in worksheet: WorksheetDefinition) throws(PageReadError) {
+    /// Mappings into `worksheet`; a field the worksheet does not have is an `.invalidJob`
+    /// error. For a child worksheet, `parent` names the parent worksheet and the columns
+    /// of its rows: each `$parent.NAME` must be one of them.
+    public init(_ mappings: [FieldMapping], in worksheet: WorksheetDefinition,
+                parent: (worksheet: String, columns: [String])? = nil) throws(PageReadError) {
         var fields: [(mapping: FieldMapping, type: FieldType)] = []
+        var parentIndexes: [Int?] = []
         for mapping in mappings {
             guard let field = worksheet.field(named: mapping.field) else {
                 throw PageReadError(.invalidJob, "field '\(mapping.field)' is not in worksheet '\(worksheet.name)'")
             }
             fields.append((mapping, field.type))
+            parentIndexes.append(try Self.parentIndex(of: mapping.path, parent: parent))
         }
         self.fields = fields
+        self.parentIndexes = parentIndexes
     }
 
     /// Mappings whose fields were checked when the job was loaded; one the worksheet
     /// lacks (a schema changed since) is read as text.
     public init(checked mappings: [FieldMapping], in worksheet: WorksheetDefinition?) {
         fields = mappings.map { ($0, worksheet?.field(named: $0.field)?.type ?? .text) }
+        parentIndexes = Array(repeating: nil, count: mappings.count)
+    }
+
+    /// Where `$parent.NAME` finds its value in the parent's row; nil for other paths.
+    private static func parentIndex(of path: JSONPath, parent: (worksheet: String, columns: [String])?) throws(PageReadError) -> Int? {
+        guard path.root == .parent else { return nil }
+        let rest = String(path.text.dropFirst("$parent".count))
+        guard let parent else {
+            throw PageReadError(.invalidJob, "'\(path.text)' is only available in 'children' mappings")
+        }
+        guard path.components.count == 1, case .member(let name) = path.components[0] else {
+            throw PageReadError(.invalidJob, "'\(path.text)' must name one field of '\(parent.worksheet)'; for a path inside the parent's JSON write '$parent_json\(rest)'")
+        }
+        guard let index = parent.columns.firstIndex(of: name) else {
+            throw PageReadError(.invalidJob, "'\(path.text)' names no field mapped into '\(parent.worksheet)' (its fields here: \(parent.columns.joined(separator: ", "))); the parent's JSON is '$parent_json\(rest)'")
+        }
+        return index
     }
 
     /// The field names, in order: the columns of `row(from:)`.
@@ -30,12 +55,19 @@ public struct FieldMapper: Sendable {
 
     /// One value per field, in order; a missing member is NULL. Throws `.conversionFailed`
     /// naming the first field whose value does not convert to its type.
-    public func row(from record: JSONValue, parent: JSONValue? = nil) throws(PageReadError) -> [SQLValue] {
+    ///
+    /// For a child record, `parentRow` is its parent's row (`$parent.NAME`, converted
+    /// again to the child field's type) and `parent` its parent's JSON (`$parent_json.…`).
+    public func row(from record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil) throws(PageReadError) -> [SQLValue] {
         var row: [SQLValue] = []
         row.reserveCapacity(fields.count)
-        for (mapping, type) in fields {
-            let value = mapping.path.value(in: record, parent: parent) ?? .null
+        for (position, (mapping, type)) in fields.enumerated() {
             do {
+                if let index = parentIndexes[position] {
+                    row.append(try type.convert(stored: parentRow?[index] ?? .null))
+                    continue
+                }
+                let value = mapping.path.root == .parent ? .null : mapping.path.value(in: record, parent: parent) ?? .null
                 row.append(try type.convert(value))
             } catch {
                 throw PageReadError(.conversionFailed, "field '\(mapping.field)' (\(mapping.path.text)): \(error.message)", underlying: error)

@@ -8,15 +8,25 @@ import SheetSyncCore
 /// - Each field takes the value at its JSON path (a missing member is NULL) and is
 ///   converted to the field's type. A record with a value that cannot be converted,
 ///   or without a key, becomes a `Reject` and the rest go on.
-/// - `children` turn nested arrays of each record into rows of child worksheets,
-///   linked to the parent through `$parent.<key>` mappings.
+/// - `children` turn nested arrays of each record into rows of child worksheets, and
+///   their own `children` arrays of each child record, to any depth. Each level links
+///   to the row above through `$parent.<field>` mappings: the parent row's field
+///   values, after conversion.
+/// - The incremental cursor is the largest among the records that became rows,
+///   compared in the type of the field mapped from the cursor's path.
 public struct GetMultipleData: Sendable {
     public let jobName: String
     public let job: PullJob
     public let worksheet: WorksheetDefinition
     private let fields: FieldMapper
+    /// Every child level, each before its own children (the order of a page's `ChildRows`).
     private let childPlans: [ChildPlan]
+    /// The positions in `childPlans` of the job's own children.
+    private let topLevel: [Int]
     private let key: [String]
+    /// The type of the field mapped from the incremental cursor's path; nil when no
+    /// field is (the values are then compared as they look).
+    public let cursorType: FieldType?
     /// Masks secrets in the response excerpts that error messages quote.
     public var redactor = Redactor(secrets: [])
 
@@ -25,6 +35,24 @@ public struct GetMultipleData: Sendable {
         var worksheet: WorksheetDefinition
         var fields: FieldMapper
         var linkColumns: [String]
+        /// For each link column: its position in the child's row and the position of the
+        /// parent key field it holds in the parent's row.
+        var links: [(child: Int, parent: Int)]
+        var keyIndexes: [Int]
+        /// The level whose rows are the parents; nil for the job's rows.
+        var parent: Int?
+        var children: [Int] = []
+
+        /// The parent's key as the child stores it (converted to the link fields' types);
+        /// nil when it does not convert (every child of that parent is rejected then).
+        func link(from parentRow: [SQLValue]) -> [SQLValue]? {
+            var key: [SQLValue] = []
+            for link in links {
+                guard let value = try? fields.fields[link.child].type.convert(stored: parentRow[link.parent]) else { return nil }
+                key.append(value)
+            }
+            return key
+        }
     }
 
     /// - Parameter worksheets: every worksheet by name, for the job's and its children's.
@@ -35,20 +63,47 @@ public struct GetMultipleData: Sendable {
         self.key = worksheet.key
         self.fields = try FieldMapper(job.fields, in: worksheet)
         var plans: [ChildPlan] = []
-        for child in job.children {
+        topLevel = try Self.plan(job.children, parent: nil, parentSheet: worksheet, parentColumns: fields.columns, worksheets: worksheets, into: &plans)
+        self.childPlans = plans
+        if let cursor = job.incremental?.cursor, cursor.root == .current,
+           let field = job.fields.first(where: { $0.path.root == .current && $0.path.components == cursor.components }) {
+            cursorType = worksheet.field(named: field.field)?.type
+        } else {
+            cursorType = nil
+        }
+    }
+
+    /// Adds a plan for each of `children` (and, after each, its own children) to `plans`;
+    /// returns their positions.
+    private static func plan(_ children: [ChildMapping], parent: Int?, parentSheet: WorksheetDefinition, parentColumns: [String],
+                             worksheets: [String: WorksheetDefinition], into plans: inout [ChildPlan]) throws(PageReadError) -> [Int] {
+        var positions: [Int] = []
+        for child in children {
             guard let childSheet = worksheets[child.worksheet] else {
                 throw PageReadError(.invalidJob, "child worksheet '\(child.worksheet)' is not defined in schema/")
             }
-            let links = worksheet.key.compactMap { keyField in
-                child.fields.first { $0.path.root == .parent && $0.path.components == [.member(keyField)] }?.field
+            let fields = try FieldMapper(child.fields, in: childSheet, parent: (parentSheet.name, parentColumns))
+            var linkColumns: [String] = []
+            var links: [(child: Int, parent: Int)] = []
+            for keyField in parentSheet.key {
+                guard let childIndex = child.fields.firstIndex(where: { $0.path.root == .parent && $0.path.components == [.member(keyField)] }),
+                      let parentIndex = parentColumns.firstIndex(of: keyField) else { continue }
+                linkColumns.append(child.fields[childIndex].field)
+                links.append((childIndex, parentIndex))
             }
-            guard links.count == worksheet.key.count else {
-                let example = worksheet.key.map { "\(worksheet.name)_\($0): $parent.\($0)" }.joined(separator: ", ")
-                throw PageReadError(.invalidJob, "children in '\(child.worksheet)' must map every key field of '\(worksheet.name)' from $parent, such as '\(example)'")
+            guard links.count == parentSheet.key.count else {
+                let example = parentSheet.key.map { "\(parentSheet.name)_\($0): $parent.\($0)" }.joined(separator: ", ")
+                throw PageReadError(.invalidJob, "children in '\(child.worksheet)' must map every key field of '\(parentSheet.name)' from $parent, such as '\(example)'")
             }
-            plans.append(ChildPlan(mapping: child, worksheet: childSheet, fields: try FieldMapper(child.fields, in: childSheet), linkColumns: links))
+            let keyIndexes = childSheet.key.compactMap { fields.columns.firstIndex(of: $0) }
+            let position = plans.count
+            plans.append(ChildPlan(mapping: child, worksheet: childSheet, fields: fields, linkColumns: linkColumns, links: links,
+                                   keyIndexes: keyIndexes, parent: parent))
+            plans[position].children = try plan(child.children, parent: position, parentSheet: childSheet, parentColumns: fields.columns,
+                                                worksheets: worksheets, into: &plans)
+            positions.append(position)
         }
-        self.childPlans = plans
+        return positions
     }
 
     /// The columns of the job's rows, in order.
@@ -92,40 +147,49 @@ public struct GetMultipleData: Sendable {
         var page = TransformedPage(rows: RowBatch(columns: fields.columns), recordCount: records.count)
         var childBatches = childPlans.map { plan in
             ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
-                      rows: RowBatch(columns: plan.fields.columns))
+                      rows: RowBatch(columns: plan.fields.columns), parent: plan.parent)
         }
         let keyIndexes = key.compactMap { name in fields.columns.firstIndex(of: name) }
         let cursorPath = job.incremental?.cursor
-        let childKeyIndexes = childPlans.map { plan in
-            plan.worksheet.key.compactMap { name in plan.fields.columns.firstIndex(of: name) }
-        }
         for record in records {
-            if let cursorPath {
-                page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)))
-            }
             let row: [SQLValue]
             do {
-                row = try Self.map(record, parent: nil, fields: fields, key: key, keyIndexes: keyIndexes)
+                row = try Self.map(record, fields: fields, key: key, keyIndexes: keyIndexes)
             } catch {
                 page.rejects.append(Reject(worksheet: worksheet.name, reason: error.message, raw: record.jsonText))
                 continue
             }
             page.rows.rows.append(row)
             page.sourceRecords.append(record)
-            for (index, plan) in childPlans.enumerated() {
-                childBatches[index].parentKeys.append(keyIndexes.map { row[$0] })
-                for item in childRecords(plan.mapping.records, in: record) {
-                    do {
-                        let childRow = try Self.map(item, parent: record, fields: plan.fields, key: plan.worksheet.key, keyIndexes: childKeyIndexes[index])
-                        childBatches[index].rows.rows.append(childRow)
-                    } catch {
-                        page.rejects.append(Reject(worksheet: plan.worksheet.name, reason: error.message, raw: item.jsonText))
-                    }
-                }
+            // Only a record that becomes a row moves the cursor: a rejected one is fetched again.
+            if let cursorPath {
+                page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)), as: cursorType)
             }
+            addChildren(of: record, row: row, levels: topLevel, to: &childBatches, rejects: &page.rejects)
         }
         page.children = childBatches
         return page
+    }
+
+    /// Maps the child records of one parent record at each of `levels`, then theirs.
+    private func addChildren(of record: JSONValue, row: [SQLValue], levels: [Int], to batches: inout [ChildRows], rejects: inout [Reject]) {
+        for level in levels {
+            let plan = childPlans[level]
+            if let link = plan.link(from: row) { batches[level].parentKeys.append(link) }
+            for item in childRecords(plan.mapping.records, in: record) {
+                let childRow: [SQLValue]
+                do {
+                    childRow = try Self.map(item, parent: record, parentRow: row, fields: plan.fields, key: plan.worksheet.key, keyIndexes: plan.keyIndexes)
+                } catch {
+                    rejects.append(Reject(worksheet: plan.worksheet.name, reason: error.message, raw: item.jsonText))
+                    continue
+                }
+                batches[level].rows.rows.append(childRow)
+                if !plan.children.isEmpty {
+                    addChildren(of: item, row: childRow, levels: plan.children, to: &batches, rejects: &rejects)
+                }
+            }
+        }
     }
 
     private func childRecords(_ path: JSONPath, in record: JSONValue) -> [JSONValue] {
@@ -147,8 +211,9 @@ public struct GetMultipleData: Sendable {
 
     /// A row of `fields`; a value that does not convert, or a key field that is NULL,
     /// rejects the record (`.conversionFailed`).
-    private static func map(_ record: JSONValue, parent: JSONValue?, fields: FieldMapper, key: [String], keyIndexes: [Int]) throws(PageReadError) -> [SQLValue] {
-        let row = try fields.row(from: record, parent: parent)
+    private static func map(_ record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil, fields: FieldMapper,
+                            key: [String], keyIndexes: [Int]) throws(PageReadError) -> [SQLValue] {
+        let row = try fields.row(from: record, parent: parent, parentRow: parentRow)
         for (position, index) in keyIndexes.enumerated() where row[index] == .null {
             throw PageReadError(.conversionFailed, "key field '\(key[position])' is missing (\(fields.fields[index].mapping.path.text) found nothing)")
         }

@@ -112,7 +112,7 @@ public struct PageReader: Sendable {
 
     private func flushPage(_ page: TransformedPage, into outline: inout Outline, _ flush: (TransformedPage) throws -> Void) throws {
         outline.recordCount += page.recordCount
-        outline.cursorMax = CursorValue.max(outline.cursorMax, page.cursorMax)
+        outline.cursorMax = CursorValue.max(outline.cursorMax, page.cursorMax, as: mapper.cursorType)
         try flush(page)
     }
 

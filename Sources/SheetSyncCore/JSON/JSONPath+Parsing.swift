@@ -1,5 +1,5 @@
 extension JSONPath {
-    /// Parses a path such as `$.data[*].items` or `$parent['order id']`.
+    /// Parses a path such as `$.data[*].items`, `$parent['order id']` or `$parent_json.meta.ref`.
     ///
     /// - Throws: `CoreError` `.invalidJSONPath` whose `offset` is the character
     ///   position of the problem, so a file reader can point at the exact column.
@@ -20,7 +20,10 @@ extension JSONPath {
         }
         position = 1
         var root = Root.current
-        if text.hasPrefix("$parent"), chars.count == 7 || [".", "["].contains(chars[7]) {
+        if text.hasPrefix("$parent_json"), chars.count == 12 || [".", "["].contains(chars[12]) {
+            root = .parentJSON
+            position = 12
+        } else if text.hasPrefix("$parent"), chars.count == 7 || [".", "["].contains(chars[7]) {
             root = .parent
             position = 7
         }

@@ -9,14 +9,18 @@
 /// | `$['odd key']`  | a member whose name is not a plain identifier    |
 /// | `$.a[0]`        | the first element; `[-1]` is the last           |
 /// | `$.a[*]`, `$.*` | every element or member value                    |
-/// | `$parent.x`     | member `x` of the parent record (in `children`) |
+/// | `$parent.x`     | field `x` of the parent row (in `children`)      |
+/// | `$parent_json.x`| member `x` of the parent record's JSON          |
 public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     /// Where evaluation starts.
     public enum Root: Sendable, Hashable {
         /// The document or record being mapped: `$`.
         case current
-        /// The parent record of a child row: `$parent`.
+        /// The parent row of a child row: `$parent.FIELD` names one field the parent
+        /// mapping fills, its value after conversion (the field mapper resolves it).
         case parent
+        /// The parent record's JSON as the API sent it: `$parent_json`.
+        case parentJSON
     }
 
     /// One step of the path.
@@ -44,12 +48,13 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         !components.contains(.wildcard)
     }
 
-    /// Every value the path selects in `document`; `parent` resolves `$parent`.
+    /// Every value the path selects in `document`; `parent` is the document `$parent`
+    /// and `$parent_json` start from.
     public func select(in document: JSONValue, parent: JSONValue? = nil) -> [JSONValue] {
         var current: [JSONValue]
         switch root {
         case .current: current = [document]
-        case .parent:
+        case .parent, .parentJSON:
             guard let parent else { return [] }
             current = [parent]
         }
@@ -84,7 +89,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         var current: JSONValue
         switch root {
         case .current: current = document
-        case .parent:
+        case .parent, .parentJSON:
             guard let parent else { return nil }
             current = parent
         }
@@ -106,7 +111,11 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
 
     /// Canonical text: identifiers in dot form, everything else bracketed.
     static func render(root: Root, components: [Component]) -> String {
-        var text = root == .current ? "$" : "$parent"
+        var text = switch root {
+        case .current: "$"
+        case .parent: "$parent"
+        case .parentJSON: "$parent_json"
+        }
         for component in components {
             switch component {
             case .member(let name):

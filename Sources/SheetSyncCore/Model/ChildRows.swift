@@ -9,12 +9,17 @@ public struct ChildRows: Sendable {
     /// The key of every parent in the page whose children are replaced.
     public var parentKeys: [[SQLValue]]
     public var rows: RowBatch
+    /// For children of children: the position, among the page's child rows, of the
+    /// level whose rows are the parents; nil when the parents are the job's rows. A row
+    /// the store removes takes its children at the levels below along.
+    public var parent: Int?
 
-    public init(worksheet: String, linkColumns: [String], parentKeys: [[SQLValue]], rows: RowBatch) {
+    public init(worksheet: String, linkColumns: [String], parentKeys: [[SQLValue]], rows: RowBatch, parent: Int? = nil) {
         self.worksheet = worksheet
         self.linkColumns = linkColumns
         self.parentKeys = parentKeys
         self.rows = rows
+        self.parent = parent
     }
 }
 

@@ -99,6 +99,10 @@ public struct PullJob: Sendable, Hashable {
         self.steps = steps
     }
 
+    /// Every child mapping at every depth, each before its own children (the order of a
+    /// page's `ChildRows`).
+    public var allChildren: [ChildMapping] { children.flatMap { [$0] + $0.allChildren } }
+
     /// Steps that run once, before the main request.
     public var setupSteps: [RequestStep] { steps.filter { !$0.perRecord } }
     /// Steps that run once per record.
@@ -106,16 +110,27 @@ public struct PullJob: Sendable, Hashable {
 }
 
 /// Nested arrays of each record that become rows of a child worksheet.
+///
+/// `$parent.NAME` in `fields` is the value of field `NAME` of the parent row (after
+/// conversion), so a child links to its parent whatever the JSON calls the key;
+/// `$parent_json.…` reads the parent record's JSON. A child may have children of its
+/// own, to any depth: each level's parent is the level above.
 public struct ChildMapping: Sendable, Hashable {
     public var worksheet: String
     public var records: JSONPath
     public var fields: [FieldMapping]
+    /// Arrays inside each child record that become rows of a grandchild worksheet.
+    public var children: [ChildMapping]
 
-    public init(worksheet: String, records: JSONPath, fields: [FieldMapping]) {
+    public init(worksheet: String, records: JSONPath, fields: [FieldMapping], children: [ChildMapping] = []) {
         self.worksheet = worksheet
         self.records = records
         self.fields = fields
+        self.children = children
     }
+
+    /// This mapping's children at every depth, each before its own children.
+    public var allChildren: [ChildMapping] { children.flatMap { [$0] + $0.allChildren } }
 }
 
 /// Incremental sync: only fetch what changed since the saved cursor.

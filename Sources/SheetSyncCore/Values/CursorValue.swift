@@ -18,6 +18,44 @@ public enum CursorValue {
         return isLess(a, b) ? b : a
     }
 
+    /// `a < b` as values of the cursor's field type: date-times and dates as instants,
+    /// numbers numerically, anything else as text. A value that is not of the type (a
+    /// cursor saved from a rejected record by an older version) sorts before every value
+    /// that is, so the first written record replaces it. Without a type (the cursor is
+    /// not a mapped field), the value decides, as in `isLess(_:_:)`.
+    public static func isLess(_ a: String, _ b: String, as type: FieldType?) -> Bool {
+        guard let type else { return isLess(a, b) }
+        switch type {
+        case .datetime, .date:
+            func instant(_ text: String) -> UTCDateTime? {
+                guard case .text(let converted)? = try? type.convert(.string(text)) else { return nil }
+                return UTCDateTime(iso: converted)
+            }
+            return ordered(instant(a), instant(b), else: a < b, <)
+        case .integer, .number, .decimal:
+            return ordered(DecimalText.normalize(a), DecimalText.normalize(b), else: a < b) { compareDecimals($0, $1) < 0 }
+        case .text, .boolean, .json:
+            return a < b
+        }
+    }
+
+    /// The larger of two optional cursor values of a field of `type`.
+    public static func max(_ a: String?, _ b: String?, as type: FieldType?) -> String? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return isLess(a, b, as: type) ? b : a
+    }
+
+    /// Orders two parsed values, a value that did not parse first.
+    private static func ordered<Value>(_ x: Value?, _ y: Value?, else fallback: Bool, _ less: (Value, Value) -> Bool) -> Bool {
+        switch (x, y) {
+        case let (x?, y?): less(x, y)
+        case (nil, _?): true
+        case (_?, nil): false
+        case (nil, nil): fallback
+        }
+    }
+
     /// The text of a record's cursor value, or nil when it has none.
     public static func text(_ value: JSONValue?) -> String? {
         switch value {
