@@ -132,6 +132,18 @@ extension JobRunner {
         // Deliveries per chunk: each chunk is planned and frozen in one transaction, sent
         // with up to `concurrency` requests in flight, and its outcomes recorded in one.
         let chunkSize = push.delivery.concurrency * max(8, push.delivery.batchSize)
+        // A pass that stopped mid-send left deliveries in flight, with no outcome. One unit
+        // alone is charged its attempt: its answer may be what stops the process, and it must
+        // not be retried forever. Several are sent again one unit at a time first, so that
+        // another stop leaves exactly one in flight, and that one is charged.
+        let interrupted = try database.interruptedUnits(job: job.name)
+        if interrupted.count == 1 {
+            try database.chargeInterrupted(interrupted[0].map(\.id))
+        } else {
+            for unit in interrupted where summary.disabled == nil && !Task.isCancelled {
+                try await deliver([unit], context: context, run: run, database: database, summary: &summary)
+            }
+        }
         // Cancelled (shutdown): stop taking work; what was cut short stays due for the next start.
         loop: while !Task.isCancelled {
             let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: max(1000, chunkSize))
@@ -147,45 +159,7 @@ extension JobRunner {
             // `due` holds one delivery per record, so each record's deliveries still go in
             // order; a batch frozen earlier goes out whole, with all its members.
             for chunk in try Self.units(of: due, database: database).chunked(deliveries: chunkSize) {
-                // Attempts are counted before the request goes out: one whose attempts were all
-                // used up by crashes mid-send fails now, without another request.
-                let exhausted = chunk.joined().filter { $0.attempts >= context.policy.attempts }
-                if !exhausted.isEmpty {
-                    try database.finishAttempts(exhausted.map(Self.exhausted), requests: [], run: run, worksheet: worksheet, job: job.name)
-                    summary.failed += exhausted.count
-                    if let last = exhausted.last, case .failed(let id, _, let error, _, let reason) = Self.exhausted(last) {
-                        summary.lastFailure = "delivery \(id): \(reason): \(error)"
-                    }
-                }
-                let live = chunk.joined().filter { $0.attempts < context.policy.attempts }
-                guard !live.isEmpty else { continue }
-                let (sends, skipped) = try prepare(Array(live), context: context, database: database)
-                let shipments = Self.shipments(sends, batchSize: push.delivery.batchSize)
-                // The ledger keeps payloads and requests with their secrets sealed (SecretSeal).
-                try database.beginAttempts(shipments.flatMap { shipment in
-                    shipment.members.map { $0.attempt(batchID: shipment.batchID) }
-                }, skipped: skipped)
-                summary.skipped += skipped.count
-                let sent = await send(shipments, context: context)
-                var state: [String: String?] = [:]
-                for outcome in sent {
-                    summary.requests += outcome.requests.count
-                    switch outcome.kind {
-                    case .delivered: summary.delivered += 1
-                    case .failed:
-                        summary.failed += 1
-                        if case .failed(let id, _, let error, nil, let reason) = outcome.result {
-                            summary.lastFailure = "delivery \(id): \(reason): \(error)"
-                        }
-                    case .retrying, .notSent: break
-                    case .gone(let reason):
-                        summary.failed += 1
-                        summary.disabled = reason
-                        state[StateKey.disabled] = reason
-                    }
-                }
-                try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
-                                            state: state, job: job.name)
+                try await deliver(chunk, context: context, run: run, database: database, summary: &summary)
                 if summary.disabled != nil || Task.isCancelled { break loop }
             }
         }
@@ -194,12 +168,56 @@ extension JobRunner {
         try database.pruneOutbox(worksheet: job.worksheet, jobs: readers)
     }
 
+    /// Plans, freezes, sends and records one chunk of units (a frozen batch is one unit).
+    private func deliver(_ chunk: [[Delivery]], context: PushContext, run: Int64, database: WorksheetDatabase,
+                         summary: inout PushSummary) async throws {
+        let (job, worksheet) = (context.job, context.planner.worksheet)
+        // A delivery whose attempts were all used (the last ones cut short by crashes mid-send)
+        // fails now, without another request.
+        let exhausted = chunk.joined().filter { $0.attempts >= context.policy.attempts }
+        if !exhausted.isEmpty {
+            try database.finishAttempts(exhausted.map(Self.exhausted), requests: [], run: run, worksheet: worksheet, job: job.name)
+            summary.failed += exhausted.count
+            if let last = exhausted.last, case .exhausted(let id, let error, let reason) = Self.exhausted(last) {
+                summary.lastFailure = "delivery \(id): \(reason): \(error)"
+            }
+        }
+        let live = chunk.joined().filter { $0.attempts < context.policy.attempts }
+        guard !live.isEmpty else { return }
+        let (sends, skipped) = try prepare(Array(live), context: context, database: database)
+        let shipments = Self.shipments(sends, batchSize: context.push.delivery.batchSize)
+        // The ledger keeps payloads and requests with their secrets sealed (SecretSeal).
+        try database.beginAttempts(shipments.flatMap { shipment in
+            shipment.members.map { $0.attempt(batchID: shipment.batchID) }
+        }, skipped: skipped)
+        summary.skipped += skipped.count
+        let sent = await send(shipments, context: context)
+        var state: [String: String?] = [:]
+        for outcome in sent {
+            summary.requests += outcome.requests.count
+            switch outcome.kind {
+            case .delivered: summary.delivered += 1
+            case .failed:
+                summary.failed += 1
+                if case .failed(let id, _, let error, nil, let reason) = outcome.result {
+                    summary.lastFailure = "delivery \(id): \(reason): \(error)"
+                }
+            case .retrying, .notSent: break
+            case .gone(let reason):
+                summary.failed += 1
+                summary.disabled = reason
+                state[StateKey.disabled] = reason
+            }
+        }
+        try database.finishAttempts(sent.map(\.result), requests: sent.flatMap(\.requests), run: run, worksheet: worksheet,
+                                    state: state, job: job.name)
+    }
+
     /// The outcome of a delivery whose every attempt was begun but none came back (the
     /// process stopped while they were in flight, for example killed by the answer).
     static func exhausted(_ delivery: Delivery) -> DeliveryResult {
-        .failed(id: delivery.id, status: delivery.lastStatus,
-                error: delivery.lastError ?? "no answer was recorded: the process stopped while the request was in flight",
-                nextAttempt: nil, reason: "attempts exhausted (\(delivery.attempts) begun; the last cut short when the process stopped)")
+        .exhausted(id: delivery.id, error: delivery.lastError ?? "no answer was recorded: the process stopped while the request was in flight",
+                   reason: "attempts exhausted (\(delivery.attempts) made; the last cut short when the process stopped)")
     }
 
     /// Due deliveries as units that go out together: a batch frozen earlier (all its

@@ -170,6 +170,13 @@ enum BookkeepingMigrations {
         CREATE INDEX _sheetsync_deliveries_batch ON _sheetsync_deliveries(batch_id) WHERE batch_id IS NOT NULL;
         ALTER TABLE _sheetsync_outbox ADD COLUMN origin TEXT;
         """),
+        // A delivery whose request may be out and whose outcome is not recorded yet. Found
+        // set by the next pass, the process stopped mid-send: one such unit is charged an
+        // attempt (an answer that kills the process must not be retried forever); several
+        // are sent again one at a time, so a second crash names the one that causes it.
+        (8, "v8-in-flight", """
+        ALTER TABLE _sheetsync_deliveries ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
+        """),
     ]
 
     /// Applies every migration not yet recorded.

@@ -205,6 +205,38 @@ extension WorksheetDatabase {
         }
     }
 
+    /// Deliveries of `job` left in flight by a process that stopped mid-send, grouped into
+    /// what went out together (a batch, or one delivery).
+    public func interruptedUnits(job: String) throws(StoreError) -> [[Delivery]] {
+        let cut = try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE job = ? AND state = 'pending' AND in_flight = 1 ORDER BY id",
+                             arguments: [job]).map(Delivery.init)
+        }
+        var units: [[Delivery]] = []
+        var batchIndex: [String: Int] = [:]
+        for delivery in cut {
+            if let id = delivery.batchID, let index = batchIndex[id] {
+                units[index].append(delivery)
+            } else {
+                if let id = delivery.batchID { batchIndex[id] = units.count }
+                units.append([delivery])
+            }
+        }
+        return units
+    }
+
+    /// Counts the attempt of deliveries whose process stopped while their request was out.
+    public func chargeInterrupted(_ ids: [Int64]) throws(StoreError) {
+        try write { db in
+            let charge = try db.cachedStatement(sql: """
+                UPDATE _sheetsync_deliveries SET attempts = attempts + 1, in_flight = 0,
+                    last_error = coalesce(last_error, 'the process stopped while this request was in flight (no answer was recorded)')
+                WHERE id = ?
+                """)
+            for id in ids { try charge.execute(arguments: [id]) }
+        }
+    }
+
     /// How many deliveries of `job` wait for an attempt.
     public func pendingCount(job: String) throws(StoreError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM _sheetsync_deliveries WHERE job = ? AND state = 'pending'", arguments: [job]) ?? 0 }
@@ -376,7 +408,9 @@ public enum DeliveryResult: Sendable {
     case delivered(Delivery, status: Int, hash: String, writeBack: [String: SQLValue])
     /// Retried at `nextAttempt`, or failed for good when that is nil, for `reason`.
     case failed(id: Int64, status: Int?, error: String, nextAttempt: String?, reason: String = "attempts exhausted")
-    /// Frozen but not sent (the chunk stopped after a 410): its counted attempt is given back.
+    /// Failed for good without a request: every attempt was already made (`reason` says so).
+    case exhausted(id: Int64, error: String, reason: String)
+    /// Frozen but not sent (the chunk stopped after a 410, or shutdown cut the request): no attempt.
     case notSent(id: Int64)
 }
 
@@ -412,12 +446,10 @@ extension WorksheetDatabase {
         }
     }
 
-    /// Freezes what each delivery sends, counts the attempt, and marks skipped ones, in one
+    /// Freezes what each delivery sends, marks it in flight, and marks skipped ones, in one
     /// transaction before anything is sent: a crash after this re-sends the same bytes
-    /// under the same ids, and an answer that kills the process (a poison answer) uses up
-    /// attempts like any failure instead of being retried forever. (A crash before the
-    /// request left uses one attempt too; `notSent` gives back the attempts of a chunk
-    /// cut short by a 410.)
+    /// under the same ids. The attempt is counted with its outcome (`finishAttempts`); a
+    /// delivery still in flight at the next pass was cut by a crash (`interruptedUnits`).
     public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) {
         guard !attempts.isEmpty || !skipped.isEmpty else { return }
         try write { db in
@@ -427,7 +459,7 @@ extension WorksheetDatabase {
                     request = CASE WHEN payload IS NULL THEN ?3 ELSE request END,
                     request_seals = CASE WHEN payload IS NULL THEN ?4 ELSE request_seals END,
                     payload_hash = coalesce(payload_hash, ?5), operation = coalesce(operation, ?6),
-                    batch_id = coalesce(batch_id, ?8), attempts = attempts + 1 WHERE id = ?7
+                    batch_id = coalesce(batch_id, ?8), in_flight = 1 WHERE id = ?7
                 """)
             for attempt in attempts {
                 try begin.execute(arguments: [attempt.payload, attempt.seals, attempt.request, attempt.requestSeals,
@@ -444,14 +476,14 @@ extension WorksheetDatabase {
                                state: [String: String?] = [:], job: String) throws(StoreError) {
         try write { db in
             try Self.recordRequests(requests, run: run, db)
-            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
+            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', attempts = attempts + 1, in_flight = 0, last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
             let pushed = try db.cachedStatement(sql: """
                 INSERT INTO _sheetsync_pushed (job, record_key, payload_hash) VALUES (?, ?, ?)
                 ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
                 """)
-            let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
-            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', last_status = ?, last_error = ?, reason = ? WHERE id = ?")
-            let giveBack = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET attempts = max(attempts - 1, 0) WHERE id = ?")
+            let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET attempts = attempts + 1, in_flight = 0, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
+            let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', attempts = attempts + 1, in_flight = 0, last_status = ?, last_error = ?, reason = ? WHERE id = ?")
+            let notSent = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET in_flight = 0 WHERE id = ?")
             for result in results {
                 switch result {
                 case .delivered(let delivery, let status, let hash, let writeBack):
@@ -472,7 +504,10 @@ extension WorksheetDatabase {
                 case .failed(let id, let status, let error, nil, let reason):
                     try failed.execute(arguments: [status, error, reason, id])
                 case .notSent(let id):
-                    try giveBack.execute(arguments: [id])
+                    try notSent.execute(arguments: [id])
+                case .exhausted(let id, let error, let reason):
+                    try db.execute(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', in_flight = 0, last_error = ?, reason = ? WHERE id = ?",
+                                   arguments: [error, reason, id])
                 }
             }
             try Self.saveState(state, job: job, db)

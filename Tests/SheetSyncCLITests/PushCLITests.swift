@@ -160,7 +160,7 @@ struct PushCLITests {
         let ledger = try CLI.run(["deliveries", "to-erp", "--json", "--project", path])
         #expect(ledger.stdout.contains(#""state":"failed""#), "\(ledger.stdout)")
         #expect(ledger.stdout.contains(#""attempts":3"#), "\(ledger.stdout)")
-        #expect(ledger.stdout.contains("attempts exhausted (3 begun"), "\(ledger.stdout)")
+        #expect(ledger.stdout.contains("attempts exhausted (3 made"), "\(ledger.stdout)")
     }
 
     /// Issue 16, item 2: `sheetsync test PUSHJOB` refused ("…once push jobs exist"). It shows
