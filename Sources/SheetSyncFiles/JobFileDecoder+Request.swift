@@ -69,11 +69,12 @@ extension JobFileDecoder {
         if let n = map.value("on_failure"), let value = reader.enumValue(n, "request.on_failure", as: HTTPRequestSpec.FailurePolicy.self) {
             spec.onFailure = value
         }
-        if let n = map.value("retry"), let retryMap = reader.mapping(n, context: "request.retry", allowed: ["attempts", "on", "delay", "max_delay"]) {
+        if let n = map.value("retry"), let retryMap = reader.mapping(n, context: "request.retry", allowed: ["attempts", "on", "delay", "max_delay", "non_idempotent"]) {
             if let a = retryMap.value("attempts"), let value = reader.int(a, "request.retry.attempts", range: 1...20) { spec.retry.attempts = value }
             if let o = retryMap.value("on"), let codes = reader.intList(o, "request.retry.on", range: 100...599) { spec.retry.on = codes }
             if let d = retryMap.value("delay"), let value = reader.duration(d, "request.retry.delay") { spec.retry.initialDelay = value }
             if let d = retryMap.value("max_delay"), let value = reader.duration(d, "request.retry.max_delay") { spec.retry.maxDelay = value }
+            if let b = retryMap.value("non_idempotent"), let value = reader.bool(b, "request.retry.non_idempotent") { spec.retry.nonIdempotent = value }
         }
         if let n = map.value("max_response_bytes") { spec.maxResponseBytes = reader.byteSize(n, "request.max_response_bytes") }
         return url == nil ? nil : spec
