@@ -56,7 +56,13 @@ extension JobFileDecoder {
                 spec.timeout = value
             }
         }
-        if let n = map.value("proxy"), let value = reader.bool(n, "request.proxy") { spec.proxy = value }
+        if let n = map.value("proxy"), let value = reader.bool(n, "request.proxy") {
+            spec.proxy = value
+            for name in context.unsetProxySecrets where value {
+                let file = context.secretsFileName.map { " or add it to \($0)" } ?? ""
+                sink.warning("this request goes through the proxy of sheetsync.yml, whose secret '\(name)' is not set; export \(name)=…\(file) before running this job", at: n.mark)
+            }
+        }
         if let n = map.value("verify_tls"), let value = reader.bool(n, "request.verify_tls") { spec.verifyTLS = value }
         spec.caFile = map.value("ca_file").flatMap { reader.string($0, "request.ca_file") }
         if let n = map.value("success_codes"), let codes = reader.intList(n, "request.success_codes", range: 100...599) {
@@ -167,9 +173,12 @@ extension JobFileDecoder {
                       let fileNode = reader.required("file", in: fileMap),
                       let path = reader.template(fileNode, "file") else { continue }
                 checkReferences(path, node: fileNode, scope: scope)
+                let filenameNode = fileMap.value("filename")
+                let filename = filenameNode.flatMap { reader.template($0, "request.body.multipart.\(name).filename") }
+                if let filename, let filenameNode { checkReferences(filename, node: filenameNode, scope: scope) }
                 parts.append(MultipartPart(name: name, content: .file(
                     path: path,
-                    filename: fileMap.value("filename").flatMap { reader.string($0, "filename") },
+                    filename: filename,
                     contentType: fileMap.value("content_type").flatMap { reader.string($0, "content_type") })))
             } else if let template = reader.template(valueNode, "request.body.multipart.\(name)") {
                 checkReferences(template, node: valueNode, scope: scope)

@@ -21,6 +21,9 @@ struct JobFileDecoder {
         /// Why a push job's `when` cannot run against its worksheet (nil: it can); nil when
         /// the loader was given no SQL checker.
         var conditionProblem: ProjectLoader.ConditionChecker?
+        /// Secrets the proxy of sheetsync.yml names that are not set: a warning on each
+        /// request with `proxy: true`, the only ones that need them.
+        var unsetProxySecrets: [String] = []
     }
 
     let reader: NodeReader

@@ -33,6 +33,9 @@ public final class HTTPTransport: Sendable {
 
     private let direct: HTTPClient
     private let proxied: HTTPClient?
+    /// Why the project's proxy cannot be used (its secret is not set): only requests with
+    /// `proxy: true` fail, with this message.
+    private let proxyProblem: String?
     /// How long to wait between attempts; tests may shorten it.
     private let sleep: @Sendable (Duration) async throws -> Void
 
@@ -40,9 +43,12 @@ public final class HTTPTransport: Sendable {
     public static let defaultSpillBytes = 16 * 1024 * 1024
     private let spillBytes: Int
 
-    public init(proxy: Proxy? = nil, spillBytes: Int = HTTPTransport.defaultSpillBytes,
+    /// - Parameter proxyProblem: why the project's proxy cannot be used, when it cannot
+    ///   (then `proxy` is nil); requests through the proxy fail with it, others go out.
+    public init(proxy: Proxy? = nil, proxyProblem: String? = nil, spillBytes: Int = HTTPTransport.defaultSpillBytes,
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.spillBytes = spillBytes
+        self.proxyProblem = proxyProblem
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)))
         configuration.httpVersion = .http1Only
         // sheetsync retries with its own policy (attempts, backoff, jitter), so a refused
@@ -219,7 +225,8 @@ public final class HTTPTransport: Sendable {
         }
         let client = request.useProxy ? (proxied ?? direct) : direct
         if request.useProxy, proxied == nil {
-            throw HTTPStepError(.invalidRequest, "the job sets 'proxy: true' but sheetsync.yml has no 'proxy:' section; add one with the proxy's url")
+            throw HTTPStepError(.invalidRequest, proxyProblem.map { "the job sets 'proxy: true', but \($0)" }
+                ?? "the job sets 'proxy: true' but sheetsync.yml has no 'proxy:' section; add one with the proxy's url")
         }
         let timeout = request.timeout
         let limit = request.maxResponseBytes

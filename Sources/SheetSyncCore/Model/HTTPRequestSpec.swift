@@ -165,7 +165,8 @@ public enum RequestBody: Sendable, Hashable {
 public struct MultipartPart: Sendable, Hashable {
     public enum Content: Sendable, Hashable {
         case text(Template)
-        case file(path: Template, filename: String?, contentType: String?)
+        /// `filename` is a template like the path (default: the file's own name).
+        case file(path: Template, filename: Template?, contentType: String?)
     }
 
     public var name: String
@@ -179,7 +180,7 @@ public struct MultipartPart: Sendable, Hashable {
     var templates: [Template] {
         switch content {
         case .text(let value): [value]
-        case .file(let path, _, _): [path]
+        case .file(let path, let filename, _): [path] + (filename.map { [$0] } ?? [])
         }
     }
 }
