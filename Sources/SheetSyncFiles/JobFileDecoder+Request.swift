@@ -56,7 +56,13 @@ extension JobFileDecoder {
                 spec.timeout = value
             }
         }
-        if let n = map.value("proxy"), let value = reader.bool(n, "request.proxy") { spec.proxy = value }
+        if let n = map.value("proxy"), let value = reader.bool(n, "request.proxy") {
+            spec.proxy = value
+            for name in context.unsetProxySecrets where value {
+                let file = context.secretsFileName.map { " or add it to \($0)" } ?? ""
+                sink.warning("this request goes through the proxy of sheetsync.yml, whose secret '\(name)' is not set; export \(name)=…\(file) before running this job", at: n.mark)
+            }
+        }
         if let n = map.value("verify_tls"), let value = reader.bool(n, "request.verify_tls") { spec.verifyTLS = value }
         spec.caFile = map.value("ca_file").flatMap { reader.string($0, "request.ca_file") }
         if let n = map.value("success_codes"), let codes = reader.intList(n, "request.success_codes", range: 100...599) {
@@ -69,11 +75,12 @@ extension JobFileDecoder {
         if let n = map.value("on_failure"), let value = reader.enumValue(n, "request.on_failure", as: HTTPRequestSpec.FailurePolicy.self) {
             spec.onFailure = value
         }
-        if let n = map.value("retry"), let retryMap = reader.mapping(n, context: "request.retry", allowed: ["attempts", "on", "delay", "max_delay"]) {
+        if let n = map.value("retry"), let retryMap = reader.mapping(n, context: "request.retry", allowed: ["attempts", "on", "delay", "max_delay", "non_idempotent"]) {
             if let a = retryMap.value("attempts"), let value = reader.int(a, "request.retry.attempts", range: 1...20) { spec.retry.attempts = value }
             if let o = retryMap.value("on"), let codes = reader.intList(o, "request.retry.on", range: 100...599) { spec.retry.on = codes }
             if let d = retryMap.value("delay"), let value = reader.duration(d, "request.retry.delay") { spec.retry.initialDelay = value }
             if let d = retryMap.value("max_delay"), let value = reader.duration(d, "request.retry.max_delay") { spec.retry.maxDelay = value }
+            if let b = retryMap.value("non_idempotent"), let value = reader.bool(b, "request.retry.non_idempotent") { spec.retry.nonIdempotent = value }
         }
         if let n = map.value("max_response_bytes") { spec.maxResponseBytes = reader.byteSize(n, "request.max_response_bytes") }
         return url == nil ? nil : spec
@@ -166,9 +173,12 @@ extension JobFileDecoder {
                       let fileNode = reader.required("file", in: fileMap),
                       let path = reader.template(fileNode, "file") else { continue }
                 checkReferences(path, node: fileNode, scope: scope)
+                let filenameNode = fileMap.value("filename")
+                let filename = filenameNode.flatMap { reader.template($0, "request.body.multipart.\(name).filename") }
+                if let filename, let filenameNode { checkReferences(filename, node: filenameNode, scope: scope) }
                 parts.append(MultipartPart(name: name, content: .file(
                     path: path,
-                    filename: fileMap.value("filename").flatMap { reader.string($0, "filename") },
+                    filename: filename,
                     contentType: fileMap.value("content_type").flatMap { reader.string($0, "content_type") })))
             } else if let template = reader.template(valueNode, "request.body.multipart.\(name)") {
                 checkReferences(template, node: valueNode, scope: scope)

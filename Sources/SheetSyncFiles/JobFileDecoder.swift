@@ -21,6 +21,9 @@ struct JobFileDecoder {
         /// Why a push job's `when` cannot run against its worksheet (nil: it can); nil when
         /// the loader was given no SQL checker.
         var conditionProblem: ProjectLoader.ConditionChecker?
+        /// Secrets the proxy of sheetsync.yml names that are not set: a warning on each
+        /// request with `proxy: true`, the only ones that need them.
+        var unsetProxySecrets: [String] = []
     }
 
     let reader: NodeReader
@@ -298,7 +301,7 @@ struct JobFileDecoder {
 
     private func decodePagination(_ node: Node) -> PaginationSpec? {
         let keys = ["style", "param", "start", "size_param", "size", "next", "in", "has_more", "total", "total_pages",
-                    "max_pages", "stop_on_empty", "stop_on_short_page", "delay", "requests_per_second", "allow_origins"]
+                    "max_pages", "stop_on_empty", "stop_on_short_page", "delay", "requests_per_second", "allow_origins", "on_stale_resume"]
         guard let map = reader.mapping(node, context: "paginate", allowed: keys),
               let styleNode = reader.required("style", in: map, hint: " (page, offset, cursor, next_url or link_header)"),
               let style = reader.enumValue(styleNode, "paginate.style", as: PaginationSpec.Style.self) else { return nil }
@@ -317,6 +320,9 @@ struct JobFileDecoder {
         if let n = map.value("stop_on_short_page"), let value = reader.bool(n, "paginate.stop_on_short_page") { spec.stopOnShortPage = value }
         spec.delay = map.value("delay").flatMap { reader.duration($0, "paginate.delay") }
         spec.requestsPerSecond = map.value("requests_per_second").flatMap { reader.double($0, "paginate.requests_per_second") }
+        if let n = map.value("on_stale_resume"), let value = reader.enumValue(n, "paginate.on_stale_resume", as: PaginationSpec.StaleResumePolicy.self) {
+            spec.onStaleResume = value
+        }
         if let node = map.value("allow_origins"), let entries = reader.stringList(node, "paginate.allow_origins") {
             for entry in entries {
                 guard let origin = Origin(url: entry), URL(string: entry).map({ $0.path.isEmpty || $0.path == "/" }) ?? false,

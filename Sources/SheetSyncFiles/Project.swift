@@ -124,7 +124,11 @@ public enum ProjectLoader {
             hasEnv: { environment[$0] != nil || settings.env[$0] != nil },
             hasSecret: { secrets.has($0) },
             secretsFileName: settings.secretsFile,
-            conditionProblem: checkCondition)
+            conditionProblem: checkCondition,
+            unsetProxySecrets: settings.proxy.map { proxy in
+                ([proxy.url] + [proxy.username, proxy.password].compactMap { $0 }).flatMap(\.references)
+                    .filter { $0.source == .secret && !secrets.has($0.name) }.map(\.name)
+            } ?? [])
         var jobs: [JobDefinition] = []
         for (url, display) in yamlFiles(in: directory.appendingPathComponent("jobs"), folder: "jobs") {
             guard let text = readText(url, display: display, into: &diagnostics) else { continue }

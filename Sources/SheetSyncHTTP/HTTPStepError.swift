@@ -18,6 +18,8 @@ public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
         /// A URL sheetsync will not request: another scheme than http/https, an https →
         /// http downgrade, or a next-page URL on an origin the job does not allow.
         case refusedURL = "refused_url"
+        /// The proxy refused the credentials of sheetsync.yml (407); not retried.
+        case proxyAuthentication = "proxy_authentication"
     }
 
     public var code: Code
@@ -32,6 +34,10 @@ public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
     /// The response that was not a success, for `sheetsync test` to show (masked there);
     /// never logged or recorded as it is.
     public var response: HTTPResponseData?
+    /// True when the request cannot have reached the server: the failure came while
+    /// connecting (refused, unreachable, no such host, connect timeout, the proxy's
+    /// tunnel), so sending it again repeats nothing, whatever the method.
+    public var isBeforeSending = false
     /// The error underneath (NIO's, TLS's), kept for logs and for tests; never shown
     /// as it is, since its text may hold anything.
     public var underlying: (any Error & Sendable)?

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import SheetSyncCore
 
@@ -32,6 +33,9 @@ public final class HTTPTransport: Sendable {
 
     private let direct: HTTPClient
     private let proxied: HTTPClient?
+    /// Why the project's proxy cannot be used (its secret is not set): only requests with
+    /// `proxy: true` fail, with this message.
+    private let proxyProblem: String?
     /// How long to wait between attempts; tests may shorten it.
     private let sleep: @Sendable (Duration) async throws -> Void
 
@@ -39,9 +43,12 @@ public final class HTTPTransport: Sendable {
     public static let defaultSpillBytes = 16 * 1024 * 1024
     private let spillBytes: Int
 
-    public init(proxy: Proxy? = nil, spillBytes: Int = HTTPTransport.defaultSpillBytes,
+    /// - Parameter proxyProblem: why the project's proxy cannot be used, when it cannot
+    ///   (then `proxy` is nil); requests through the proxy fail with it, others go out.
+    public init(proxy: Proxy? = nil, proxyProblem: String? = nil, spillBytes: Int = HTTPTransport.defaultSpillBytes,
                 sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.spillBytes = spillBytes
+        self.proxyProblem = proxyProblem
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(10)))
         configuration.httpVersion = .http1Only
         // sheetsync retries with its own policy (attempts, backoff, jitter), so a refused
@@ -66,6 +73,12 @@ public final class HTTPTransport: Sendable {
     }
 
     /// Sends `request`, retrying as its policy says, and reports every attempt.
+    ///
+    /// A request that may have reached the server — a timeout, a connection lost after
+    /// sending, a retried status other than 429 and 503 (a gateway's 502 or 504 says
+    /// nothing about the API behind it) — is sent again only when that is harmless: an
+    /// idempotent method, or `retry.non_idempotent` (see `RetryPolicy`). A POST that timed
+    /// out may be running still; sending it again could do its work twice.
     public func send(_ request: PreparedRequest, redactor: Redactor) async -> HTTPExchange {
         var attempts: [RequestAttempt] = []
         let policy = request.retry
@@ -95,7 +108,8 @@ public final class HTTPTransport: Sendable {
                 let failure = statusError(response, request: request, redactor: redactor)
                 record.error = failure.message
                 attempts.append(record)
-                if canRetry, policy.on.contains(response.status) {
+                let repeatable = policy.mayRepeat(request.method) || RetryPolicy.notActedOnStatuses.contains(response.status)
+                if canRetry, policy.on.contains(response.status), repeatable {
                     let retryAfter = response.header("Retry-After").flatMap { RetryAfter.delay($0, now: Self.now()) }
                     if let retryAfter, retryAfter > Self.maxRetryAfter {
                         var error = failure
@@ -107,21 +121,33 @@ public final class HTTPTransport: Sendable {
                 }
                 var error = failure
                 if attempt > 1 { error.message += " (after \(attempt) attempts)" }
+                if canRetry, policy.on.contains(response.status), !repeatable {
+                    error.message += Self.notSentAgain(request.method, after: "an HTTP \(response.status) (a gateway's answer: the API behind it may have acted)")
+                }
                 return HTTPExchange(attempts: attempts, result: .failure(error))
             case .failure(let failure):
                 record.error = redactor.redact(failure.message)
                 attempts.append(record)
                 let transient = failure.code == .timeout || failure.code == .connection
-                if transient, canRetry {
+                let repeatable = failure.isBeforeSending || policy.mayRepeat(request.method)
+                if transient, canRetry, repeatable {
                     try? await sleep(backoff(attempt, policy))
                     continue
                 }
                 var error = failure
                 error.message = redactor.redact(error.message)
                 if attempt > 1 { error.message += " (after \(attempt) attempts)" }
+                if transient, canRetry, !repeatable {
+                    error.message += Self.notSentAgain(request.method, after: failure.code == .timeout ? "a timeout" : "a connection lost after sending")
+                }
                 return HTTPExchange(attempts: attempts, result: .failure(error))
             }
         }
+    }
+
+    /// Why a failed request was not retried although attempts were left.
+    static func notSentAgain(_ method: HTTPRequestSpec.Method, after what: String) -> String {
+        "; not sent again: after \(what) a \(method.rawValue) may have reached the server, and sending it twice could do its work twice. If repeating it is harmless (a search that only reads), set 'retry.non_idempotent: true'"
     }
 
     /// A `Retry-After` longer than this is not waited for: the step fails and says so.
@@ -199,7 +225,8 @@ public final class HTTPTransport: Sendable {
         }
         let client = request.useProxy ? (proxied ?? direct) : direct
         if request.useProxy, proxied == nil {
-            throw HTTPStepError(.invalidRequest, "the job sets 'proxy: true' but sheetsync.yml has no 'proxy:' section; add one with the proxy's url")
+            throw HTTPStepError(.invalidRequest, proxyProblem.map { "the job sets 'proxy: true', but \($0)" }
+                ?? "the job sets 'proxy: true' but sheetsync.yml has no 'proxy:' section; add one with the proxy's url")
         }
         let timeout = request.timeout
         let limit = request.maxResponseBytes
@@ -262,10 +289,20 @@ public final class HTTPTransport: Sendable {
         }
         if let error = error as? HTTPClientError {
             switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout:
+            case .deadlineExceeded, .readTimeout:
                 return HTTPStepError(.timeout, "no complete response within \(DurationText.format(request.timeout)) (the request timeout); raise 'request.timeout' if the server is slow")
+            case .connectTimeout:
+                var failure = HTTPStepError(.timeout, "could not connect within the connect timeout; check that the server is up and reachable")
+                failure.isBeforeSending = true
+                return failure
             case .remoteConnectionClosed:
                 return HTTPStepError(.connection, "the server closed the connection before answering")
+            case .proxyAuthenticationRequired:
+                return HTTPStepError(.proxyAuthentication, "the proxy answered 407 Proxy Authentication Required: it refused the credentials of sheetsync.yml; check 'proxy.username' and 'proxy.password' (the secret it names) in sheetsync.yml", status: 407)
+            case .invalidProxyResponse, .httpProxyHandshakeTimeout:
+                var failure = HTTPStepError(.connection, "the proxy did not open a tunnel to \(Self.hostAndPort(request.url)) (\(error)); check the proxy and that it may reach that host", underlying: error)
+                failure.isBeforeSending = true
+                return failure
             default:
                 break
             }
@@ -280,8 +317,26 @@ public final class HTTPTransport: Sendable {
             return HTTPStepError(.tls, "TLS failed: \(text). If the server uses a private CA, set 'ca_file'; only for testing, 'verify_tls: false'",
                                  underlying: error)
         }
-        let host = URL(string: request.url).map { "\($0.host ?? "?"):\($0.port.map(String.init) ?? ($0.scheme == "https" ? "443" : "80"))" } ?? request.url
-        return HTTPStepError(.connection, "cannot connect to \(host): \(text)", underlying: error)
+        var failure = HTTPStepError(.connection, "cannot connect to \(Self.hostAndPort(request.url)): \(text)", underlying: error)
+        failure.isBeforeSending = Self.isConnectFailure(error)
+        return failure
+    }
+
+    /// Whether `error` came from opening the connection (refused, unreachable, no such
+    /// host, a connect timeout), before any byte of the request was written. An error
+    /// on a connection that was open — reset, closed, cut short — may come after the
+    /// server received the request, so it is not one.
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        switch error {
+        case is NIOConnectionError: return true
+        case ChannelError.connectTimeout: return true
+        case let error as IOError: return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode)
+        default: return false
+        }
+    }
+
+    static func hostAndPort(_ url: String) -> String {
+        URL(string: url).map { "\($0.host ?? "?"):\($0.port.map(String.init) ?? ($0.scheme == "https" ? "443" : "80"))" } ?? url
     }
 
     private func statusError(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError {

@@ -2,7 +2,7 @@ import SheetSyncCore
 
 /// Where a paginated run is: saved with each page's rows so that an interrupted run
 /// resumes at the next page instead of starting over.
-public struct PagePosition: Sendable, Equatable {
+public struct PagePosition: Sendable, Equatable, CustomStringConvertible {
     /// 1-based number of the page to fetch next.
     public var number: Int
     /// `page` style: the page number to send.
@@ -23,6 +23,16 @@ public struct PagePosition: Sendable, Equatable {
         self.token = token
         self.url = url
         self.fetched = fetched
+    }
+
+    /// The position in words, for messages: `page 2, token 'abc'`.
+    public var description: String {
+        var parts = ["page \(number)"]
+        if let page, page != number { parts.append("page number \(page)") }
+        if let offset { parts.append("offset \(offset)") }
+        if let token { parts.append("token '\(token)'") }
+        if let url { parts.append("URL '\(url)'") }
+        return parts.joined(separator: ", ")
     }
 
     /// Compact JSON for `_sheetsync_state`.

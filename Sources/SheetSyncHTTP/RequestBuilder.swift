@@ -110,7 +110,8 @@ public struct RequestBuilder: Sendable {
                     line("")
                 case .file(let pathTemplate, let filename, let contentType):
                     let path = try pathTemplate.renderText(values)
-                    let name = filename ?? URL(fileURLWithPath: path).lastPathComponent
+                    // A rendered value is data: quoted below, never read as a template again.
+                    let name = try filename?.renderText(values) ?? URL(fileURLWithPath: path).lastPathComponent
                     line("Content-Disposition: form-data; name=\"\(Self.quoted(part.name))\"; filename=\"\(Self.quoted(name))\"")
                     line("Content-Type: \(contentType ?? "application/octet-stream")")
                     line("")

@@ -20,8 +20,8 @@ extension JobRunner {
     /// Each window is a run with trigger `backfill` and `{{window.start}}` /
     /// `{{window.end}}` set; it keeps no resume state and never moves the job's
     /// incremental cursor, so a scheduled run of the same job can go on alongside.
-    /// Finished windows are recorded, so an interrupted backfill resumes with the
-    /// windows still to do (`restart` starts over).
+    /// Finished windows are recorded, so the same backfill run again does only the windows
+    /// still to do — none, once it has completed — and `restart` starts over.
     public func backfill(_ job: JobDefinition, windows: [BackfillWindow], from: String, to: String, step: String,
                          timezone: String, concurrency: Int, restart: Bool, params: [String: String] = [:],
                          progress: @Sendable (BackfillReport) -> Void) async throws(StoreError) -> BackfillReport {

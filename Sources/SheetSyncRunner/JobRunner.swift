@@ -26,8 +26,14 @@ public struct JobRunner: Sendable {
     }
 
     /// The HTTP transport for a project: its proxy (with the password from secrets) configured.
+    /// A proxy secret that is not set fails only the requests that use the proxy.
     public static func makeTransport(for project: Project) throws(HTTPStepError) -> HTTPTransport {
         guard let proxy = project.settings.proxy else { return HTTPTransport() }
+        let unset = proxyReferences(project).filter { $0.source == .secret && project.secrets.value($0.name) == nil }.map(\.name)
+        if let name = unset.first {
+            let file = project.settings.secretsFile.map { " or add it to \($0)" } ?? ""
+            return HTTPTransport(proxyProblem: "the proxy in sheetsync.yml needs secret '\(name)', which is not set; export \(name)=…\(file) before running this job")
+        }
         let values = templateValues(project: project, names: proxyReferences(project), params: [:], state: [:])
         do {
             let url = try proxy.url.renderText(values)

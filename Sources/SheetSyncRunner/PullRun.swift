@@ -34,7 +34,11 @@ final class PullRun {
     /// False for backfill windows: no resume state, no cursor.
     let keepsState: Bool
     /// The cursor value this run's requests use (kept across a resume).
-    let requestCursor: String
+    var requestCursor: String
+    /// Where an interrupted run left off, when this run resumes there; and what a fresh
+    /// run would start from, should the server refuse that position (`on_stale_resume`).
+    var resumedFrom: PagePosition?
+    var freshStart: (cursorMax: String?, requestCursor: String) = (nil, "")
 
     var values: TemplateValues
     /// What the setup steps extracted, and which failed (`on_failure: continue`).
@@ -80,8 +84,10 @@ final class PullRun {
         walker = pull.paginate.map(PageWalker.init)
         position = walker?.first() ?? PagePosition()
         cursorMax = state[StateKey.cursor]
+        freshStart = (cursorMax, values.state[StateKey.cursor] ?? "")
         if keepsState, walker != nil, let saved = state[StateKey.resumePosition].flatMap(PagePosition.init(json:)) {
             position = saved
+            resumedFrom = saved
             walker?.remember(saved)
             cursorMax = CursorValue.max(cursorMax, state[StateKey.resumeCursorMax], as: reader.mapper.cursorType)
             if let cursor = state[StateKey.resumeRequestCursor] { values.state[StateKey.cursor] = cursor }
@@ -155,6 +161,10 @@ final class PullRun {
         runner.faults?(.afterRequest, position.number)
         switch exchange.result {
         case .success(let response): return (request, response)
+        case .failure(let error) where isStaleResume(error):
+            guard pull.paginate?.onStaleResume == .restart else { throw staleResumeFailure(error) }
+            try startOver(after: error)
+            return try await fetch()
         case .failure(let error): throw JobRunner.RunFailure(error, continued: continues)
         }
     }
@@ -307,7 +317,7 @@ final class PullRun {
     // MARK: - Failures
 
     /// `on_failure: continue`: a failed request or page makes the run partial.
-    private var continues: Bool { pull.request.onFailure == .continue }
+    var continues: Bool { pull.request.onFailure == .continue }
 
     /// A page that could not be read: a body that is not JSON says what its headers suggest.
     private func failure(_ error: PageReadError, response: HTTPResponseData, url: String) -> JobRunner.RunFailure {

@@ -22,6 +22,7 @@ extension JobRunner {
             case invalidRequest = "invalid_request"
             case redirect
             case refusedURL = "refused_url"
+            case proxyAuthentication = "proxy_authentication"
             // The transform stage (`PageReadError.Code`, same strings).
             case invalidJSON = "invalid_json"
             case unexpectedResponse = "unexpected_response"
@@ -97,6 +98,7 @@ extension JobRunner.RunFailure.Code {
         case .invalidRequest: self = .invalidRequest
         case .redirect: self = .redirect
         case .refusedURL: self = .refusedURL
+        case .proxyAuthentication: self = .proxyAuthentication
         }
     }
 

@@ -6,19 +6,22 @@ public struct BackfillProgress: Sendable {
     public var id: Int64
     /// Every window, in order; `done` marks those finished by this or an earlier attempt.
     public var windows: [(position: Int, window: BackfillWindow, done: Bool)]
-    /// True when an interrupted backfill with the same job, range and step was picked up.
+    /// True when an earlier backfill with the same job, range, step and zone was picked
+    /// up: an interrupted one, or a finished one (then every window is done).
     public var resumed: Bool
 }
 
 extension WorksheetDatabase {
-    /// Finds the unfinished backfill of `job` over the same range, step and zone (unless
-    /// `restart`), or records a new one with `windows`.
+    /// Finds the latest backfill of `job` over the same range, step and zone — unfinished,
+    /// or finished (every window done, so there is nothing to do) — unless `restart`, or
+    /// records a new one with `windows`. A backfill that `restart` replaced is marked
+    /// finished, but a newer one always exists for it, so it is never picked up again.
     public func startBackfill(job: String, from: String, to: String, step: String, timezone: String,
                               windows: [BackfillWindow], restart: Bool) throws(StoreError) -> BackfillProgress {
         try write { db in
             if !restart, let id = try Int64.fetchOne(db, sql: """
                 SELECT id FROM _sheetsync_backfills
-                WHERE job = ? AND range_from = ? AND range_to = ? AND step = ? AND timezone = ? AND finished_at IS NULL
+                WHERE job = ? AND range_from = ? AND range_to = ? AND step = ? AND timezone = ?
                 ORDER BY id DESC LIMIT 1
                 """, arguments: [job, from, to, step, timezone]) {
                 let rows = try Row.fetchAll(db, sql: "SELECT position, window_start, window_end, status FROM _sheetsync_backfill_windows WHERE backfill_id = ? ORDER BY position", arguments: [id])

@@ -11,8 +11,9 @@ struct Backfill: AsyncParsableCommand {
         discussion: """
             Windows are [from, to) cut at --step (30m, 6h, 1d, 1w, 1mo), in UTC unless --timezone is given
             (then day and month boundaries are local midnights). Finished windows are recorded: running the
-            same backfill again resumes with the windows still to do; --restart starts over. A backfill never
-            moves the job's incremental cursor.
+            same backfill again (same job, range, step and zone) does only the windows not done yet, and
+            nothing once it has completed; --restart runs every window again. A backfill never moves the
+            job's incremental cursor.
             """
     )
 
@@ -37,7 +38,7 @@ struct Backfill: AsyncParsableCommand {
             transform: TimeZoneArgument.parse)
     var timezone: TimeZoneArgument?
 
-    @Flag(help: "Start over instead of resuming an interrupted backfill of the same range.")
+    @Flag(help: "Run every window again, instead of only those not done by an earlier run of the same backfill.")
     var restart = false
 
     /// `[--from, --to)` cut at `--step`. A date bound is midnight in `--timezone`, so the
@@ -77,7 +78,8 @@ struct Backfill: AsyncParsableCommand {
                 throw ExitCode.failure
             }
             if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
-            Output.out("\(job): backfill \(report.failed == 0 ? "complete" : "incomplete"): \(report.done)/\(report.total) windows, \(report.rows) rows written\(report.failed > 0 ? ", \(report.failed) window(s) failed (run the same command again to retry them)" : "")")
+            let nothingToDo = report.resumed && report.last == nil && report.done == report.total
+            Output.out("\(job): backfill \(report.failed == 0 ? "complete" : "incomplete"): \(report.done)/\(report.total) windows, \(report.rows) rows written\(report.failed > 0 ? ", \(report.failed) window(s) failed (run the same command again to retry them)" : "")\(nothingToDo ? " (every window was done by an earlier run of this backfill; --restart runs them again)" : "")")
             if report.failed > 0 { throw ExitCode.failure }
         }
     }
@@ -97,6 +99,8 @@ struct Backfill: AsyncParsableCommand {
             FileHandle.standardError.write(Data(line.utf8))
         } else if let (window, summary) = report.last {
             Output.err("window \(window.start) .. \(window.end): \(summary.status.rawValue), \(summary.counts.inserted + summary.counts.updated) rows (\(finished)/\(report.total) windows, \(report.rows) rows, \(Int(rate)) rows/s)\(summary.errorMessage.map { "; error: " + $0 } ?? "")")
+        } else if report.resumed, report.done == report.total {
+            Output.err("nothing to do: all \(report.total) windows were done by an earlier run of this backfill")
         } else if report.resumed {
             Output.err("resuming: \(report.done)/\(report.total) windows already done")
         }

@@ -35,6 +35,22 @@ struct BackfillCLITests {
         #expect(try CLI.run(["query", "SELECT count(*) FROM orders", "--format", "csv", "--project", path]).stdout == "count(*)\r\n40\n")
         // The incremental cursor was not touched by the backfill.
         #expect(try CLI.run(["state", "orders", "--project", path]).stdout == "orders: no saved state\n")
+        // Issue 15, item 10: the same command again does nothing (every window is done), as the
+        // README says; before, it redid every window. --restart runs them all again.
+        let arguments = ["backfill", "orders", "--from", "2024-01-01", "--to", "2024-01-04", "--step", "1d", "--project", path]
+        let again = try CLI.run(arguments, environment: environment)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.hasPrefix("orders: backfill complete: 3/3 windows, 0 rows written"), "\(again.stdout)")
+        #expect(again.stdout.contains("--restart"), "\(again.stdout)")
+        #expect(!again.stderr.contains("window 2024"), "\(again.stderr)")
+        let backfillRuns = ["query", "SELECT count(*) FROM _sheetsync_runs WHERE trigger = 'backfill'", "--format", "csv", "--project", path]
+        #expect(try CLI.run(backfillRuns).stdout == "count(*)\r\n3\n")
+        let restarted = try CLI.run(arguments + ["--restart"], environment: environment)
+        #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)")
+        // Every window ran again; the rows were already there, so none was written.
+        #expect(restarted.stdout == "orders: backfill complete: 3/3 windows, 0 rows written\n")
+        #expect(restarted.stderr.split(separator: "\n").filter { $0.hasPrefix("window ") }.count == 3)
+        #expect(try CLI.run(backfillRuns).stdout == "count(*)\r\n6\n")
         let bad = try CLI.run(["backfill", "orders", "--from", "2024-01-04", "--to", "2024-01-01", "--project", path], environment: environment)
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("must be before --to"))

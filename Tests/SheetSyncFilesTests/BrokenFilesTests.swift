@@ -168,6 +168,9 @@ struct BrokenFilesTests {
         Case(name: "json key field", path: "schema/c.yml",
              text: "key: [doc]\nfields:\n  doc: json\n",
              expected: ["schema/c.yml:1:6: error: key field 'doc' has type json; key fields must be text, integer, decimal, date or datetime"]),
+        Case(name: "misspelt on_stale_resume (issue 15)", path: "jobs/a.yml",
+             text: pullHead + "request: { url: 'http://x' }\npaginate: { style: cursor, param: after, next: $.next, on_stale_resume: restrat }\n",
+             expected: ["jobs/a.yml:4:73: error: invalid value 'restrat' for 'paginate.on_stale_resume', did you mean 'restart'? (expected one of: fail, restart)"]),
         // sheetsync.yml
         Case(name: "misspelt settings key", path: "sheetsync.yml",
              text: "databse: x.db\nenv:\n  SHOP_URL: http://127.0.0.1:9\n",

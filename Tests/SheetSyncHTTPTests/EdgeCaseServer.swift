@@ -9,7 +9,9 @@ import SheetSyncDemo
 /// - `/echo` (any method): answers with what arrived: method, path, query, headers
 ///   and the body in base64, so tests can compare byte for byte.
 /// - `/status/:code`: answers that status with `{"error": {"code": "E<code>", "message": …}}`.
-/// - `/slow/:ms`: answers after a delay.
+/// - `/slow/:ms`: answers after a delay (GET counts as hit `slow-get`, POST and PUT as
+///   `slow-post` and `slow-put`).
+/// - `POST /status/:code`: like `GET /status/:code`, counted as hit `post-status-<code>`.
 /// - `/flaky/:key`: 429 with `Retry-After: 1` the first time for each key, then 200.
 /// - `/always503`: 503, always.
 /// - `/big/:bytes`: a body of that many bytes.
@@ -49,10 +51,20 @@ enum EdgeCaseServer {
             let body = #"{"error": {"code": "E\#(code)", "message": "status \#(code) as asked"}}"#
             return Response(status: .init(code: code), headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
         }
-        router.get("/slow/:ms") { _, context -> Response in
+        let slow: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, context in
+            _ = await hits.hit("slow-" + request.method.rawValue.lowercased())
             let ms = Int(context.parameters.get("ms") ?? "0") ?? 0
             try await Task.sleep(for: .milliseconds(ms))
             return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "{}")))
+        }
+        router.get("/slow/:ms", use: slow)
+        router.post("/slow/:ms", use: slow)
+        router.put("/slow/:ms", use: slow)
+        router.post("/status/:code") { _, context -> Response in
+            let code = Int(context.parameters.get("code") ?? "500") ?? 500
+            _ = await hits.hit("post-status-\(code)")
+            return Response(status: .init(code: code), headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(string: #"{"error": {"code": "E\#(code)"}}"#)))
         }
         router.get("/flaky/:key") { _, context -> Response in
             let key = context.parameters.get("key") ?? ""

@@ -4,7 +4,9 @@ import NIOPosix
 
 /// A tiny HTTP CONNECT proxy for tests (AsyncHTTPClient tunnels through proxies
 /// with CONNECT, for http and https alike). It logs each tunnel's target and
-/// `Proxy-Authorization` header, then copies bytes both ways.
+/// `Proxy-Authorization` header, then copies bytes both ways. With `requiring`, a
+/// tunnel whose `Proxy-Authorization` is not that value gets `407 Proxy Authentication
+/// Required`, as a real proxy answers wrong credentials.
 actor ProxyLog {
     var requests: [(target: String, authorization: String?)] = []
     func record(_ target: String, _ authorization: String?) { requests.append((target, authorization)) }
@@ -14,11 +16,11 @@ final class ConnectProxy: @unchecked Sendable {
     let channel: any Channel
     var port: Int { channel.localAddress?.port ?? 0 }
 
-    init(log: ProxyLog) async throws {
+    init(log: ProxyLog, requiring authorization: String? = nil) async throws {
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ConnectHandler(log: log)) }
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ConnectHandler(log: log, requiring: authorization)) }
             }
             .bind(host: "127.0.0.1", port: 0).get()
     }
@@ -30,8 +32,9 @@ final class ConnectProxy: @unchecked Sendable {
 
 /// Runs `body` with a CONNECT proxy on 127.0.0.1 that logs to `log`, and closes the
 /// proxy when `body` returns or throws.
-func withConnectProxy<Value>(log: ProxyLog, _ body: (ConnectProxy) async throws -> Value) async throws -> Value {
-    let proxy = try await ConnectProxy(log: log)
+func withConnectProxy<Value>(log: ProxyLog, requiring authorization: String? = nil,
+                             _ body: (ConnectProxy) async throws -> Value) async throws -> Value {
+    let proxy = try await ConnectProxy(log: log, requiring: authorization)
     do {
         let value = try await body(proxy)
         await proxy.stop()
@@ -48,10 +51,14 @@ final class ConnectHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
     typealias OutboundOut = ByteBuffer
 
     let log: ProxyLog
+    let required: String?
     var buffered = ByteBuffer()
     var connecting = false
 
-    init(log: ProxyLog) { self.log = log }
+    init(log: ProxyLog, requiring authorization: String? = nil) {
+        self.log = log
+        self.required = authorization
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -73,6 +80,11 @@ final class ConnectHandler: ChannelInboundHandler, RemovableChannelHandler, @unc
             .map { String($0.dropFirst("proxy-authorization:".count)).trimmingCharacters(in: .whitespaces) }
         let log = self.log
         Task { await log.record(target, authorization) }
+        if let required, authorization != required {
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n")), promise: nil)
+            context.close(promise: nil)
+            return
+        }
         let hostPort = target.split(separator: ":")
         let host = String(hostPort[0])
         let port = Int(hostPort.last ?? "80") ?? 80

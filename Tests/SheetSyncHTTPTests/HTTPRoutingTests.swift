@@ -124,3 +124,30 @@ extension HTTPRequestSpec {
         return copy
     }
 }
+
+/// Issue 15, item 10: a proxy that refuses the credentials (407) is a clear error, sent
+/// once: before, it was retried as a connection error ("cannot connect to …").
+struct ProxyAuthenticationTests {
+    @Test func a407FromTheProxyNamesTheCredentialsAndIsNotRetried() async throws {
+        let log = ProxyLog()
+        let expected = "Basic " + Data("user:right".utf8).base64EncodedString()
+        try await withConnectProxy(log: log, requiring: expected) { proxy in
+            try await withEdgeServer { server, _ in
+                try await withTransport(proxy: .init(host: "127.0.0.1", port: proxy.port, username: "user", password: "wr0ng-pa55")) { transport in
+                    var viaProxy = spec(.GET, server.baseURL + "/echo", retry: RetryPolicy(attempts: 3, initialDelay: .milliseconds(5)))
+                    viaProxy.proxy = true
+                    let request = try RequestBuilder(projectDirectory: URL(fileURLWithPath: "/tmp")).build(viaProxy, values: TemplateValues())
+                    let result = await transport.send(request, redactor: Redactor(secrets: ["wr0ng-pa55"]))
+                    guard case .failure(let error) = result.result else { Issue.record("the proxy let the request through"); return }
+                    #expect(error.code != .connection)
+                    #expect(error.message.contains("407"), "\(error.message)")
+                    #expect(error.message.contains("proxy.username"), "\(error.message)")
+                    #expect(error.message.contains("proxy.password"), "\(error.message)")
+                    #expect(!error.message.contains("wr0ng"))
+                    #expect(result.attempts.count == 1)
+                    #expect(await log.requests.count == 1)
+                }
+            }
+        }
+    }
+}

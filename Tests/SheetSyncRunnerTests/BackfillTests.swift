@@ -56,11 +56,22 @@ struct BackfillTests {
                 // The scheduled job's cursor did not move, and no resume state was left.
                 #expect(try harness.database.state(job: "j") == [StateKey.cursor: "2023-06-01T00:00:00Z"])
 
-                // A finished backfill is not resumed: the same command starts a new one.
+                // Issue 15, item 10: a finished backfill run again does nothing (every window is
+                // done), as the README says; before, the same command redid every window.
                 let third = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
                                                               concurrency: 1, restart: false) { _ in }
-                #expect(!third.resumed)
+                #expect(third.resumed)
                 #expect(third.done == 3)
+                #expect(third.rows == 0)
+                #expect(await failures.calls.count == 4)
+                #expect(try harness.rows("SELECT count(*) FROM _sheetsync_runs WHERE trigger = 'backfill'")[0][0] as Int == 4)
+
+                // --restart runs every window again.
+                let fourth = try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
+                                                               concurrency: 1, restart: true) { _ in }
+                #expect(!fourth.resumed)
+                #expect(fourth.done == 3)
+                #expect(await failures.calls.count == 7)
             }
         }
     }

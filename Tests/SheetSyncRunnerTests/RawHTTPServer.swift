@@ -17,6 +17,14 @@ final class RawHTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var held: [Int32] = []
     private var stopped = false
+    private var requestsByPath: [String: Int] = [:]
+
+    /// How many requests for `path` arrived (their head was read).
+    func requests(_ path: String) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return requestsByPath[path] ?? 0
+    }
 
     init(_ behaviours: [String: Behaviour]) throws {
         self.behaviours = behaviours
@@ -48,16 +56,19 @@ final class RawHTTPServer: @unchecked Sendable {
     }
 
     private func serve(_ connection: Int32) {
-        // Read the request head (small requests only: a GET from sheetsync).
+        // Read the request head (small requests only); a body that came with it is ignored.
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while !request.suffix(4).elementsEqual([13, 10, 13, 10]) {
+        while !request.indices.dropLast(3).contains(where: { request[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) }) {
             let count = read(connection, &buffer, buffer.count)
             if count <= 0 { close(connection); return }
             request += buffer[0..<count]
         }
         let line = String(decoding: request.prefix { $0 != 13 }, as: UTF8.self)
         let path = line.split(separator: " ").dropFirst().first.map { String($0.split(separator: "?")[0]) } ?? "/"
+        lock.lock()
+        requestsByPath[path, default: 0] += 1
+        lock.unlock()
         let behaviour = behaviours[path] ?? Behaviour(bytes: Array("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
         var sent = 0
         while sent < behaviour.bytes.count {

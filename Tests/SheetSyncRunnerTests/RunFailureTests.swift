@@ -35,7 +35,8 @@ struct RunFailureTests {
     }
 
     /// Every request code is recorded under the same string the request stage uses.
-    @Test(arguments: [HTTPStepError.Code.timeout, .connection, .tls, .status, .tooLarge, .invalidRequest, .redirect, .refusedURL])
+    @Test(arguments: [HTTPStepError.Code.timeout, .connection, .tls, .status, .tooLarge, .invalidRequest, .redirect, .refusedURL,
+                      .proxyAuthentication])
     func requestCodesKeepTheirStrings(_ code: HTTPStepError.Code) {
         #expect(RunFailure.Code(code).rawValue == code.rawValue)
     }
@@ -50,6 +51,8 @@ struct RunFailureTests {
         #expect(Set(RunFailure.Code.allCases.filter { $0 != .unclassified }.map(\.rawValue)) == [
             "timeout", "connection", "tls", "status", "too_large", "invalid_request", "redirect", "refused_url",
             "invalid_json", "unexpected_response", "invalid_job", "pagination_loop", "interrupted", "step_failed",
+            // Issue 15: a proxy that refuses sheetsync.yml's credentials (407).
+            "proxy_authentication",
         ])
     }
 

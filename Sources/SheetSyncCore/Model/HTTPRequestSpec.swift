@@ -2,6 +2,15 @@
 public struct HTTPRequestSpec: Sendable, Hashable {
     public enum Method: String, Sendable, CaseIterable {
         case GET, POST, PUT, PATCH, DELETE, HEAD
+
+        /// Whether sending the request twice has the effect of sending it once (RFC 9110
+        /// §9.2.2): GET, HEAD, PUT and DELETE are; POST and PATCH are not.
+        public var isIdempotent: Bool {
+            switch self {
+            case .GET, .HEAD, .PUT, .DELETE: true
+            case .POST, .PATCH: false
+            }
+        }
     }
 
     /// What happens to the run when the request finally fails.
@@ -85,22 +94,42 @@ public struct ErrorExtraction: Sendable, Hashable {
 }
 
 /// Which failures are retried, how often, and how long to wait.
+///
+/// A failure after which the request may have reached the server (a timeout, a
+/// connection lost after sending, a status in `on` other than 429 and 503) is retried
+/// only when sending the request twice is harmless: an idempotent method, or
+/// `nonIdempotent` (the job says its POST only reads, as search APIs do). A connection
+/// that failed before anything was sent, and 429 and 503 in `on`, are retried for every
+/// method.
 public struct RetryPolicy: Sendable, Hashable {
     /// Total attempts, the first included.
     public var attempts: Int
-    /// Status codes retried; connection errors and timeouts are always retried.
+    /// Status codes retried.
     public var on: [Int]
     /// First backoff delay; it doubles each attempt, with jitter, capped by `maxDelay`.
     public var initialDelay: Duration
     public var maxDelay: Duration
+    /// `retry.non_idempotent`: repeat a POST or PATCH that may have reached the server.
+    public var nonIdempotent: Bool
 
     public static let defaultStatuses = [429, 502, 503, 504]
+    /// Statuses that say the server did not act on the request (RFC 6585, RFC 9110):
+    /// retried, when listed in `on`, whatever the method.
+    public static let notActedOnStatuses: Set<Int> = [429, 503]
 
-    public init(attempts: Int = 3, on: [Int] = RetryPolicy.defaultStatuses, initialDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60)) {
+    public init(attempts: Int = 3, on: [Int] = RetryPolicy.defaultStatuses, initialDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(60),
+                nonIdempotent: Bool = false) {
         self.attempts = attempts
         self.on = on
         self.initialDelay = initialDelay
         self.maxDelay = maxDelay
+        self.nonIdempotent = nonIdempotent
+    }
+
+    /// Whether a request with `method` may be sent again after a failure that may have
+    /// reached the server.
+    public func mayRepeat(_ method: HTTPRequestSpec.Method) -> Bool {
+        method.isIdempotent || nonIdempotent
     }
 }
 
@@ -136,7 +165,8 @@ public enum RequestBody: Sendable, Hashable {
 public struct MultipartPart: Sendable, Hashable {
     public enum Content: Sendable, Hashable {
         case text(Template)
-        case file(path: Template, filename: String?, contentType: String?)
+        /// `filename` is a template like the path (default: the file's own name).
+        case file(path: Template, filename: Template?, contentType: String?)
     }
 
     public var name: String
@@ -150,7 +180,7 @@ public struct MultipartPart: Sendable, Hashable {
     var templates: [Template] {
         switch content {
         case .text(let value): [value]
-        case .file(let path, _, _): [path]
+        case .file(let path, let filename, _): [path] + (filename.map { [$0] } ?? [])
         }
     }
 }

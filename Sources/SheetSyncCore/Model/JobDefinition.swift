@@ -185,6 +185,18 @@ public struct PaginationSpec: Sendable, Hashable {
     /// For `next_url` and `link_header`: origins other than the job's own that a next-page
     /// URL may point at. Credential headers are never sent to them.
     public var allowOrigins: [Origin] = []
+    /// What a run does when the saved resume position of an interrupted run is refused.
+    public var onStaleResume: StaleResumePolicy = .fail
+
+    /// `paginate.on_stale_resume`: the page an interrupted run saved to resume at is
+    /// answered with a 4xx (other than 401, 403, 407 and 429: those say nothing about the
+    /// position) — a cursor token or next URL the server has expired.
+    public enum StaleResumePolicy: String, Sendable, CaseIterable {
+        /// The run fails, naming the saved position and how to start over.
+        case fail
+        /// The run forgets the position and starts over from the first page.
+        case restart
+    }
 
     public static let defaultMaxPages = 10_000
 
