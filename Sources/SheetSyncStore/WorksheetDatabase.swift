@@ -39,7 +39,11 @@ public final class WorksheetDatabase: Sendable {
                 try BookkeepingMigrations.refuseNewer(path: path)
             }
             pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.write { db in try BookkeepingMigrations.run(db) }
+            try pool.write { db in
+                try BookkeepingMigrations.run(db)
+                // Runs left 'running' by a process that is gone (killed, crashed).
+                _ = try Self.markInterruptedRuns(db)
+            }
         } catch let error as StoreError {
             throw error
         } catch {
