@@ -15,6 +15,8 @@ public actor Daemon: ScheduleDelegate {
     public private(set) var project: Project
     public let database: WorksheetDatabase
     public let transport: HTTPTransport
+    /// Set on shutdown: runs in flight stop after the page being written, none start.
+    public let stopRequest = RunStopRequest()
     let logger: Logger
     let defaultZone: TimeZone
     private let limit: Int
@@ -38,7 +40,7 @@ public actor Daemon: ScheduleDelegate {
         self.defaultZone = project.settings.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
     }
 
-    var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logger) }
+    var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logger, stop: stopRequest) }
 
     /// Schedule entries for the scheduled pull jobs.
     public func entries() -> [ScheduleEntry] {
@@ -89,8 +91,10 @@ public actor Daemon: ScheduleDelegate {
     }
 
     public func run(job name: String, tick: Date, catchUp: Bool) async {
-        guard let job = project.job(named: name) else { return }
+        guard let job = project.job(named: name), !stopRequest.isRequested else { return }
         await acquire()
+        // A run waiting for its turn when the shutdown came does not start (catch-up runs neither).
+        guard !stopRequest.isRequested else { return release() }
         let runner = self.runner
         logger.info("run started", metadata: ["job": "\(name)", "trigger": "schedule", "catch_up": "\(catchUp)"])
         let summary = await runner.run(job, trigger: .schedule)

@@ -50,6 +50,14 @@ final class ChildProcess: @unchecked Sendable {
         return !process.isRunning
     }
 
+    /// The exit status, nil while the process runs (Foundation traps when asked before).
+    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+
+    /// How it ended, nil while it runs.
+    var termination: (reason: Process.TerminationReason, status: Int32)? {
+        process.isRunning ? nil : (process.terminationReason, process.terminationStatus)
+    }
+
     /// SIGKILL and reap, if still running.
     func stop() {
         if process.isRunning {
