@@ -72,6 +72,8 @@ public final class DaemonSession: Sendable {
         services.append(.init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup))
         services.append(.init(service: PushLoop(daemon: daemon, interval: configuration.pushInterval, clock: clock),
                               successTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(.init(service: MaintenanceService(daemon: daemon, interval: configuration.maintenanceInterval, clock: clock, logger: logger),
+                              successTerminationBehavior: .gracefullyShutdownGroup))
         services.append(.init(service: SchedulerService(scheduler: scheduler, stop: daemon.stopRequest, grace: configuration.grace, logger: logger),
                               successTerminationBehavior: .gracefullyShutdownGroup))
         // SIGTERM and SIGINT are watched by `run()`, not the group: the group ignores a second one.

@@ -109,7 +109,9 @@ func requestCount(_ url: String) throws -> Int {
 
 /// The first column of the first row of `sql`, read with `sheetsync query`.
 func queryValue(_ sql: String, project: String) throws -> String {
-    csvValue(try CLI.run(["query", sql, "--format", "csv", "--project", project]).stdout)
+    let value = csvValue(try CLI.run(["query", sql, "--format", "csv", "--project", project]).stdout)
+    // A CSV field with commas is quoted.
+    return value.hasPrefix("\"") ? String(value.dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"") : value
 }
 
 /// A project with an `items` worksheet and a paginated job `items` reading `{{env.API}}/items`.
