@@ -80,6 +80,7 @@ public final class DaemonSession: Sendable {
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         self.group = group
         self.stopSignals = stopSignals
+        await daemon.setFailureHandler { [group] in await group.triggerGracefulShutdown() }
         self.daemon = daemon
         self.scheduler = scheduler
         self.transport = transport
@@ -112,6 +113,7 @@ public final class DaemonSession: Sendable {
         } catch {
             failure = error
         }
+        if failure == nil { failure = await daemon.failure }
         await transport.shutdown()
         lock.release()
         if let failure {

@@ -3,8 +3,9 @@ import ServiceLifecycle
 import SheetSyncStore
 
 /// Keeps the database in order while the daemon runs, at start and every `interval` (an
-/// hour in `sheetsync serve`): marks runs whose process is gone `interrupted`, and applies
-/// `retention:` (as `sheetsync prune` does).
+/// hour in `sheetsync serve`): checks that the database file is still the one at its path,
+/// marks runs whose process is gone `interrupted`, and applies `retention:` (as
+/// `sheetsync prune` does).
 struct MaintenanceService: Service {
     let daemon: Daemon
     let interval: Duration
@@ -24,6 +25,7 @@ struct MaintenanceService: Service {
     /// One pass. Pruning runs off the daemon's actor (a first prune of a large ledger takes
     /// a while, a chunk of rows per transaction), so schedules and pushes go on meanwhile.
     func maintain() async {
+        guard await daemon.databaseIsInPlace() else { return }
         let database = daemon.database
         let retention = await daemon.project.settings.retention
         do {
