@@ -15,6 +15,8 @@ public actor Daemon: ScheduleDelegate {
     public private(set) var project: Project
     public let database: WorksheetDatabase
     public let transport: HTTPTransport
+    /// Set on shutdown: runs in flight stop after the page being written, none start.
+    public let stopRequest = RunStopRequest()
     let logger: Logger
     let defaultZone: TimeZone
     private let limit: Int
@@ -28,6 +30,10 @@ public actor Daemon: ScheduleDelegate {
     public private(set) var runCounts: [String: [String: Int]] = [:]
     public private(set) var rowCounts: [String: [String: Int]] = [:]
     public private(set) var durations: [Double] = []
+    /// Why the daemon stopped by itself, if it did (the database file removed under it).
+    public private(set) var failure: DaemonError?
+    /// Called once when `failure` is set: the session shuts down.
+    private var onFailure: (@Sendable () async -> Void)?
 
     public init(project: Project, database: WorksheetDatabase, transport: HTTPTransport, logger: Logger, maxConcurrent: Int) {
         self.project = project
@@ -38,7 +44,7 @@ public actor Daemon: ScheduleDelegate {
         self.defaultZone = project.settings.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
     }
 
-    var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logger) }
+    var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logger, stop: stopRequest) }
 
     /// Schedule entries for the scheduled pull jobs.
     public func entries() -> [ScheduleEntry] {
@@ -89,8 +95,10 @@ public actor Daemon: ScheduleDelegate {
     }
 
     public func run(job name: String, tick: Date, catchUp: Bool) async {
-        guard let job = project.job(named: name) else { return }
+        guard let job = project.job(named: name), !stopRequest.isRequested else { return }
         await acquire()
+        // A run waiting for its turn when the shutdown came does not start (catch-up runs neither).
+        guard !stopRequest.isRequested, databaseIsInPlace() else { return release() }
         let runner = self.runner
         logger.info("run started", metadata: ["job": "\(name)", "trigger": "schedule", "catch_up": "\(catchUp)"])
         let summary = await runner.run(job, trigger: .schedule)
@@ -139,7 +147,7 @@ public actor Daemon: ScheduleDelegate {
             pushLoops.remove(name)
             return false
         }
-        guard pushing.insert(name).inserted else { return true }
+        guard databaseIsInPlace(), pushing.insert(name).inserted else { return true }
         let summary = await runner.push(job, trigger: .schedule)
         pushing.remove(name)
         if summary.delivered + summary.failed > 0 || summary.error != nil || summary.disabled != nil {
@@ -147,6 +155,27 @@ public actor Daemon: ScheduleDelegate {
                                                     "failed": "\(summary.failed)", "pending": "\(summary.pending)"])
         }
         return true
+    }
+
+    func setFailureHandler(_ handler: @escaping @Sendable () async -> Void) {
+        onFailure = handler
+    }
+
+    /// False when the database file is no longer the one at its path (removed or replaced
+    /// while the daemon ran): the daemon then stops with that error (`failure`) instead of
+    /// reporting runs into a file nobody can open.
+    func databaseIsInPlace() -> Bool {
+        do {
+            try database.checkFileInPlace()
+            return true
+        } catch {
+            if failure == nil {
+                failure = DaemonError(.databaseGone, error.message, underlying: error)
+                stopRequest.request()
+                if let onFailure { Task { await onFailure() } }
+            }
+            return false
+        }
     }
 
     private func acquire() async {

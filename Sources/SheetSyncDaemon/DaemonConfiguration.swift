@@ -35,10 +35,13 @@ public struct DaemonConfiguration: Sendable {
     public var reloadInterval: Duration
     /// How often push jobs look for new deliveries.
     public var pushInterval: Duration
+    /// How often the database is kept in order: runs whose process is gone marked
+    /// interrupted, `retention:` applied (also once at start).
+    public var maintenanceInterval: Duration
 
     public init(projectDirectory: URL, databasePath: String, endpoint: Endpoint?, maxConcurrent: Int = 4,
                 grace: Duration = .seconds(30), standby: Bool = false, handlesSignals: Bool = true,
-                reloadInterval: Duration = .seconds(2), pushInterval: Duration = .seconds(1)) {
+                reloadInterval: Duration = .seconds(2), pushInterval: Duration = .seconds(1), maintenanceInterval: Duration = .seconds(3600)) {
         self.projectDirectory = projectDirectory
         self.databasePath = databasePath
         self.endpoint = endpoint
@@ -48,5 +51,6 @@ public struct DaemonConfiguration: Sendable {
         self.handlesSignals = handlesSignals
         self.reloadInterval = reloadInterval
         self.pushInterval = pushInterval
+        self.maintenanceInterval = maintenanceInterval
     }
 }

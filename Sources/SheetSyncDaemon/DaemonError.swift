@@ -5,6 +5,8 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
         case locked
         /// The project's schema could not be applied to the database.
         case schema
+        /// The database file was removed or replaced while the daemon ran.
+        case databaseGone = "database_gone"
     }
 
     public var code: Code

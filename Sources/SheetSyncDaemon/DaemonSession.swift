@@ -14,7 +14,8 @@ import UnixSignals
 /// and the services (endpoints, reloader, push loop, scheduler) in one `ServiceGroup`.
 ///
 /// `run()` returns after a graceful shutdown: SIGTERM or SIGINT when the session
-/// handles signals, or `shutdown()`.
+/// handles signals, or `shutdown()`. A second SIGTERM or SIGINT (`stopNow()`) cuts runs in
+/// flight short at once instead of waiting out the grace period.
 public final class DaemonSession: Sendable {
     public let daemon: Daemon
     public let scheduler: JobScheduler
@@ -22,6 +23,13 @@ public final class DaemonSession: Sendable {
     private let transport: HTTPTransport
     private let lock: DatabaseLock
     private let logger: Logger
+    /// SIGTERM and SIGINT, trapped before anything runs; nil when the session leaves signals alone.
+    private let stopSignals: UnixSignalsSequence?
+    private let forced = ForcedStop()
+
+    /// The number of the signal that stopped the daemon at once (a second SIGTERM or SIGINT),
+    /// if one did: `sheetsync serve` then exits with 128 + it, as a process it killed would.
+    public var forcedBy: Int32? { forced.signal?.rawValue }
 
     /// Takes the lock, applies the schema and builds the services; nothing runs yet.
     ///
@@ -57,16 +65,22 @@ public final class DaemonSession: Sendable {
         }
         // Trapped now, before any service runs, so a SIGHUP sent early is not fatal.
         let hangups = configuration.handlesSignals ? await UnixSignalsSequence(trapping: .sighup) : nil
+        let stopSignals = configuration.handlesSignals ? await UnixSignalsSequence(trapping: .sigterm, .sigint) : nil
         let clock = ContinuousClock()
         let watcher = ProjectWatcher(directory: configuration.projectDirectory, daemon: daemon, scheduler: scheduler, database: database,
                                      logger: logger, interval: configuration.reloadInterval, clock: clock, hangups: hangups)
         services.append(.init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup))
         services.append(.init(service: PushLoop(daemon: daemon, interval: configuration.pushInterval, clock: clock),
                               successTerminationBehavior: .gracefullyShutdownGroup))
-        services.append(.init(service: SchedulerService(scheduler: scheduler, grace: configuration.grace, logger: logger),
+        services.append(.init(service: MaintenanceService(daemon: daemon, interval: configuration.maintenanceInterval, clock: clock, logger: logger),
                               successTerminationBehavior: .gracefullyShutdownGroup))
-        let signals: [UnixSignal] = configuration.handlesSignals ? [.sigterm, .sigint] : []
-        self.group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
+        services.append(.init(service: SchedulerService(scheduler: scheduler, stop: daemon.stopRequest, grace: configuration.grace, logger: logger),
+                              successTerminationBehavior: .gracefullyShutdownGroup))
+        // SIGTERM and SIGINT are watched by `run()`, not the group: the group ignores a second one.
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        self.group = group
+        self.stopSignals = stopSignals
+        await daemon.setFailureHandler { [group] in await group.triggerGracefulShutdown() }
         self.daemon = daemon
         self.scheduler = scheduler
         self.transport = transport
@@ -79,12 +93,27 @@ public final class DaemonSession: Sendable {
     /// releases the database's lock (a daemon on standby takes over from here).
     /// Throws (after logging it) the error that stopped a service.
     public func run() async throws {
+        let watcher = Task { [self] in
+            guard let stopSignals else { return }
+            var received = 0
+            for await signal in stopSignals {
+                received += 1
+                if received == 1 {
+                    logger.notice("\(signal): stopping; runs in flight stop after the page being written (send it again to stop at once)")
+                    await shutdown()
+                } else {
+                    await stopNow(signal)
+                }
+            }
+        }
+        defer { watcher.cancel() }
         var failure: (any Error)?
         do {
             try await group.run()
         } catch {
             failure = error
         }
+        if failure == nil { failure = await daemon.failure }
         await transport.shutdown()
         lock.release()
         if let failure {
@@ -94,13 +123,41 @@ public final class DaemonSession: Sendable {
         logger.info("stopped")
     }
 
-    /// Stops new work and lets runs in flight finish (within the grace period), as SIGTERM does.
+    /// Stops new work and lets runs in flight finish the page being written (within the
+    /// grace period), as SIGTERM does.
     public func shutdown() async {
+        daemon.stopRequest.request()
         await group.triggerGracefulShutdown()
+    }
+
+    /// Stops at once, as a second SIGTERM or SIGINT does: runs in flight are cut short (and
+    /// recorded `interrupted`), push requests in flight too (their attempts given back). Should
+    /// anything still hold the process 5 s later, it exits without waiting for it.
+    public func stopNow(_ signal: UnixSignal? = nil) async {
+        if let signal { forced.signal = signal }
+        logger.warning("stopping now: runs in flight are cut short and recorded interrupted")
+        await shutdown()
+        await scheduler.cancelRuns()
+        guard let signal else { return }
+        Task.detached {
+            try? await Task.sleep(for: .seconds(5))
+            _exit(128 + signal.rawValue)
+        }
     }
 
     private static func waitForLock(_ path: String, logger: Logger) -> DatabaseLock? {
         logger.notice("standing by: another daemon holds \(path)")
         return DatabaseLock(database: path, wait: true)
+    }
+}
+
+/// The signal that stopped a session at once, set once from the signal watcher.
+final class ForcedStop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: UnixSignal?
+
+    var signal: UnixSignal? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }

@@ -11,9 +11,10 @@ import Yams
 /// env: { SHOP_URL: "http://127.0.0.1:8080" }   # defaults for {{env.X}}
 /// proxy: { url: "http://proxy:3128", username: me, password: "{{secret.PROXY_PASSWORD}}" }
 /// http: { max_response_bytes: 64MiB, user_agent: "sheetsync/0.1" }
+/// retention: { requests: 30d, runs: 90d, rejects: 90d, deliveries: 90d, step_failures: 90d }   # or 'forever'
 /// ```
 struct SettingsFileDecoder {
-    static let rootKeys = ["database", "timezone", "secrets_file", "env", "proxy", "http"]
+    static let rootKeys = ["database", "timezone", "secrets_file", "env", "proxy", "http", "retention"]
 
     let reader: NodeReader
     var sink: DiagnosticSink { reader.sink }
@@ -57,7 +58,22 @@ struct SettingsFileDecoder {
             if let b = httpMap.value("max_response_bytes"), let size = reader.byteSize(b, "http.max_response_bytes") { settings.http.maxResponseBytes = size }
             if let u = httpMap.value("user_agent"), let agent = reader.string(u, "http.user_agent") { settings.http.userAgent = agent }
         }
+        if let n = map.value("retention"), let retentionMap = reader.mapping(n, context: "retention", allowed: RetentionSettings.keys) {
+            for key in RetentionSettings.keys {
+                guard let node = retentionMap.value(key) else { continue }
+                if let value = retention(node, "retention.\(key)") { settings.retention[key] = value }
+            }
+        }
         return settings
+    }
+
+    /// A retention: a duration longer than zero (`30d`, `12h`), or `forever` (nil inside).
+    private func retention(_ node: Node, _ what: String) -> Duration?? {
+        guard let text = reader.string(node, what) else { return nil }
+        if text == "forever" { return .some(nil) }
+        if let duration = try? DurationText.parse(text), duration > .zero { return .some(duration) }
+        sink.error("expected a duration such as '30d' or '12h', or 'forever', for '\(what)', found '\(text)'", at: node.mark)
+        return nil
     }
 }
 

@@ -16,13 +16,17 @@ public struct JobRunner: Sendable {
     public let logger: Logger
     /// Test hook: called at fixed points of a pull run (crash tests kill the process there).
     public let faults: FaultHook?
+    /// Set by a daemon that shuts down: pull runs stop at their next page.
+    public let stop: RunStopRequest?
 
-    public init(project: Project, database: WorksheetDatabase?, transport: HTTPTransport, logger: Logger, faults: FaultHook? = nil) {
+    public init(project: Project, database: WorksheetDatabase?, transport: HTTPTransport, logger: Logger, faults: FaultHook? = nil,
+                stop: RunStopRequest? = nil) {
         self.project = project
         self.database = database
         self.transport = transport
         self.logger = logger
         self.faults = faults
+        self.stop = stop
     }
 
     /// The HTTP transport for a project: its proxy (with the password from secrets) configured.
@@ -155,11 +159,16 @@ public struct JobRunner: Sendable {
                 throw error
             }
         } catch {
-            let failure = RunFailure(wrapping: error)
-            summary.status = failure.continued ? .partial : .failed
+            var failure = RunFailure(wrapping: error)
+            if Task.isCancelled, failure.code != .interrupted {
+                // The grace period of a shutdown ran out (setup steps): the shutdown's doing, not the API's.
+                failure = RunFailure(.interrupted, "stopped by shutdown: the grace period ran out during the run", underlying: error)
+            }
+            summary.status = failure.code == .interrupted ? .interrupted : failure.continued ? .partial : .failed
             summary.errorCode = failure.recordedCode
             summary.errorMessage = redactor(for: job).redact(failure.message)
-            if failure.code != .unclassified { logger.error("\(summary.errorMessage ?? "")") }  // as before: coded failures only
+            // As before: coded failures only; a shutdown is news, not an error.
+            if failure.code != .unclassified { logger.log(level: failure.code == .interrupted ? .notice : .error, "\(summary.errorMessage ?? "")") }
         }
         summary.duration = ContinuousClock.now - started
         do {

@@ -121,7 +121,7 @@ final class PullRun {
             try await finishWrite()
         } catch {
             await settle()
-            throw error
+            throw interruption(error) ?? error
         }
         if pull.incremental != nil { summary.cursor = cursorMax }
         return summary.counts.rejectedTotal > 0 || summary.stepFailures > 0 ? .partial : .succeeded
@@ -131,17 +131,32 @@ final class PullRun {
 
     /// Stops on shutdown, and paces requests: `delay` between pages, `requests_per_second` overall.
     private func waitForTurn() async throws {
-        // A daemon shutting down lets the page in flight finish, then stops here; the
-        // saved position makes the next run resume at this page.
-        if Task.isCancelled {
-            throw JobRunner.RunFailure(.interrupted, "stopped by shutdown before page \(position.number); the next run resumes there")
-        }
+        try stopIfAsked()
         if let lastRequest {
             var wait = pull.paginate?.delay ?? .zero
             if let rate = pull.paginate?.requestsPerSecond { wait = max(wait, .seconds(1 / rate) - (ContinuousClock.now - lastRequest)) }
-            if wait > .zero { try await Task.sleep(for: wait) }
+            if wait > .zero {
+                try? await Task.sleep(for: wait)
+                try stopIfAsked()
+            }
         }
         lastRequest = .now
+    }
+
+    /// A daemon shutting down asks runs to stop: no further request is sent, the page being
+    /// written commits (`settle`), and the saved position makes the next run resume here.
+    private func stopIfAsked() throws {
+        if Task.isCancelled || runner.stop?.isRequested == true {
+            throw JobRunner.RunFailure(.interrupted, "stopped by shutdown before page \(position.number); the next run resumes there")
+        }
+    }
+
+    /// A failure because the shutdown's grace period ran out (the run's task cancelled in
+    /// the middle of a request or a retry's wait) is recorded as the interruption it is.
+    private func interruption(_ error: any Error) -> JobRunner.RunFailure? {
+        guard Task.isCancelled, (error as? JobRunner.RunFailure)?.code != .interrupted else { return nil }
+        return JobRunner.RunFailure(.interrupted, "stopped by shutdown while page \(position.number) was requested (the grace period ran out); the next run resumes there",
+                                    underlying: error)
     }
 
     /// Builds the page's request and sends it (with its retries).

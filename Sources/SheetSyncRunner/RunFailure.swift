@@ -30,7 +30,8 @@ extension JobRunner {
             // The run itself.
             /// The pages repeat (same body, same token, same next URL).
             case paginationLoop = "pagination_loop"
-            /// A daemon shutting down stopped the run between pages; the next run resumes.
+            /// A daemon shutting down stopped the run after the page being written (or cut
+            /// it short when the grace period ran out); the run is `interrupted`, the next resumes.
             case interrupted
             /// A per-record step with `on_failure: terminate` failed.
             case stepFailed = "step_failed"

@@ -44,7 +44,7 @@ public struct RunSummary: Sendable {
         switch status {
         case .succeeded, .running, .skipped: 0
         case .partial: 2
-        case .failed: 1
+        case .failed, .interrupted: 1
         }
     }
 

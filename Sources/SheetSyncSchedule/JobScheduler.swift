@@ -170,6 +170,12 @@ public actor JobScheduler {
         for task in tasks { await task.value }
     }
 
+    /// Cuts runs in flight short now instead of at the end of `stop(grace:)`'s grace period
+    /// (a second SIGINT or SIGTERM).
+    public func cancelRuns() {
+        for task in inFlight.values { task.cancel() }
+    }
+
     /// Jobs with a run in progress.
     public func runningJobs() -> [String: Int] { running.filter { $0.value > 0 } }
 }

@@ -170,6 +170,18 @@ enum BookkeepingMigrations {
         CREATE INDEX _sheetsync_deliveries_batch ON _sheetsync_deliveries(batch_id) WHERE batch_id IS NOT NULL;
         ALTER TABLE _sheetsync_outbox ADD COLUMN origin TEXT;
         """),
+        // The process that runs each run (pid and a token of host, boot id and process start
+        // time, so a reused pid is not taken for it): a later process marks runs whose
+        // process is gone 'interrupted' instead of leaving them 'running' forever. Runs left
+        // 'running' by earlier versions have no owner to ask; they are marked here.
+        (7, "v7-run-owners", """
+        ALTER TABLE _sheetsync_runs ADD COLUMN owner_pid INTEGER;
+        ALTER TABLE _sheetsync_runs ADD COLUMN owner TEXT;
+        CREATE INDEX _sheetsync_runs_running ON _sheetsync_runs(id) WHERE status = 'running';
+        UPDATE _sheetsync_runs SET status = 'interrupted', ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), error_code = 'interrupted',
+            error_message = 'was still running when this database was upgraded (schema version 7, at ' || strftime('%Y-%m-%dT%H:%M:%fZ', 'now') || '); the process that ran it was not recorded and is taken to be gone'
+        WHERE status = 'running';
+        """),
         // A delivery whose request may be out and whose outcome is not recorded yet. Found
         // set by the next pass, the process stopped mid-send: one such unit is charged an
         // attempt (an answer that kills the process must not be retried forever); several

@@ -15,6 +15,9 @@ public enum RunStatus: String, Sendable {
     case failed
     /// A scheduled tick that did not run: the previous run was still going (`overlap: skip`).
     case skipped
+    /// Stopped before its end: by a daemon's shutdown (after the page being written), or its
+    /// process was killed and a later process noticed. A paginated run resumes there.
+    case interrupted
 }
 
 /// One row of `_sheetsync_runs`.

@@ -10,6 +10,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case writeRefused = "write_refused"
         case sqlError = "sql_error"
         case newerDatabase = "newer_database"
+        /// The file at the database's path is no longer the one open (removed or replaced).
+        case fileReplaced = "file_replaced"
     }
 
     public var code: Code

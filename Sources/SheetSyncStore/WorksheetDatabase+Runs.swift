@@ -15,11 +15,11 @@ public struct StepFailure: Sendable {
 }
 
 extension WorksheetDatabase {
-    /// Records the start of a run and returns its id.
+    /// Records the start of a run, owned by this process, and returns its id.
     public func beginRun(job: String, trigger: RunTrigger) throws(StoreError) -> Int64 {
         try write { db in
-            try db.execute(sql: "INSERT INTO _sheetsync_runs (job, trigger, started_at, status) VALUES (?, ?, \(SQL.now), 'running')",
-                           arguments: [job, trigger.rawValue])
+            try db.execute(sql: "INSERT INTO _sheetsync_runs (job, trigger, started_at, status, owner_pid, owner) VALUES (?, ?, \(SQL.now), 'running', ?, ?)",
+                           arguments: [job, trigger.rawValue, RunOwner.current.pid, RunOwner.current.token])
             return db.lastInsertedRowID
         }
     }

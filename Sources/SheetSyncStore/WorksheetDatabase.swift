@@ -13,6 +13,8 @@ public final class WorksheetDatabase: Sendable {
 
     public let path: String
     let pool: DatabasePool
+    /// The file's device and inode when it was opened (see `checkFileInPlace()`).
+    let fileIdentity: FileIdentity?
 
     /// Opens (creating if needed) the database at `path` and brings sheetsync's own
     /// tables up to date. Worksheet tables are changed only by `migrate(_:)`.
@@ -38,8 +40,13 @@ public final class WorksheetDatabase: Sendable {
                 // (opening a pool writes: GRDB creates and drops a table to set up WAL).
                 try BookkeepingMigrations.refuseNewer(path: path)
             }
+            fileIdentity = FileIdentity(path: path)
             pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.write { db in try BookkeepingMigrations.run(db) }
+            try pool.write { db in
+                try BookkeepingMigrations.run(db)
+                // Runs left 'running' by a process that is gone (killed, crashed).
+                _ = try Self.markInterruptedRuns(db)
+            }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -55,6 +62,17 @@ public final class WorksheetDatabase: Sendable {
         } catch {
             throw StoreError(.sqlError, "Unable to close database '\(path)', \(describe(error)).", underlying: error)
         }
+    }
+
+    /// Throws when the file at `path` is no longer the file this database has open: removed
+    /// (`rm`), or replaced (a backup moved over it). SQLite goes on writing to the file it
+    /// has open, which nobody can open any more; a daemon checks before each run and stops.
+    public func checkFileInPlace() throws(StoreError) {
+        guard let opened = fileIdentity else { return }
+        let current = FileIdentity(path: path)
+        guard current != opened else { return }
+        let found = current.map { "another file (inode \($0.inode))" } ?? "no file"
+        throw StoreError(.fileReplaced, "Unable to go on with database '\(path)', the file was removed or replaced while sheetsync had it open (it had inode \(opened.inode); the path now holds \(found)), so what is written now would go to a file nobody can open. Restart sheetsync to use the file at the path (a new one is created if there is none).")
     }
 
     /// Versions of sheetsync's own tables that have been applied, in order.
@@ -101,5 +119,19 @@ func describe(_ error: any Error) -> String {
         return message + " (another program held the database's write lock for longer than the \(Int(WorksheetDatabase.busyTimeout)) s busy timeout; run again when it is done)"
     default:
         return message
+    }
+}
+
+/// Which file a path names: its device and inode.
+struct FileIdentity: Equatable, Sendable {
+    var device: UInt64
+    var inode: UInt64
+
+    /// nil when there is no file at `path`.
+    init?(path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
     }
 }

@@ -2,13 +2,41 @@ import Foundation
 import SheetSyncCore
 
 /// Writes to stdout (data) and stderr (diagnostics, logs, progress).
+///
+/// A closed stdout (`sheetsync test JOB | head -1`) ends the process quietly, as SIGPIPE
+/// ends any Unix tool: the HTTP client ignores SIGPIPE for its sockets, so a write to a
+/// closed pipe fails with EPIPE instead, and Foundation's `FileHandle.write` traps on it.
 enum Output {
     static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(text + "\n", to: STDOUT_FILENO)
     }
 
     static func err(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        write(text + "\n", to: STDERR_FILENO)
+    }
+
+    /// Writes every byte of `text`, or ends the process as SIGPIPE would when the reader
+    /// has gone. Other write errors (a full disk behind a redirect) drop the text: there is
+    /// nowhere left to report them.
+    private static func write(_ text: String, to descriptor: Int32) {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written >= 0 {
+                offset += written
+            } else if errno == EINTR {
+                continue
+            } else if errno == EPIPE {
+                signal(SIGPIPE, SIG_DFL)
+                raise(SIGPIPE)
+                _exit(128 + SIGPIPE)
+            } else {
+                return
+            }
+        }
     }
 
     /// Prints diagnostics in compiler format and a count line; returns the error count.

@@ -10,8 +10,9 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run every job on its schedule until SIGTERM/SIGINT, with /healthz, /metrics and /status on loopback.",
         discussion: """
             Pull jobs run on their 'schedule'; push jobs deliver continuously (checked every second).
-            SIGTERM or SIGINT stops new work and gives runs in flight --grace to finish their current page;
-            the exit code is then 0. jobs/, schema/ and sheetsync.yml are reloaded when they change (checked
+            SIGTERM or SIGINT stops new work: runs in flight stop after the page being written (recorded
+            'interrupted'; the next run resumes there), within --grace, after which they are cut short;
+            the exit code is then 0. A second SIGTERM or SIGINT stops at once (exit code 143 or 130). jobs/, schema/ and sheetsync.yml are reloaded when they change (checked
             every 2 s) or on SIGHUP; a file with errors is reported and its previous version keeps running.
             Only one daemon runs a database's schedule: a second one refuses to start, or waits with --standby.
             The endpoints have no authentication: --http takes a loopback address (127.0.0.0/8, ::1, localhost)
@@ -82,5 +83,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ExitCode.failure  // already logged by the session
         }
+        // A second SIGINT or SIGTERM: 130 or 143, as the shell reports a process it ended.
+        if let signal = session.forcedBy { throw ExitCode(128 + signal) }
     }
 }

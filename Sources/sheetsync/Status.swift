@@ -39,7 +39,8 @@ struct Status: AsyncParsableCommand {
             [text(job["name"]), text(job["kind"]), text(job["schedule"]), text(job["next_run"]),
              text(job["last_run"]?["started_at"]), text(job["last_run"]?["status"]), text(job["last_run"]?["error"])]
         }))
-        if let holder = DatabaseLock.holder(of: global.databasePath(for: project)), !holder.isEmpty, kill(pid_t(holder) ?? 0, 0) == 0 {
+        // The lock is tried, not the pid in its file believed: a killed daemon leaves the file behind.
+        if let holder = DatabaseLock.holder(of: global.databasePath(for: project)) {
             Output.err("a daemon (pid \(holder)) is running this database's schedule")
         } else {
             Output.err("no daemon is running this database's schedule")

@@ -9,7 +9,10 @@ struct CLIResult {
 
 enum CLI {
     /// The directory holding the test bundle also holds the products it depends on.
+    /// `SHEETSYNC_TEST_BINARY` runs the tests against another build (an older one, to see a
+    /// new test fail on it).
     static let binary: URL = {
+        if let other = ProcessInfo.processInfo.environment["SHEETSYNC_TEST_BINARY"] { return URL(fileURLWithPath: other) }
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
             let candidate = directory.appendingPathComponent("sheetsync")

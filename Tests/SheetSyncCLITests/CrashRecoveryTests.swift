@@ -109,6 +109,9 @@ struct CrashRecoveryTests {
             let after = try state(path)
             #expect(after.keys.sorted() == ["cursor"], "state after \(fault): \(after)")
             #expect(after["cursor"] == expectedCursor, "cursor after \(fault)")
+            // The killed run is not left 'running': the next start marked it interrupted.
+            let statuses = try CLI.run(["query", "SELECT status FROM _sheetsync_runs ORDER BY id", "--format", "csv", "--project", path]).stdout
+            #expect(statuses == "status\r\ninterrupted\r\nsucceeded\n", "runs after \(fault): \(statuses)")
         }
         print("crash points: \(killedAt.joined(separator: ", "))")
     }

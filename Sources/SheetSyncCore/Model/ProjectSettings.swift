@@ -10,15 +10,18 @@ public struct ProjectSettings: Sendable, Hashable {
     public var secretsFile: String?
     public var proxy: ProxySettings?
     public var http: HTTPDefaults
+    /// How long the ledgers keep their rows (`retention:`).
+    public var retention: RetentionSettings
 
     public init(database: String? = nil, timezone: String? = nil, env: [String: String] = [:], secretsFile: String? = nil,
-                proxy: ProxySettings? = nil, http: HTTPDefaults = HTTPDefaults()) {
+                proxy: ProxySettings? = nil, http: HTTPDefaults = HTTPDefaults(), retention: RetentionSettings = RetentionSettings()) {
         self.database = database
         self.timezone = timezone
         self.env = env
         self.secretsFile = secretsFile
         self.proxy = proxy
         self.http = http
+        self.retention = retention
     }
 
     public static let defaultDatabase = "sheetsync.db"
