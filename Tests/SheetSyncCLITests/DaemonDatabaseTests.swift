@@ -65,7 +65,8 @@ struct DaemonDatabaseTests {
             try queryValue("SELECT count(*) FROM _sheetsync_runs WHERE status = 'succeeded'", project: path) != "0"
         }
         try #require(ran, "no run succeeded: \(serve.stderr.suffix(2000))")
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
+        try FileManager.default.removeItem(atPath: database)  // a failure here must show, not pass as a daemon bug
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: database + suffix) }
         #expect(serve.waitForExit(seconds: 30), "the daemon kept running on a removed database: \(serve.stderr.suffix(1500))")
         #expect(serve.exitStatus == 1, "\(serve.stderr.suffix(2000))")
         #expect(serve.stderr.contains("was removed or replaced"), "\(serve.stderr.suffix(2000))")
