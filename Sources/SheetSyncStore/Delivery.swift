@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import SheetSyncCore
+
+/// One row of `_sheetsync_deliveries`.
+public struct Delivery: Sendable, Equatable {
+    public var id: Int64
+    public var job: String
+    public var worksheet: String
+    /// JSON array of the record's key values.
+    public var recordKey: String
+    /// Sent as `Idempotency-Key` and `webhook-id`; the same on every attempt.
+    public var changeID: String
+    /// The first change captured for it (an unknown word written by another tool reads as `update`, never `delete`).
+    public var firstOperation: PushJob.Operation
+    /// What was sent, once frozen.
+    public var operation: PushJob.Operation?
+    public var state: DeliveryState
+    public var attempts: Int
+    public var nextAttemptAt: String
+    public var payload: String?
+    /// Where sheetsync sealed secrets in `payload` (`SealedText.sealsJSON`); nil when none.
+    public var payloadSeals: String?
+    /// The rendered request of the first attempt (`PreparedRequest.frozenText`), sealed.
+    public var request: String?
+    public var requestSeals: String?
+    /// Deliveries sent in one request (`batch_size` > 1) share this id, sent as the
+    /// request's `Idempotency-Key`; nil for a delivery sent alone under its change id.
+    public var batchID: String?
+    public var payloadHash: String?
+    public var lastStatus: Int?
+    public var lastError: String?
+    public var reason: String?
+    public var createdAt: String
+    public var deliveredAt: String?
+
+    /// The columns `init(row:)` reads, in order: select them by position (decoding by
+    /// name lowercases each name per row, which showed in profiles).
+    static let columns = ["id", "job", "worksheet", "record_key", "change_id", "first_operation", "operation", "state", "attempts",
+                          "next_attempt_at", "payload", "payload_seals", "request", "request_seals", "batch_id", "payload_hash",
+                          "last_status", "last_error", "reason", "created_at", "delivered_at"]
+    static let selectColumns = columns.joined(separator: ", ")
+
+    /// A row selected with `selectColumns` (in that order).
+    init(row: Row) {
+        id = row[0]
+        job = row[1]
+        worksheet = row[2]
+        recordKey = row[3]
+        changeID = row[4]
+        firstOperation = PushJob.Operation(rawValue: row[5] ?? "") ?? .update
+        operation = (row[6] as String?).map { PushJob.Operation(rawValue: $0) ?? .update }
+        state = DeliveryState(rawValue: row[7] ?? "") ?? .failed
+        attempts = row[8]
+        nextAttemptAt = row[9]
+        payload = row[10]
+        payloadSeals = row[11]
+        request = row[12]
+        requestSeals = row[13]
+        batchID = row[14]
+        payloadHash = row[15]
+        lastStatus = row[16]
+        lastError = row[17]
+        reason = row[18]
+        createdAt = row[19]
+        deliveredAt = row[20]
+    }
+
+    /// The key values, decoded.
+    public var keyValues: [SQLValue] { Self.keyValues(recordKey) }
+
+    /// A change id that is unique forever: 122 random bits, never derived from a counter
+    /// (the outbox sequence starts again in a new database file and goes back in a
+    /// restored one, and receivers drop a change whose id they have already seen).
+    public static func newChangeID() -> String { randomID(prefix: "chg_") }
+
+    /// A batch id, unique forever in the same way (`bat_` and 32 hex digits).
+    public static func newBatchID() -> String { randomID(prefix: "bat_") }
+
+    /// `prefix` and a random (version 4) UUID's 32 lowercase hex digits.
+    static func randomID(prefix: String) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes = Array(prefix.utf8)
+        bytes.reserveCapacity(prefix.utf8.count + 32)
+        withUnsafeBytes(of: UUID().uuid) { raw in
+            for byte in raw {
+                bytes.append(digits[Int(byte >> 4)])
+                bytes.append(digits[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Decodes a record key as the capture triggers write it (`json_array(…)`).
+    public static func keyValues(_ recordKey: String) -> [SQLValue] {
+        guard case .array(let items)? = try? JSONReader.parse(recordKey) else { return [] }
+        return items.map { item in
+            switch item {
+            case .number(let n): Int64(n).map(SQLValue.integer) ?? Double(n).map(SQLValue.real) ?? .text(n)
+            case .string(let s): .text(s)
+            case .bool(let b): .integer(b ? 1 : 0)
+            default: .null
+            }
+        }
+    }
+}
