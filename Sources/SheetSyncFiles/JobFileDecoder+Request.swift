@@ -68,9 +68,22 @@ extension JobFileDecoder {
         if let n = map.value("success_codes"), let codes = reader.intList(n, "request.success_codes", range: 100...599) {
             spec.successCodes = codes
         }
-        if let n = map.value("error"), let errorMap = reader.mapping(n, context: "request.error", allowed: ["code", "message"]) {
+        if let n = map.value("error"), let errorMap = reader.mapping(n, context: "request.error", allowed: ["when", "code", "message", "retry"]) {
             spec.error = ErrorExtraction(code: errorMap.value("code").flatMap { reader.jsonPath($0, "request.error.code") },
                                          message: errorMap.value("message").flatMap { reader.jsonPath($0, "request.error.message") })
+            if let whenNode = errorMap.value("when"), let text = reader.string(whenNode, "request.error.when") {
+                do {
+                    spec.error?.when = try ResponseCondition(parsing: text)
+                } catch {
+                    sink.error(error.message, at: whenNode.mark)
+                }
+            }
+            if let retryNode = errorMap.value("retry"), let retry = reader.bool(retryNode, "request.error.retry") {
+                if spec.error?.when == nil {
+                    sink.error("'request.error.retry' retries the responses 'when' makes failures; add 'when', or use 'request.retry' for HTTP failures", at: retryNode.mark)
+                }
+                spec.error?.retry = retry
+            }
         }
         if let n = map.value("on_failure"), let value = reader.enumValue(n, "request.on_failure", as: HTTPRequestSpec.FailurePolicy.self) {
             spec.onFailure = value

@@ -133,7 +133,7 @@ struct JobFileDecoder {
         }
         var fields: [FieldMapping] = []
         if let node = mapping.value("fields") {
-            fields = decodeFieldMappings(node, context: "fields", worksheet: worksheet, allowParent: false)
+            fields = decodeFieldMappings(node, context: "fields", worksheet: worksheet, allowParent: false, allowValues: true, scope: scope)
         } else if let worksheet {
             // No mapping: each field comes from the member of the same name (except those per-record steps fill).
             let stepFields = Set(steps.flatMap(\.fields).map(\.field))
@@ -150,7 +150,7 @@ struct JobFileDecoder {
         var children: [ChildMapping] = []
         if let node = mapping.value("children") {
             if let items = node.sequence {
-                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field)) }
+                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field), scope: scope) }
             } else {
                 sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
             }
@@ -164,14 +164,34 @@ struct JobFileDecoder {
         }
         let paginate = mapping.value("paginate").flatMap(decodePagination)
         guard let request else { return nil }
+        if request.method == .HEAD {
+            checkHeadJob(fields: fields, paginate: paginate, mapping: mapping)
+        }
         return .pull(PullJob(request: request, paginate: paginate, records: records, key: key, fields: fields,
                              children: children, incremental: incremental, steps: steps))
     }
 
+    /// A HEAD response has no body: its row comes from `$response.…`, templates and
+    /// constants, and there are no pages.
+    private func checkHeadJob(fields: [FieldMapping], paginate: PaginationSpec?, mapping: NodeReader.Mapping) {
+        let mark = mapping.keyNode("fields")?.mark ?? mapping.node.mark
+        if let bodyField = fields.first(where: { $0.path?.root == .current }) {
+            sink.error("field '\(bodyField.field)' reads '\(bodyField.sourceText)', but a HEAD response has no body; map '$response.status' or '$response.headers.NAME' instead", at: mark)
+        } else if !fields.contains(where: { $0.path?.root == .response }) {
+            sink.error("a HEAD response has no body: map its fields from '$response.status' and '$response.headers.NAME', such as 'etag: $response.headers.etag'", at: mark)
+        }
+        if paginate != nil {
+            sink.error("a HEAD request has no pages (its response has no body to read the next page from); remove 'paginate'", at: mapping.keyNode("paginate")?.mark)
+        }
+    }
+
     /// `parent` is the parent worksheet of a child mapping and the fields its mapping
-    /// fills: the names `$parent.NAME` may take.
+    /// fills: the names `$parent.NAME` may take. With `allowValues` (a pull job's fields and
+    /// its children's), a field may also come from `$response.…`, a template of run values
+    /// or a constant (`FieldMapping.Source`); `scope` checks the template's references.
     private func decodeFieldMappings(_ node: Node, context: String, worksheet: WorksheetDefinition?, allowParent: Bool,
-                                     parent: (worksheet: WorksheetDefinition, fields: [String])? = nil) -> [FieldMapping] {
+                                     parent: (worksheet: WorksheetDefinition, fields: [String])? = nil,
+                                     allowValues: Bool = false, scope: TemplateScope? = nil) -> [FieldMapping] {
         guard let pairs = node.mapping else {
             sink.error("expected a mapping of worksheet fields to JSON paths for '\(context)', found \(reader.describe(node))", at: node.mark)
             return []
@@ -183,7 +203,17 @@ struct JobFileDecoder {
                 sink.error("field '\(field)' is not in worksheet '\(worksheet.name)'\(Suggestion.didYouMean(field, in: worksheet.fields.map(\.name)))", at: keyNode.mark)
                 continue
             }
+            if allowValues, let source = decodeValueSource(valueNode, context: "\(context).\(field)", scope: scope) {
+                if case .failed = source { continue }
+                if case .found(let source) = source { result.append(FieldMapping(field: field, source: source)) }
+                continue
+            }
             guard let path = reader.jsonPath(valueNode, "\(context).\(field)") else { continue }
+            if path.root == .response {
+                // With `allowValues`, `decodeValueSource` took it.
+                sink.error("'$response' is only available in a pull job's 'fields' and its children's", at: valueNode.mark)
+                continue
+            }
             if path.root != .current, !allowParent {
                 sink.error("'\(path.root == .parent ? "$parent" : "$parent_json")' is only available in 'children' mappings", at: valueNode.mark)
                 continue
@@ -195,6 +225,72 @@ struct JobFileDecoder {
             result.append(FieldMapping(field: field, path: path))
         }
         return result
+    }
+
+    private enum DecodedSource {
+        case found(FieldMapping.Source)
+        /// An error was reported.
+        case failed
+    }
+
+    /// A field source other than a plain JSON path — `{value: …}`, a template with `{{`,
+    /// `$response.…` — or nil when the node is a JSON path (or not one at all: the path
+    /// reader then reports it, with a hint at the other forms for a bare word).
+    private func decodeValueSource(_ node: Node, context: String, scope: TemplateScope?) -> DecodedSource? {
+        if node.mapping != nil {
+            guard let constant = reader.mapping(node, context: context, allowed: ["value"]), let valueNode = reader.required("value", in: constant) else { return .failed }
+            guard let value = constantValue(valueNode) else {
+                sink.error("'\(context).value' must be a string, number, boolean or null, found \(reader.describe(valueNode))", at: valueNode.mark)
+                return .failed
+            }
+            return .found(.constant(value))
+        }
+        guard let text = node.scalar?.string else { return nil }
+        if text.hasPrefix("$response") {
+            guard let path = reader.jsonPath(node, context) else { return .failed }
+            guard path.root == .response else { return nil }
+            switch ResponseMetadata.canonical(path) {
+            case .success(let canonical): return .found(.path(canonical))
+            case .failure(let error):
+                sink.error(error.message, at: node.mark)
+                return .failed
+            }
+        }
+        if text.contains("{{") {
+            guard let template = reader.template(text: text, node: node) else { return .failed }
+            var allowed = true
+            for reference in template.references {
+                switch reference.source {
+                case .param, .window, .env:
+                    continue
+                case .secret:
+                    reader.error("'{{\(reference)}}' cannot fill a field: a secret is never written into a worksheet (nor shown by 'query'); map what the API answers instead", reference: reference, in: node)
+                default:
+                    reader.error("'{{\(reference)}}' cannot fill a field: a field's template may use {{param.x}}, {{window.start}}, {{window.end}} and {{env.X}}, values fixed for the whole run; a value of the response is a JSON path ('$.…')", reference: reference, in: node)
+                }
+                allowed = false
+            }
+            guard allowed else { return .failed }
+            if let scope { checkReferences(template, node: node, scope: scope) }
+            return .found(.template(template))
+        }
+        if !text.hasPrefix("$") {
+            sink.error("'\(text)' is not a field source: write a JSON path ('$.\(text)'), a template of run values ('{{param.\(text)}}') or a constant ({value: \(text)})", at: node.mark)
+            return .failed
+        }
+        return nil
+    }
+
+    /// A YAML scalar as the JSON value it reads as: plain numbers and booleans keep their
+    /// type, `null`/`~` is null, everything else is a string.
+    private func constantValue(_ node: Node) -> JSONValue? {
+        guard let scalar = node.scalar else { return nil }
+        if reader.isNull(node) { return .null }
+        if scalar.style == .plain {
+            if let value = node.bool, ["true", "false"].contains(scalar.string.lowercased()) { return .bool(value) }
+            if node.int != nil || node.float != nil, let normalized = DecimalText.normalize(scalar.string) { return .number(normalized) }
+        }
+        return .string(scalar.string)
     }
 
     /// Why `$parent…` does not name a field the parent mapping fills (nil: it does).
@@ -267,7 +363,7 @@ struct JobFileDecoder {
 
     /// One entry of `children` (and, inside it, its own `children`): `parent` is the
     /// worksheet of the level above and `parentFields` the fields its mapping fills.
-    private func decodeChild(_ node: Node, parent: WorksheetDefinition?, parentFields: [String]) -> ChildMapping? {
+    private func decodeChild(_ node: Node, parent: WorksheetDefinition?, parentFields: [String], scope: TemplateScope) -> ChildMapping? {
         guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields", "children"]) else { return nil }
         var worksheet: WorksheetDefinition?
         var name = ""
@@ -280,17 +376,18 @@ struct JobFileDecoder {
         }
         let records = reader.required("records", in: map).flatMap { reader.jsonPath($0, "children.records") }
         let fields = reader.required("fields", in: map).map {
-            decodeFieldMappings($0, context: "children.fields", worksheet: worksheet, allowParent: true, parent: parent.map { ($0, parentFields) })
+            decodeFieldMappings($0, context: "children.fields", worksheet: worksheet, allowParent: true, parent: parent.map { ($0, parentFields) },
+                                allowValues: true, scope: scope)
         } ?? []
         if let parent, worksheet != nil, let fieldsNode = map.value("fields") {
-            for keyField in parent.key where !fields.contains(where: { $0.path.root == .parent && $0.path.components == [.member(keyField)] }) {
+            for keyField in parent.key where !fields.contains(where: { $0.isParentField(keyField) }) {
                 sink.error("children in '\(name)' must map '\(parent.name)' key field '\(keyField)' from the parent, such as '\(parent.name.hasSuffix("s") ? String(parent.name.dropLast()) : parent.name)_\(keyField): $parent.\(keyField)'; it links each row to its parent", at: fieldsNode.mark)
             }
         }
         var children: [ChildMapping] = []
         if let node = map.value("children") {
             if let items = node.sequence {
-                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field)) }
+                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field), scope: scope) }
             } else {
                 sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
             }

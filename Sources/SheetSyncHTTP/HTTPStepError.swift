@@ -20,6 +20,8 @@ public struct HTTPStepError: Error, Sendable, CustomStringConvertible {
         case refusedURL = "refused_url"
         /// The proxy refused the credentials of sheetsync.yml (407); not retried.
         case proxyAuthentication = "proxy_authentication"
+        /// A 2xx response whose body reports an error (`request.error.when`).
+        case errorResponse = "error_response"
     }
 
     public var code: Code

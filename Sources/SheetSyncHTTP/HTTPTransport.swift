@@ -102,8 +102,19 @@ public final class HTTPTransport: Sendable {
                 record.status = response.status
                 record.bytes = response.bodyCount
                 if request.isSuccess(response.status) {
+                    guard var failure = errorInBody(response, request: request, redactor: redactor) else {
+                        attempts.append(record)
+                        return HTTPExchange(attempts: attempts, result: .success(response))
+                    }
+                    // `request.error.when`: the server reports an error in a 2xx answer.
+                    record.error = failure.message
                     attempts.append(record)
-                    return HTTPExchange(attempts: attempts, result: .success(response))
+                    if canRetry, request.error?.retry == true {
+                        try? await sleep(backoff(attempt, policy))
+                        continue
+                    }
+                    if attempt > 1 { failure.message += " (after \(attempt) attempts)" }
+                    return HTTPExchange(attempts: attempts, result: .failure(failure))
                 }
                 let failure = statusError(response, request: request, redactor: redactor)
                 record.error = failure.message
@@ -339,12 +350,36 @@ public final class HTTPTransport: Sendable {
         URL(string: url).map { "\($0.host ?? "?"):\($0.port.map(String.init) ?? ($0.scheme == "https" ? "443" : "80"))" } ?? url
     }
 
+    /// The failure a 2xx response is by `request.error.when`, or nil. Only a body held in
+    /// memory is read: one spilled to disk (over 16 MiB) is data, never an error report.
+    private func errorInBody(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError? {
+        guard let rule = request.error?.when, response.spilled == nil,
+              let document = try? JSONReader.parse(response.body), rule.holds(in: document) else { return nil }
+        let (remoteCode, remoteMessage) = Self.remoteError(in: document, request.error)
+        var message = "HTTP \(response.status) from \(request.method.rawValue) \(response.url) reports an error (request.error.when: \(rule.text))"
+        if remoteCode != nil || remoteMessage != nil {
+            message += ": " + [remoteCode.map { "[\($0)]" }, remoteMessage].compactMap { $0 }.joined(separator: " ")
+        } else {
+            message += ": " + redactor.excerpt(bytes: response.body, limit: 200).replacingOccurrences(of: "\n", with: " ")
+        }
+        var error = HTTPStepError(.errorResponse, redactor.redact(message), status: response.status,
+                                  remoteCode: remoteCode.map(redactor.redact), remoteMessage: remoteMessage.map(redactor.redact))
+        error.response = response
+        return error
+    }
+
+    /// The server's own error code and message, where `request.error` says they are.
+    private static func remoteError(in document: JSONValue, _ extraction: ErrorExtraction?) -> (code: String?, message: String?) {
+        guard let extraction else { return (nil, nil) }
+        return (extraction.code.flatMap { $0.value(in: document) }.flatMap(Self.text),
+                extraction.message.flatMap { $0.value(in: document) }.flatMap(Self.text))
+    }
+
     private func statusError(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError {
         var remoteCode: String?
         var remoteMessage: String?
-        if let extraction = request.error, let document = try? JSONReader.parse(response.body) {
-            remoteCode = extraction.code.flatMap { $0.value(in: document) }.flatMap(Self.text)
-            remoteMessage = extraction.message.flatMap { $0.value(in: document) }.flatMap(Self.text)
+        if request.error != nil, let document = try? JSONReader.parse(response.body) {
+            (remoteCode, remoteMessage) = Self.remoteError(in: document, request.error)
         }
         let expected = request.successCodes.map { "expected " + $0.map(String.init).joined(separator: ", ") } ?? "expected 2xx"
         var message = "HTTP \(response.status) from \(redactor.redact(request.method.rawValue + " " + response.url)) (\(expected))"

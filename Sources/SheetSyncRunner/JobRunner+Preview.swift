@@ -102,12 +102,25 @@ extension JobRunner {
             report.response = Self.inMemory(response)
         }
         do {
-            let document = try JSONReader.parse(report.response!.body)
-            report.document = document
-            var mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: sheets)
+            let response = report.response!
+            var mapper = try GetMultipleData(jobName: job.name, job: try Self.resolvingFieldTemplates(pull, values: values),
+                                             worksheet: worksheet, worksheets: sheets)
             mapper.redactor = redactor
+            let metadata = PullRun.metadata(response)
+            if response.body.allSatisfy(PageReader.isWhiteSpace) {
+                // No body (a HEAD, a 204): the page reader decides what it becomes.
+                let (document, page) = try PageReader(mapper: mapper).read(response.body, metadata: metadata)
+                report.document = document
+                report.records = Array(repeating: document, count: page.recordCount)
+                report.page = page
+                return report
+            }
+            let document = try JSONReader.parse(response.body)
+            report.document = document
             report.records = try mapper.records(in: document)
-            report.page = try mapper.transform(document)
+            report.page = try mapper.transform(document, metadata: metadata)
+        } catch let error as RunFailure {
+            report.error = error.message
         } catch let error as CoreError {
             report.error = "the response is not valid JSON: \(error.message)"
         } catch let error as PageReadError {

@@ -53,7 +53,7 @@ extension JobRunner {
             case .success(let response):
                 let document = try Self.stepDocument(response, step: step.name)
                 for value in step.values {
-                    if let found = value.path.value(in: document) { outcome.values["\(step.name).\(value.field)"] = found }
+                    if let found = value.path?.value(in: document) { outcome.values["\(step.name).\(value.field)"] = found }
                 }
             }
         }

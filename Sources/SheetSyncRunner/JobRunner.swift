@@ -95,6 +95,22 @@ public struct JobRunner: Sendable {
         return (values, Redactor(secrets: values.secrets.values))
     }
 
+    /// `pull` with its template field sources rendered for this run: a template that is
+    /// one reference keeps that value (`{{param.ip}}` → "1.2.3.4"), one with text around
+    /// it becomes the text. The decoder refuses `{{secret.…}}` here.
+    static func resolvingFieldTemplates(_ pull: PullJob, values: TemplateValues) throws(RunFailure) -> PullJob {
+        do {
+            return try pull.resolvingTemplates { template throws(CoreError) in
+                if template.parts.count == 1, case .reference(let reference) = template.parts[0] {
+                    return try values.value(of: reference)
+                }
+                return .string(try template.renderText(values))
+            }
+        } catch {
+            throw RunFailure(.invalidJob, "a field's value cannot be made: \(error.message)", underlying: error)
+        }
+    }
+
     /// Masks the secrets `job` uses (and the proxy's): the last check on every message a
     /// run records, whatever produced it.
     func redactor(for job: JobDefinition) -> Redactor {

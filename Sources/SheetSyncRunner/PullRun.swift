@@ -67,10 +67,11 @@ final class PullRun {
         sheets = runner.worksheetsByName()
         (values, redactor) = try runner.values(for: job, params: params, window: window)
         do {
-            var mapper = try GetMultipleData(jobName: job.name, job: pull, worksheet: worksheet, worksheets: sheets)
+            var mapper = try GetMultipleData(jobName: job.name, job: try JobRunner.resolvingFieldTemplates(pull, values: values),
+                                             worksheet: worksheet, worksheets: sheets)
             mapper.redactor = redactor
             reader = PageReader(mapper: mapper)
-        } catch {
+        } catch let error as PageReadError {
             throw JobRunner.RunFailure(error)
         }
         builder = RequestBuilder(projectDirectory: runner.project.directory, userAgent: runner.project.settings.http.userAgent,
@@ -208,19 +209,30 @@ final class PullRun {
         let document: JSONValue
         let page: TransformedPage
         do {
-            (document, page) = try reader.read(body)
+            (document, page) = try reader.read(body, metadata: Self.metadata(response))
         } catch {
             throw failure(error, response: response, url: url)
         }
         summary.records += page.recordCount
         summary.pages += 1
-        let decision = try decideNext(response: response, document: document, records: page.recordCount, pageCursorMax: page.cursorMax)
+        var decision = PageDecision(stopReason: "the response had no body")
+        if !body.allSatisfy(PageReader.isWhiteSpace) {
+            // An empty body (a HEAD, a 204) has no next page to read.
+            decision = try decideNext(response: response, document: document, records: page.recordCount, pageCursorMax: page.cursorMax)
+        } else {
+            cursorMax = CursorValue.max(cursorMax, page.cursorMax, as: reader.mapper.cursorType)
+        }
         let (batches, stepFailures) = try await runner.enrich(page, steps: pull.perRecordSteps, worksheet: worksheet, values: values,
                                                               builder: builder, redactor: redactor, run: run, summary: &summary,
                                                               database: database)
         summary.stepFailures += stepFailures.count
         try await startWrite(batches, page: page, stepFailures: stepFailures, state: stateChanges(after: decision))
         return decision
+    }
+
+    /// What `$response.…` fields read.
+    static func metadata(_ response: HTTPResponseData) -> JSONValue {
+        ResponseMetadata.document(status: response.status, headers: response.headers)
     }
 
     /// In-memory bodies larger than this are written in parts too (1,000,000 records of
@@ -238,7 +250,7 @@ final class PullRun {
         var records = 0
         do {
             summary.counts += try database.writeInParts(into: worksheet, job: job.name, run: run, requests: requests, halfway: halfway()) { sink in
-                let outline = try reader.read(chunks) { page in
+                let outline = try reader.read(chunks, metadata: Self.metadata(response)) { page in
                     try sink.write(page.rows, children: children(of: page), rejects: page.rejects)
                 }
                 records = outline.recordCount

@@ -23,6 +23,7 @@ extension JobRunner {
             case redirect
             case refusedURL = "refused_url"
             case proxyAuthentication = "proxy_authentication"
+            case errorResponse = "error_response"
             // The transform stage (`PageReadError.Code`, same strings).
             case invalidJSON = "invalid_json"
             case unexpectedResponse = "unexpected_response"
@@ -100,6 +101,7 @@ extension JobRunner.RunFailure.Code {
         case .redirect: self = .redirect
         case .refusedURL: self = .refusedURL
         case .proxyAuthentication: self = .proxyAuthentication
+        case .errorResponse: self = .errorResponse
         }
     }
 

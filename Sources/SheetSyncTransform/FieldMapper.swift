@@ -11,7 +11,8 @@ public struct FieldMapper: Sendable {
 
     /// Mappings into `worksheet`; a field the worksheet does not have is an `.invalidJob`
     /// error. For a child worksheet, `parent` names the parent worksheet and the columns
-    /// of its rows: each `$parent.NAME` must be one of them.
+    /// of its rows: each `$parent.NAME` must be one of them. Template sources must have
+    /// been rendered (`PullJob.resolvingTemplates`).
     public init(_ mappings: [FieldMapping], in worksheet: WorksheetDefinition,
                 parent: (worksheet: String, columns: [String])? = nil) throws(PageReadError) {
         var fields: [(mapping: FieldMapping, type: FieldType)] = []
@@ -20,8 +21,11 @@ public struct FieldMapper: Sendable {
             guard let field = worksheet.field(named: mapping.field) else {
                 throw PageReadError(.invalidJob, "field '\(mapping.field)' is not in worksheet '\(worksheet.name)'")
             }
+            if case .template(let template) = mapping.source {
+                throw PageReadError(.invalidJob, "field '\(mapping.field)' comes from '\(template.text)', which was not rendered for this run")
+            }
             fields.append((mapping, field.type))
-            parentIndexes.append(try Self.parentIndex(of: mapping.path, parent: parent))
+            parentIndexes.append(try mapping.path.flatMap { path throws(PageReadError) in try Self.parentIndex(of: path, parent: parent) })
         }
         self.fields = fields
         self.parentIndexes = parentIndexes
@@ -57,8 +61,10 @@ public struct FieldMapper: Sendable {
     /// naming the first field whose value does not convert to its type.
     ///
     /// For a child record, `parentRow` is its parent's row (`$parent.NAME`, converted
-    /// again to the child field's type) and `parent` its parent's JSON (`$parent_json.…`).
-    public func row(from record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil) throws(PageReadError) -> [SQLValue] {
+    /// again to the child field's type) and `parent` its parent's JSON (`$parent_json.…`);
+    /// `response` is the `ResponseMetadata` document `$response.…` reads.
+    public func row(from record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil,
+                    response: JSONValue? = nil) throws(PageReadError) -> [SQLValue] {
         var row: [SQLValue] = []
         row.reserveCapacity(fields.count)
         for (position, (mapping, type)) in fields.enumerated() {
@@ -67,10 +73,18 @@ public struct FieldMapper: Sendable {
                     row.append(try type.convert(stored: parentRow?[index] ?? .null))
                     continue
                 }
-                let value = mapping.path.root == .parent ? .null : mapping.path.value(in: record, parent: parent) ?? .null
+                let value: JSONValue
+                switch mapping.source {
+                case .path(let path):
+                    value = path.root == .parent ? .null : path.value(in: record, parent: parent, response: response) ?? .null
+                case .constant(let constant):
+                    value = constant
+                case .template:
+                    value = .null // refused by init
+                }
                 row.append(try type.convert(value))
             } catch {
-                throw PageReadError(.conversionFailed, "field '\(mapping.field)' (\(mapping.path.text)): \(error.message)", underlying: error)
+                throw PageReadError(.conversionFailed, "field '\(mapping.field)' (\(mapping.sourceText)): \(error.message)", underlying: error)
             }
         }
         return row
@@ -86,7 +100,7 @@ public struct FieldMapper: Sendable {
     public func convertibleValues(from document: JSONValue) -> [String: SQLValue] {
         var values: [String: SQLValue] = [:]
         for (mapping, type) in fields {
-            if let value = mapping.path.value(in: document), let converted = try? type.convert(value) { values[mapping.field] = converted }
+            if let value = mapping.path?.value(in: document), let converted = try? type.convert(value) { values[mapping.field] = converted }
         }
         return values
     }

@@ -66,7 +66,7 @@ public struct GetMultipleData: Sendable {
         topLevel = try Self.plan(job.children, parent: nil, parentSheet: worksheet, parentColumns: fields.columns, worksheets: worksheets, into: &plans)
         self.childPlans = plans
         if let cursor = job.incremental?.cursor, cursor.root == .current,
-           let field = job.fields.first(where: { $0.path.root == .current && $0.path.components == cursor.components }) {
+           let field = job.fields.first(where: { $0.path?.root == .current && $0.path?.components == cursor.components }) {
             cursorType = worksheet.field(named: field.field)?.type
         } else {
             cursorType = nil
@@ -86,7 +86,7 @@ public struct GetMultipleData: Sendable {
             var linkColumns: [String] = []
             var links: [(child: Int, parent: Int)] = []
             for keyField in parentSheet.key {
-                guard let childIndex = child.fields.firstIndex(where: { $0.path.root == .parent && $0.path.components == [.member(keyField)] }),
+                guard let childIndex = child.fields.firstIndex(where: { $0.isParentField(keyField) }),
                       let parentIndex = parentColumns.firstIndex(of: keyField) else { continue }
                 linkColumns.append(child.fields[childIndex].field)
                 links.append((childIndex, parentIndex))
@@ -137,13 +137,14 @@ public struct GetMultipleData: Sendable {
         }
     }
 
-    /// Rows, child rows and rejects for one response page.
-    public func transform(_ response: JSONValue) throws(PageReadError) -> TransformedPage {
-        try transform(records: try records(in: response))
+    /// Rows, child rows and rejects for one response page; `metadata` is the
+    /// `ResponseMetadata` document of the response, for `$response.…` fields.
+    public func transform(_ response: JSONValue, metadata: JSONValue? = nil) throws(PageReadError) -> TransformedPage {
+        try transform(records: try records(in: response), metadata: metadata)
     }
 
     /// Rows, child rows and rejects for records already selected from a response.
-    public func transform(records: [JSONValue]) throws(PageReadError) -> TransformedPage {
+    public func transform(records: [JSONValue], metadata: JSONValue? = nil) throws(PageReadError) -> TransformedPage {
         var page = TransformedPage(rows: RowBatch(columns: fields.columns), recordCount: records.count)
         var childBatches = childPlans.map { plan in
             ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
@@ -154,7 +155,7 @@ public struct GetMultipleData: Sendable {
         for record in records {
             let row: [SQLValue]
             do {
-                row = try Self.map(record, fields: fields, key: key, keyIndexes: keyIndexes)
+                row = try Self.map(record, response: metadata, fields: fields, key: key, keyIndexes: keyIndexes)
             } catch {
                 page.rejects.append(Reject(worksheet: worksheet.name, reason: error.message, raw: record.jsonText))
                 continue
@@ -165,28 +166,30 @@ public struct GetMultipleData: Sendable {
             if let cursorPath {
                 page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)), as: cursorType)
             }
-            addChildren(of: record, row: row, levels: topLevel, to: &childBatches, rejects: &page.rejects)
+            addChildren(of: record, row: row, levels: topLevel, metadata: metadata, to: &childBatches, rejects: &page.rejects)
         }
         page.children = childBatches
         return page
     }
 
     /// Maps the child records of one parent record at each of `levels`, then theirs.
-    private func addChildren(of record: JSONValue, row: [SQLValue], levels: [Int], to batches: inout [ChildRows], rejects: inout [Reject]) {
+    private func addChildren(of record: JSONValue, row: [SQLValue], levels: [Int], metadata: JSONValue?, to batches: inout [ChildRows],
+                             rejects: inout [Reject]) {
         for level in levels {
             let plan = childPlans[level]
             if let link = plan.link(from: row) { batches[level].parentKeys.append(link) }
             for item in childRecords(plan.mapping.records, in: record) {
                 let childRow: [SQLValue]
                 do {
-                    childRow = try Self.map(item, parent: record, parentRow: row, fields: plan.fields, key: plan.worksheet.key, keyIndexes: plan.keyIndexes)
+                    childRow = try Self.map(item, parent: record, parentRow: row, response: metadata, fields: plan.fields, key: plan.worksheet.key,
+                                            keyIndexes: plan.keyIndexes)
                 } catch {
                     rejects.append(Reject(worksheet: plan.worksheet.name, reason: error.message, raw: item.jsonText))
                     continue
                 }
                 batches[level].rows.rows.append(childRow)
                 if !plan.children.isEmpty {
-                    addChildren(of: item, row: childRow, levels: plan.children, to: &batches, rejects: &rejects)
+                    addChildren(of: item, row: childRow, levels: plan.children, metadata: metadata, to: &batches, rejects: &rejects)
                 }
             }
         }
@@ -211,11 +214,11 @@ public struct GetMultipleData: Sendable {
 
     /// A row of `fields`; a value that does not convert, or a key field that is NULL,
     /// rejects the record (`.conversionFailed`).
-    private static func map(_ record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil, fields: FieldMapper,
-                            key: [String], keyIndexes: [Int]) throws(PageReadError) -> [SQLValue] {
-        let row = try fields.row(from: record, parent: parent, parentRow: parentRow)
+    private static func map(_ record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil, response: JSONValue?,
+                            fields: FieldMapper, key: [String], keyIndexes: [Int]) throws(PageReadError) -> [SQLValue] {
+        let row = try fields.row(from: record, parent: parent, parentRow: parentRow, response: response)
         for (position, index) in keyIndexes.enumerated() where row[index] == .null {
-            throw PageReadError(.conversionFailed, "key field '\(key[position])' is missing (\(fields.fields[index].mapping.path.text) found nothing)")
+            throw PageReadError(.conversionFailed, "key field '\(key[position])' is missing (\(fields.fields[index].mapping.sourceText) found nothing)")
         }
         return row
     }

@@ -33,19 +33,24 @@ public struct PageReader: Sendable {
     /// Reads a body chunk by chunk, handing rows to `flush` in batches of `batchSize`
     /// records (the last batch may be smaller; a page without records flushes nothing).
     /// Errors are `PageReadError`s, except what `flush` or `chunks` throw, which pass through.
-    public func read(_ chunks: Chunks, batchSize: Int = 1000, flush: (TransformedPage) throws -> Void) throws -> Outline {
-        guard let chain else { return try readTree(chunks, flush: flush) }
+    ///
+    /// `metadata` is the response's `ResponseMetadata` document, for `$response.…` fields.
+    public func read(_ chunks: Chunks, metadata: JSONValue? = nil, batchSize: Int = 1000, flush: (TransformedPage) throws -> Void) throws -> Outline {
+        guard let chain else { return try readTree(chunks, metadata: metadata, flush: flush) }
         // `flush` is only called while this function runs (the chunk source calls back in).
-        return try withoutActuallyEscaping(flush) { flush in try stream(chunks, chain: chain, batchSize: batchSize, flush: flush) }
+        return try withoutActuallyEscaping(flush) { flush in
+            try stream(chunks, chain: chain, metadata: metadata, batchSize: batchSize, flush: flush)
+        }
     }
 
-    private func stream(_ chunks: Chunks, chain: [String], batchSize: Int, flush: @escaping (TransformedPage) throws -> Void) throws -> Outline {
+    private func stream(_ chunks: Chunks, chain: [String], metadata: JSONValue?, batchSize: Int,
+                        flush: @escaping (TransformedPage) throws -> Void) throws -> Outline {
         var splitter = RecordSplitter(path: chain)
         var batch: [JSONValue] = []
         var outline = Outline(document: .null)
         func flushBatch() throws {
             guard !batch.isEmpty else { return }
-            try flushPage(try mapper.transform(records: batch), into: &outline, flush)
+            try flushPage(try mapper.transform(records: batch, metadata: metadata), into: &outline, flush)
             batch.removeAll(keepingCapacity: true)
         }
         try chunks { chunk in
@@ -68,16 +73,26 @@ public struct PageReader: Sendable {
             try flushBatch()
         } else {
             let document = outline.document
-            try flushPage(try mapper.transform(document), into: &outline, flush)
+            try flushPage(try mapper.transform(document, metadata: metadata), into: &outline, flush)
         }
         return outline
     }
 
     /// A body in memory: the whole page at once.
-    public func read(_ body: [UInt8]) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
+    ///
+    /// A response without a body (only white space: a HEAD, a 204) is one record `{}`
+    /// when the job reads `$response.…` — its row is built from the status and headers —
+    /// and no records when it does not and the status is 204 (No Content); any other
+    /// empty body is not JSON, an error as before.
+    public func read(_ body: [UInt8], metadata: JSONValue? = nil) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
+        if body.allSatisfy(Self.isWhiteSpace), let metadata,
+           mapper.job.readsResponseMetadata || ResponseMetadata.status(in: metadata) == 204 {
+            let records = mapper.job.readsResponseMetadata ? [JSONValue.object(JSONObject())] : []
+            return (.object(JSONObject()), try mapper.transform(records: records, metadata: metadata))
+        }
         var page: TransformedPage?
         do {
-            let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, batchSize: .max) { page = $0 }
+            let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, metadata: metadata, batchSize: .max) { page = $0 }
             return (outline.document, page ?? TransformedPage(rows: RowBatch(columns: mapper.columns)))
         } catch let error as PageReadError {
             throw error
@@ -99,14 +114,19 @@ public struct PageReader: Sendable {
 
     // MARK: - Helpers
 
+    /// JSON's white space (RFC 8259): what an empty body may hold.
+    public static func isWhiteSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
     /// The whole tree, for records paths that cannot be streamed.
-    private func readTree(_ chunks: Chunks, flush: (TransformedPage) throws -> Void) throws -> Outline {
+    private func readTree(_ chunks: Chunks, metadata: JSONValue?, flush: (TransformedPage) throws -> Void) throws -> Outline {
         var bytes: [UInt8] = []
         try chunks { bytes.append(contentsOf: $0) }
         var outline = Outline(document: .null)
         try Self.parsing { outline.document = try JSONReader.parse(bytes) }
         let document = outline.document
-        try flushPage(try mapper.transform(document), into: &outline, flush)
+        try flushPage(try mapper.transform(document, metadata: metadata), into: &outline, flush)
         return outline
     }
 

@@ -92,11 +92,12 @@ func startFixture(_ name: String, _ arguments: [String]) throws -> (ChildProcess
     return (server, url)
 }
 
-/// How many /items requests `slow_pages.py` at `url` has received.
-func requestCount(_ url: String) throws -> Int {
+/// How many /items requests `slow_pages.py` at `url` has received (with `query`, what
+/// another fixture's `/_count` counts).
+func requestCount(_ url: String, query: String = "") throws -> Int {
     let curl = Process()
     curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    curl.arguments = ["curl", "-s", "--max-time", "5", url + "/_count"]
+    curl.arguments = ["curl", "-s", "--max-time", "5", url + "/_count" + query]
     let pipe = Pipe()
     curl.standardOutput = pipe
     try curl.run()

@@ -43,7 +43,7 @@ struct ProjectLoaderTests {
         #expect(!pull.request.proxy)
         // Without 'fields', every worksheet field maps from the member of the same name.
         #expect(pull.fields.map(\.field) == ["id", "status", "total", "updated_at"])
-        #expect(pull.fields.map(\.path.text) == ["$.id", "$.status", "$.total", "$.updated_at"])
+        #expect(pull.fields.map(\.path?.text) == ["$.id", "$.status", "$.total", "$.updated_at"])
         #expect(loaded.env("SHOP_URL") == "http://127.0.0.1:9")
     }
 

@@ -53,6 +53,8 @@ struct RunFailureTests {
             "invalid_json", "unexpected_response", "invalid_job", "pagination_loop", "interrupted", "step_failed",
             // Issue 15: a proxy that refuses sheetsync.yml's credentials (407).
             "proxy_authentication",
+            // Issue 16: a 2xx whose body reports an error (request.error.when) without an 'error.code'.
+            "error_response",
         ])
     }
 

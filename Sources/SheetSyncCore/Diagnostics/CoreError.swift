@@ -13,6 +13,7 @@ public struct CoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case conversionFailed = "conversion_failed"
         case invalidJSON = "invalid_json"
         case invalidCron = "invalid_cron"
+        case invalidCondition = "invalid_condition"
     }
 
     public var code: Code

@@ -1,5 +1,6 @@
 extension JSONPath {
-    /// Parses a path such as `$.data[*].items`, `$parent['order id']` or `$parent_json.meta.ref`.
+    /// Parses a path such as `$.data[*].items`, `$parent['order id']`, `$parent_json.meta.ref` or
+    /// `$response.headers.etag`.
     ///
     /// - Throws: `CoreError` `.invalidJSONPath` whose `offset` is the character
     ///   position of the problem, so a file reader can point at the exact column.
@@ -26,6 +27,9 @@ extension JSONPath {
         } else if text.hasPrefix("$parent"), chars.count == 7 || [".", "["].contains(chars[7]) {
             root = .parent
             position = 7
+        } else if text.hasPrefix("$response"), chars.count == 9 || [".", "["].contains(chars[9]) {
+            root = .response
+            position = 9
         }
         var components: [Component] = []
         while position < chars.count {

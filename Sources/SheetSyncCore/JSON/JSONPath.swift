@@ -11,6 +11,7 @@
 /// | `$.a[*]`, `$.*` | every element or member value                    |
 /// | `$parent.x`     | field `x` of the parent row (in `children`)      |
 /// | `$parent_json.x`| member `x` of the parent record's JSON          |
+/// | `$response.status`, `$response.headers.x` | the HTTP response's status and headers |
 public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     /// Where evaluation starts.
     public enum Root: Sendable, Hashable {
@@ -21,6 +22,9 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         case parent
         /// The parent record's JSON as the API sent it: `$parent_json`.
         case parentJSON
+        /// The HTTP response that carried the record: `$response.status`,
+        /// `$response.headers.NAME` (see `ResponseMetadata`).
+        case response
     }
 
     /// One step of the path.
@@ -49,14 +53,17 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Every value the path selects in `document`; `parent` is the document `$parent`
-    /// and `$parent_json` start from.
-    public func select(in document: JSONValue, parent: JSONValue? = nil) -> [JSONValue] {
+    /// and `$parent_json` start from, `response` the one `$response` starts from.
+    public func select(in document: JSONValue, parent: JSONValue? = nil, response: JSONValue? = nil) -> [JSONValue] {
         var current: [JSONValue]
         switch root {
         case .current: current = [document]
         case .parent, .parentJSON:
             guard let parent else { return [] }
             current = [parent]
+        case .response:
+            guard let response else { return [] }
+            current = [response]
         }
         for component in components {
             var next: [JSONValue] = []
@@ -82,8 +89,8 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
 
     /// The single value the path selects, or `nil` when it selects nothing.
     /// A missing key is `nil`, an explicit JSON `null` is `.null`.
-    public func value(in document: JSONValue, parent: JSONValue? = nil) -> JSONValue? {
-        guard isSingular else { return select(in: document, parent: parent).first }
+    public func value(in document: JSONValue, parent: JSONValue? = nil, response: JSONValue? = nil) -> JSONValue? {
+        guard isSingular else { return select(in: document, parent: parent, response: response).first }
         // Singular paths (every field mapping, in practice) walk without building arrays:
         // this runs for every field of every record.
         var current: JSONValue
@@ -92,6 +99,9 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         case .parent, .parentJSON:
             guard let parent else { return nil }
             current = parent
+        case .response:
+            guard let response else { return nil }
+            current = response
         }
         for component in components {
             switch (component, current) {
@@ -115,6 +125,7 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
         case .current: "$"
         case .parent: "$parent"
         case .parentJSON: "$parent_json"
+        case .response: "$response"
         }
         for component in components {
             switch component {

@@ -82,14 +82,24 @@ public struct NamedTemplate: Sendable, Hashable {
     }
 }
 
-/// Where the error code and message of a failed response sit in its body.
+/// `request.error`: where the error code and message of a failed response sit in its
+/// body, and — with `when` — which successful (2xx) responses are failures all the same,
+/// for APIs that answer `200 {"error_code": 10001, "reason": "KEY error"}`.
 public struct ErrorExtraction: Sendable, Hashable {
     public var code: JSONPath?
     public var message: JSONPath?
+    /// A 2xx response whose JSON body meets this is a failed request.
+    public var when: ResponseCondition?
+    /// Whether such a failure is retried (with `retry`'s attempts and delays). Off by
+    /// default: an error reported in a 200 is usually about the request (a bad key), which
+    /// sending it again does not fix.
+    public var retry = false
 
-    public init(code: JSONPath? = nil, message: JSONPath? = nil) {
+    public init(code: JSONPath? = nil, message: JSONPath? = nil, when: ResponseCondition? = nil, retry: Bool = false) {
         self.code = code
         self.message = message
+        self.when = when
+        self.retry = retry
     }
 }
 

@@ -56,20 +56,63 @@ public struct JobDefinition: Sendable, Hashable {
     /// Every template of every request of the job (main request and steps).
     public var allTemplates: [Template] {
         switch kind {
-        case .pull(let pull): pull.request.templates + pull.steps.flatMap(\.request.templates)
+        case .pull(let pull): pull.request.templates + pull.steps.flatMap(\.request.templates) + pull.fieldTemplates
         case .push(let push): push.request.templates + (push.delivery.signingSecret.map { [$0] } ?? [])
         }
     }
 }
 
-/// A field filled from a JSON path: `total: "$.amount.value"`.
+/// Where a worksheet field takes its value from.
+///
+/// - a JSON path into the record: `total: "$.amount.value"` (and `$parent.NAME`,
+///   `$parent_json.…` in children, `$response.status` / `$response.headers.NAME` for the
+///   response that carried the record);
+/// - a template of values known for the whole run: `ip: "{{param.ip}}"`,
+///   `day: "{{window.start}}"`, `region: "{{env.REGION}}"` — never `{{secret.…}}`, so a
+///   secret cannot end up in a worksheet;
+/// - a constant: `source: {value: "shop"}`.
+///
+/// Every value is converted to the field's type like a value from the response.
 public struct FieldMapping: Sendable, Hashable {
+    public enum Source: Sendable, Hashable {
+        case path(JSONPath)
+        /// Rendered once per run (`PullJob.resolvingTemplates`) into a `.constant`.
+        case template(Template)
+        case constant(JSONValue)
+    }
+
     public var field: String
-    public var path: JSONPath
+    public var source: Source
 
     public init(field: String, path: JSONPath) {
         self.field = field
-        self.path = path
+        self.source = .path(path)
+    }
+
+    public init(field: String, source: Source) {
+        self.field = field
+        self.source = source
+    }
+
+    /// The JSON path, when the field comes from one.
+    public var path: JSONPath? {
+        if case .path(let path) = source { return path }
+        return nil
+    }
+
+    /// The source as the job file wrote it, for messages.
+    public var sourceText: String {
+        switch source {
+        case .path(let path): path.text
+        case .template(let template): template.text
+        case .constant(let value): "value: \(value.jsonText)"
+        }
+    }
+
+    /// True when this field is `$parent.NAME` for the parent's field `name`.
+    public func isParentField(_ name: String) -> Bool {
+        guard let path, path.root == .parent else { return false }
+        return path.components == [.member(name)]
     }
 }
 
@@ -103,6 +146,32 @@ public struct PullJob: Sendable, Hashable {
     /// page's `ChildRows`).
     public var allChildren: [ChildMapping] { children.flatMap { [$0] + $0.allChildren } }
 
+    /// Every field mapping of the job and its children at any depth.
+    public var allFieldMappings: [FieldMapping] { fields + allChildren.flatMap(\.fields) }
+
+    /// The templates field sources are made from (`ip: "{{param.ip}}"`).
+    public var fieldTemplates: [Template] {
+        allFieldMappings.compactMap { mapping in
+            if case .template(let template) = mapping.source { return template }
+            return nil
+        }
+    }
+
+    /// True when a field reads the response's status or headers (`$response.…`): a
+    /// response without a body then still gives one row.
+    public var readsResponseMetadata: Bool {
+        allFieldMappings.contains { $0.path?.root == .response }
+    }
+
+    /// The job with each template field source rendered by `render` into a constant:
+    /// templates name values fixed for the whole run (params, window, env).
+    public func resolvingTemplates<E: Error>(_ render: (Template) throws(E) -> JSONValue) throws(E) -> PullJob {
+        var job = self
+        job.fields = try FieldMapping.resolving(fields, render)
+        job.children = try children.map { child throws(E) in try child.resolvingTemplates(render) }
+        return job
+    }
+
     /// Steps that run once, before the main request.
     public var setupSteps: [RequestStep] { steps.filter { !$0.perRecord } }
     /// Steps that run once per record.
@@ -131,6 +200,22 @@ public struct ChildMapping: Sendable, Hashable {
 
     /// This mapping's children at every depth, each before its own children.
     public var allChildren: [ChildMapping] { children.flatMap { [$0] + $0.allChildren } }
+
+    func resolvingTemplates<E: Error>(_ render: (Template) throws(E) -> JSONValue) throws(E) -> ChildMapping {
+        var child = self
+        child.fields = try FieldMapping.resolving(fields, render)
+        child.children = try children.map { grandchild throws(E) in try grandchild.resolvingTemplates(render) }
+        return child
+    }
+}
+
+extension FieldMapping {
+    static func resolving<E: Error>(_ mappings: [FieldMapping], _ render: (Template) throws(E) -> JSONValue) throws(E) -> [FieldMapping] {
+        try mappings.map { mapping throws(E) in
+            guard case .template(let template) = mapping.source else { return mapping }
+            return FieldMapping(field: mapping.field, source: .constant(try render(template)))
+        }
+    }
 }
 
 /// Incremental sync: only fetch what changed since the saved cursor.
