@@ -189,6 +189,17 @@ enum BookkeepingMigrations {
         (8, "v8-in-flight", """
         ALTER TABLE _sheetsync_deliveries ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
         """),
+        // The parameter values `sheetsync test` last used for each job, offered again when
+        // it asks for them on a terminal. Parameters only: secrets are never asked for or kept.
+        (10, "v10-test-values", """
+        CREATE TABLE _sheetsync_test_values (
+            job TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            used_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            PRIMARY KEY (job, name)
+        );
+        """),
     ]
 
     /// Applies every migration not yet recorded.

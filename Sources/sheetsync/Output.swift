@@ -15,6 +15,11 @@ enum Output {
         write(text + "\n", to: STDERR_FILENO)
     }
 
+    /// A question on standard error, the answer typed after it on the same line.
+    static func prompt(_ text: String) {
+        write(text, to: STDERR_FILENO)
+    }
+
     /// Writes every byte of `text`, or ends the process as SIGPIPE would when the reader
     /// has gone. Other write errors (a full disk behind a redirect) drop the text: there is
     /// nowhere left to report them.

@@ -9,7 +9,8 @@ struct Test: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a job's request once and show the response and the rows it would become.",
         discussion: """
-            Nothing is written. --infer-schema prints a schema/*.yml worksheet guessed from the response, to start from a sample.
+            Nothing is written but, on a terminal, the test values: a {{param.x}} without a value is asked for (Enter keeps the
+            value the last test used, "" sends a blank); --param x= sends a blank without asking. --infer-schema prints a schema/*.yml worksheet guessed from the response, to start from a sample.
             For a push job: shows the request one record's delivery would send (--record KEY, default the latest changed
             record), secrets masked; --send sends it once and shows the response. The delivery ledger is not touched.
             """
@@ -55,7 +56,21 @@ struct Test: AsyncParsableCommand {
                 saved = Array(data)
                 Output.out("# offline: the request below is not sent; '\(response)' is mapped as its response")
             }
-            let report = await context.runner.preview(context.job, params: context.params, savedResponse: saved)
+            var params = context.params
+            var store = context.runner.database
+            let missing = TestValues.missing(in: context.job, given: params)
+            if saved == nil, !missing.isEmpty, TestValues.isInteractive {
+                // Asked on a terminal; the answers are kept, so the database is made if needed.
+                let database = try store ?? global.openDatabase(for: context.project)
+                store = database
+                let last = (try? database.testValues(job: context.job.name)) ?? [:]
+                params.merge(try TestValues.ask(missing, job: context.job.name, last: last)) { $1 }
+            }
+            let report = await context.runner.preview(context.job, params: params, savedResponse: saved)
+            if saved == nil, report.request != nil, let store {
+                let used = TestValues.parameters(of: context.job).filter { params[$0] != nil }
+                try? store.saveTestValues(Dictionary(uniqueKeysWithValues: used.map { ($0, params[$0]!) }), job: context.job.name)
+            }
             if inferSchema {
                 guard report.error == nil || !report.records.isEmpty else {
                     Output.err("error: \(report.error ?? "no records")")

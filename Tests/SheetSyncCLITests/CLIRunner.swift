@@ -23,9 +23,10 @@ enum CLI {
         return root.appendingPathComponent(".build/debug/sheetsync")
     }()
 
-    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+    /// Runs the binary (or `executable`, for a wrapper such as a pseudo-terminal).
+    static func run(_ arguments: [String], in directory: URL? = nil, executable: URL? = nil, environment: [String: String] = [:]) throws -> CLIResult {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
