@@ -38,10 +38,21 @@ extension GlobalOptions {
         project.databaseURL(override: database).path
     }
 
-    /// Opens the project's database, creating sheetsync's own tables if needed.
+    /// Opens the project's database, creating sheetsync's own tables if needed — and the
+    /// directory it goes in (`database: data/shop.db` in a fresh clone).
     func openDatabase(for project: Project) throws -> WorksheetDatabase {
+        let path = databasePath(for: project)
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: directory.path) {
+            do {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            } catch {
+                Output.err("error: cannot create the directory \(directory.path) for the database \(path): \(error.localizedDescription); create it, or set 'database:' in sheetsync.yml (or --db) to a writable place")
+                throw ExitCode.failure
+            }
+        }
         do {
-            return try WorksheetDatabase(path: databasePath(for: project))
+            return try WorksheetDatabase(path: path)
         } catch {
             Output.err("error: \(error.message)")
             throw ExitCode.failure

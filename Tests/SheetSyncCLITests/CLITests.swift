@@ -125,4 +125,15 @@ struct CLITests {
         let json = try CLI.run(["jobs", "--json", "--project", project.url.path])
         #expect(json.stdout == #"[{"name":"pull-orders","kind":"pull","worksheet":"orders","schedule":"@hourly","file":"jobs/pull-orders.yml"}]"# + "\n")
     }
+
+    /// Issue 18: `database: data/shop.db` (the README's own example) works in a fresh
+    /// clone, where `data/` does not exist yet.
+    @Test func theDatabaseDirectoryIsCreated() throws {
+        var files = ProjectDirectory.orders
+        files["sheetsync.yml"] = "database: data/nested/shop.db\n"
+        let project = try ProjectDirectory(files: files)
+        let result = try CLI.run(["migrate", "--project", project.url.path])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: project.url.path + "/data/nested/shop.db"))
+    }
 }
