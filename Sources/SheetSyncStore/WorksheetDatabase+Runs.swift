@@ -295,7 +295,8 @@ public final class PageSink {
     private var halfway: (() -> Void)?
     /// Keys of the job's rows skipped (`write: update`) since children were last written:
     /// their children are skipped too. Rows and their children may come in separate calls
-    /// (`writePage` writes the children after every batch of rows).
+    /// (`writePage` writes the children after every batch of rows), so the keys are kept
+    /// until children are written, at most for the sink's one page.
     private var skippedKeys: [[SQLValue]] = []
 
     init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)? = nil, mode: WriteMode = .upsert) {
