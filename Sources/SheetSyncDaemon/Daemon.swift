@@ -107,12 +107,13 @@ public actor Daemon: ScheduleDelegate {
         logger.info("run finished", metadata: [
             "job": "\(name)", "trigger": "schedule", "status": "\(summary.status.rawValue)", "duration_s": "\(String(format: "%.3f", seconds))",
             "inserted": "\(summary.counts.inserted)", "updated": "\(summary.counts.updated)", "unchanged": "\(summary.counts.unchanged)",
-            "rejected": "\(summary.counts.rejectedTotal)",
+            "skipped": "\(summary.counts.skipped)", "rejected": "\(summary.counts.rejectedTotal)",
         ])
         runCounts[name, default: [:]][summary.status.rawValue, default: 0] += 1
         rowCounts[name, default: [:]]["inserted", default: 0] += summary.counts.inserted
         rowCounts[name, default: [:]]["updated", default: 0] += summary.counts.updated
         rowCounts[name, default: [:]]["unchanged", default: 0] += summary.counts.unchanged
+        rowCounts[name, default: [:]]["skipped", default: 0] += summary.counts.skipped
         rowCounts[name, default: [:]]["rejected", default: 0] += summary.counts.rejectedTotal
         durations.append(seconds)
         if durations.count > 10_000 { durations.removeFirst(durations.count - 10_000) }

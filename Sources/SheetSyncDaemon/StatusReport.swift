@@ -25,6 +25,7 @@ public enum StatusReport {
                     "id": .number(String(last.id)), "status": .string(last.status), "trigger": .string(last.trigger),
                     "started_at": .string(last.startedAt), "ended_at": last.endedAt.map(JSONValue.string) ?? .null,
                     "inserted": .number(String(last.inserted)), "updated": .number(String(last.updated)),
+                    "skipped": .number(String(last.skipped)),
                     "error": last.errorMessage.map(JSONValue.string) ?? .null,
                 ]))))
             } else {

@@ -7,7 +7,7 @@ import Yams
 /// its position; decoding carries on past errors so that one pass finds them all.
 struct JobFileDecoder {
     static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request", "overlap", "missed", "max_catchup"]
-    static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps"]
+    static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps", "write"]
     static let pushKeys = commonKeys + ["when", "on", "fields", "delivery", "write_back"]
 
     /// What the decoder checks references against.
@@ -147,10 +147,11 @@ struct JobFileDecoder {
                 sink.error("key field '\(name)' of worksheet '\(worksheet.name)' is not mapped in 'fields'; every row needs its key", at: mapping.keyNode("fields")?.mark ?? mapping.node.mark)
             }
         }
+        let write = mapping.value("write").flatMap { reader.enumValue($0, "write", as: WriteMode.self) } ?? .upsert
         var children: [ChildMapping] = []
         if let node = mapping.value("children") {
             if let items = node.sequence {
-                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field), scope: scope) }
+                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field), scope: scope, write: write) }
             } else {
                 sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
             }
@@ -167,8 +168,10 @@ struct JobFileDecoder {
         if request.method == .HEAD {
             checkHeadJob(fields: fields, paginate: paginate, mapping: mapping)
         }
-        return .pull(PullJob(request: request, paginate: paginate, records: records, key: key, fields: fields,
-                             children: children, incremental: incremental, steps: steps))
+        var pull = PullJob(request: request, paginate: paginate, records: records, key: key, fields: fields,
+                           children: children, incremental: incremental, steps: steps)
+        pull.write = write
+        return .pull(pull)
     }
 
     /// A HEAD response has no body: its row comes from `$response.…`, templates and
@@ -362,9 +365,11 @@ struct JobFileDecoder {
     }
 
     /// One entry of `children` (and, inside it, its own `children`): `parent` is the
-    /// worksheet of the level above and `parentFields` the fields its mapping fills.
-    private func decodeChild(_ node: Node, parent: WorksheetDefinition?, parentFields: [String], scope: TemplateScope) -> ChildMapping? {
-        guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields", "children"]) else { return nil }
+    /// worksheet of the level above and `parentFields` the fields its mapping fills. A
+    /// child without `write` takes `write`, its parent's mode.
+    private func decodeChild(_ node: Node, parent: WorksheetDefinition?, parentFields: [String], scope: TemplateScope, write inherited: WriteMode) -> ChildMapping? {
+        guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields", "children", "write"]) else { return nil }
+        let write = map.value("write").flatMap { reader.enumValue($0, "children.write", as: WriteMode.self) } ?? inherited
         var worksheet: WorksheetDefinition?
         var name = ""
         if let wsNode = reader.required("worksheet", in: map), let value = reader.string(wsNode, "children.worksheet") {
@@ -387,13 +392,15 @@ struct JobFileDecoder {
         var children: [ChildMapping] = []
         if let node = map.value("children") {
             if let items = node.sequence {
-                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field), scope: scope) }
+                children = items.compactMap { decodeChild($0, parent: worksheet, parentFields: fields.map(\.field), scope: scope, write: write) }
             } else {
                 sink.error("expected a list for 'children', found \(reader.describe(node))", at: node.mark)
             }
         }
         guard let records else { return nil }
-        return ChildMapping(worksheet: name, records: records, fields: fields, children: children)
+        var child = ChildMapping(worksheet: name, records: records, fields: fields, children: children)
+        child.write = write
+        return child
     }
 
     private func decodePagination(_ node: Node) -> PaginationSpec? {

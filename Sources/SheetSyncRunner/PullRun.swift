@@ -249,7 +249,8 @@ final class PullRun {
         var decision = PageDecision()
         var records = 0
         do {
-            summary.counts += try database.writeInParts(into: worksheet, job: job.name, run: run, requests: requests, halfway: halfway()) { sink in
+            summary.counts += try database.writeInParts(into: worksheet, job: job.name, run: run, requests: requests, halfway: halfway(),
+                                                        write: pull.write) { sink in
                 let outline = try reader.read(chunks, metadata: Self.metadata(response)) { page in
                     try sink.write(page.rows, children: children(of: page), rejects: page.rejects)
                 }
@@ -276,11 +277,12 @@ final class PullRun {
         let requests = unrecorded
         unrecorded = []
         let (database, worksheet, job, run, faults, number) = (database, worksheet, job.name, run, runner.faults, position.number)
+        let mode = pull.write
         let children = children(of: page)
         let halfway = halfway()
         let write = Task {
             let counts = try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects, job: job, run: run,
-                                                state: state, stepFailures: stepFailures, requests: requests, halfway: halfway)
+                                                state: state, stepFailures: stepFailures, requests: requests, halfway: halfway, write: mode)
             faults?(.afterCommit, number)
             return counts
         }

@@ -56,6 +56,7 @@ public struct RunSummary: Sendable {
         for name in worksheets {
             let c = counts.byWorksheet[name] ?? UpsertCounts()
             var part = "\(name): \(c.inserted) inserted, \(c.updated) updated, \(c.unchanged) unchanged"
+            if c.skipped > 0 { part += ", \(c.skipped) skipped" }
             if let deleted = counts.deleted[name], deleted > 0 { part += ", \(deleted) removed" }
             if let rejected = counts.rejected[name], rejected > 0 { part += ", \(rejected) rejected" }
             text += "; " + part

@@ -189,6 +189,11 @@ enum BookkeepingMigrations {
         (8, "v8-in-flight", """
         ALTER TABLE _sheetsync_deliveries ADD COLUMN in_flight INTEGER NOT NULL DEFAULT 0;
         """),
+        // Records a pull job with `write: update` did not write because no row has their
+        // key (and their children): not rejects, the run still succeeds.
+        (9, "v9-skipped-count", """
+        ALTER TABLE _sheetsync_runs ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+        """),
         // The parameter values `sheetsync test` last used for each job, offered again when
         // it asks for them on a terminal. Parameters only: secrets are never asked for or kept.
         (10, "v10-test-values", """

@@ -32,6 +32,8 @@ public struct RunRecord: Sendable {
     public var inserted: Int
     public var updated: Int
     public var unchanged: Int
+    /// Records `write: update` did not write (no row with their key), and their children.
+    public var skipped: Int = 0
     public var rejected: Int
     public var deleted: Int
     public var errorCode: String?
@@ -49,6 +51,7 @@ public struct WriteCounts: Sendable, Equatable {
     public var inserted: Int { byWorksheet.values.reduce(0) { $0 + $1.inserted } }
     public var updated: Int { byWorksheet.values.reduce(0) { $0 + $1.updated } }
     public var unchanged: Int { byWorksheet.values.reduce(0) { $0 + $1.unchanged } }
+    public var skipped: Int { byWorksheet.values.reduce(0) { $0 + $1.skipped } }
     public var rejectedTotal: Int { rejected.values.reduce(0, +) }
     public var deletedTotal: Int { deleted.values.reduce(0, +) }
 
@@ -65,7 +68,7 @@ public struct WriteCounts: Sendable, Equatable {
             let counts = byWorksheet[name] ?? UpsertCounts()
             return JSONObject.Member(key: name, value: .object(JSONObject([
                 "inserted": .number(String(counts.inserted)), "updated": .number(String(counts.updated)),
-                "unchanged": .number(String(counts.unchanged)), "rejected": .number(String(rejected[name] ?? 0)),
+                "unchanged": .number(String(counts.unchanged)), "skipped": .number(String(counts.skipped)), "rejected": .number(String(rejected[name] ?? 0)),
                 "deleted": .number(String(deleted[name] ?? 0)),
             ])))
         }))

@@ -3,13 +3,30 @@ import SheetSyncCore
 
 /// Child rows of a page, at every level of nested children.
 extension WorksheetDatabase {
-    /// Upserts each level of a page's child rows, in order (a level's parents come before
-    /// it), and replaces each parent's children: rows a parent in the page no longer
-    /// lists are deleted, and a deleted row takes its own children at the levels below
-    /// along, so no child is left without its parent.
-    static func writeChildren(_ children: [(ChildRows, WorksheetDefinition)], source: String, _ db: Database, counts: inout WriteCounts) throws {
-        for (level, (child, definition)) in children.enumerated() {
-            counts.byWorksheet[definition.name, default: UpsertCounts()] += try upsert(child.rows, into: definition, source: source, db)
+    /// Writes each level of a page's child rows, in order (a level's parents come before
+    /// it), in the level's `write` mode:
+    /// - `upsert` replaces each parent's children: rows a parent in the page no longer
+    ///   lists are deleted, and a deleted row takes its own children at the levels below
+    ///   along, so no child is left without its parent;
+    /// - `insert` adds the child rows whose key is new and leaves the others untouched;
+    /// - `update` updates the child rows that exist and skips the others.
+    /// Neither `insert` nor `update` deletes a row (but a row that an `upsert` level above
+    /// deletes still takes its children along, whatever their mode). The children of a record that was
+    /// skipped (`update`, no row with its key: `skippedParents` for the job's rows) are
+    /// skipped too, at every level below, whatever their own mode: they are counted as
+    /// skipped and no row of theirs is written or deleted.
+    static func writeChildren(_ children: [(ChildRows, WorksheetDefinition)], source: String, _ db: Database, counts: inout WriteCounts,
+                              skippedParents: [[SQLValue]] = []) throws {
+        // Per level, the keys of the rows it skipped, for the levels below.
+        var skippedByLevel: [[[SQLValue]]] = []
+        for (level, (listed, definition)) in children.enumerated() {
+            let (child, orphans) = removingChildren(of: listed.parent.map { skippedByLevel[$0] } ?? skippedParents, from: listed, definition)
+            var skipped = orphans
+            var levelCounts = try upsert(child.rows, into: definition, source: source, mode: child.write, db, skippedKeys: &skipped)
+            levelCounts.skipped += orphans.count
+            counts.byWorksheet[definition.name, default: UpsertCounts()] += levelCounts
+            skippedByLevel.append(skipped)
+            guard child.write == .upsert else { continue }
             guard children.contains(where: { $0.0.parent == level }) else {
                 counts.deleted[definition.name, default: 0] += try removeStaleChildren(child, in: definition, db)
                 continue
@@ -18,6 +35,34 @@ extension WorksheetDatabase {
             counts.deleted[definition.name, default: 0] += removed.count
             try removeDescendants(of: removed, at: level, children, db, counts: &counts)
         }
+    }
+
+    /// `child` without the rows of the parents in `skippedParents` (keys of the level
+    /// above, in its key order) nor those parents, and the keys of the rows taken out.
+    private static func removingChildren(of skippedParents: [[SQLValue]], from child: ChildRows,
+                                         _ definition: WorksheetDefinition) -> (ChildRows, [[SQLValue]]) {
+        guard !skippedParents.isEmpty else { return (child, []) }
+        // The parents' keys as this level's link columns hold them: converted to their
+        // types, as the transform converted them.
+        let links = Set(skippedParents.map { key in
+            zip(child.linkColumns, key).map { column, value in
+                (try? definition.field(named: column)?.type.convert(stored: value)) ?? value
+            }
+        })
+        let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
+        let keyIndexes = definition.key.compactMap { child.rows.columns.firstIndex(of: $0) }
+        var kept = child
+        kept.rows.rows = []
+        kept.parentKeys = child.parentKeys.filter { !links.contains($0) }
+        var orphans: [[SQLValue]] = []
+        for row in child.rows.rows {
+            if links.contains(linkIndexes.map { row[$0] }) {
+                orphans.append(keyIndexes.map { row[$0] })
+            } else {
+                kept.rows.rows.append(row)
+            }
+        }
+        return (kept, orphans)
     }
 
     /// `removeStaleChildren` for a level with children of its own: the same rows go, and

@@ -30,9 +30,9 @@ extension WorksheetDatabase {
         try write { db in
             try db.execute(sql: """
                 UPDATE _sheetsync_runs SET ended_at = \(SQL.now), status = ?, requests = ?, inserted = ?, updated = ?,
-                    unchanged = ?, rejected = ?, deleted = ?, details = ?, error_code = ?, error_message = ?
+                    unchanged = ?, skipped = ?, rejected = ?, deleted = ?, details = ?, error_code = ?, error_message = ?
                 WHERE id = ?
-                """, arguments: [status.rawValue, requests, counts.inserted, counts.updated, counts.unchanged,
+                """, arguments: [status.rawValue, requests, counts.inserted, counts.updated, counts.unchanged, counts.skipped,
                                  counts.rejectedTotal, counts.deletedTotal, (details ?? counts.json).jsonText, errorCode, errorMessage, id])
         }
     }
@@ -63,7 +63,7 @@ extension WorksheetDatabase {
             return try Row.fetchAll(db, sql: "SELECT * FROM _sheetsync_runs \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments).map { row in
                 RunRecord(id: row["id"], job: row["job"], trigger: row["trigger"], startedAt: row["started_at"], endedAt: row["ended_at"],
                           status: row["status"], requests: row["requests"], inserted: row["inserted"], updated: row["updated"],
-                          unchanged: row["unchanged"], rejected: row["rejected"], deleted: row["deleted"],
+                          unchanged: row["unchanged"], skipped: row["skipped"], rejected: row["rejected"], deleted: row["deleted"],
                           errorCode: row["error_code"], errorMessage: row["error_message"])
             }
         }
@@ -80,8 +80,9 @@ extension WorksheetDatabase {
         }
     }
 
-    /// Writes one page in one transaction: the job's rows, each child worksheet's rows
-    /// (replacing the children of every parent in the page), and the rejects.
+    /// Writes one page in one transaction: the job's rows (in `write` mode), each child
+    /// worksheet's rows (in its own mode; `upsert` replaces the children of every parent
+    /// in the page), and the rejects.
     ///
     /// `rows` may hold several batches with different columns: a record whose
     /// per-record step failed with `on_failure: continue` is written without that
@@ -89,10 +90,10 @@ extension WorksheetDatabase {
     public func writePage(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                           rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:],
                           stepFailures: [StepFailure] = [], requests: [RequestAttempt] = [],
-                          halfway: (() -> Void)? = nil) throws(StoreError) -> WriteCounts {
+                          halfway: (() -> Void)? = nil, write mode: WriteMode = .upsert) throws(StoreError) -> WriteCounts {
         do {
             return try writePageParts(rows: rows, into: worksheet, children: children, rejects: rejects, job: job, run: run, state: state,
-                                      stepFailures: stepFailures, requests: requests, halfway: halfway)
+                                      stepFailures: stepFailures, requests: requests, halfway: halfway, mode: mode)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -102,8 +103,9 @@ extension WorksheetDatabase {
 
     private func writePageParts(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                                 rejects: [Reject], job: String, run: Int64?, state: [String: String?],
-                                stepFailures: [StepFailure], requests: [RequestAttempt], halfway: (() -> Void)?) throws -> WriteCounts {
-        try writeInParts(into: worksheet, job: job, run: run, requests: requests, halfway: halfway) { sink in
+                                stepFailures: [StepFailure], requests: [RequestAttempt], halfway: (() -> Void)?,
+                                mode: WriteMode) throws -> WriteCounts {
+        try writeInParts(into: worksheet, job: job, run: run, requests: requests, halfway: halfway, write: mode) { sink in
             for batch in rows { try sink.write(batch) }
             if !stepFailures.isEmpty {
                 let statement = try sink.db.cachedStatement(sql: "INSERT INTO _sheetsync_step_failures (run_id, job, step, record_key, error) VALUES (?, ?, ?, ?, ?)")
@@ -124,14 +126,15 @@ extension WorksheetDatabase {
     /// An error `body` throws rolls the page back and is rethrown as it is (a reader's
     /// error stays the reader's); the database's own errors are `StoreError`s.
     /// `halfway`, when set, is called in the middle of the page's first batch of rows
-    /// (crash tests stop the process there).
+    /// (crash tests stop the process there). `write` is the job's `WriteMode`.
     public func writeInParts(into worksheet: WorksheetDefinition, job: String, run: Int64?, requests: [RequestAttempt] = [],
-                             halfway: (() -> Void)? = nil, _ body: (PageSink) throws -> [String: String?]) throws -> WriteCounts {
+                             halfway: (() -> Void)? = nil, write mode: WriteMode = .upsert,
+                             _ body: (PageSink) throws -> [String: String?]) throws -> WriteCounts {
         var bodyError: (any Error)?
         do {
             return try write { db in
                 if let run { try Self.recordRequests(requests, run: run, db) }
-                let sink = PageSink(db: db, worksheet: worksheet, job: job, run: run, halfway: halfway)
+                let sink = PageSink(db: db, worksheet: worksheet, job: job, run: run, halfway: halfway, mode: mode)
                 let state: [String: String?]
                 do {
                     state = try body(sink)
@@ -285,26 +288,39 @@ public final class PageSink {
     let worksheet: WorksheetDefinition
     let job: String
     let run: Int64?
+    /// How the job's rows are written.
+    let mode: WriteMode
     public private(set) var counts = WriteCounts()
     /// Called once, halfway through the first batch of rows written (crash tests).
     private var halfway: (() -> Void)?
+    /// Keys of the job's rows skipped (`write: update`) since children were last written:
+    /// their children are skipped too. Rows and their children may come in separate calls
+    /// (`writePage` writes the children after every batch of rows), so the keys are kept
+    /// until children are written, at most for the sink's one page.
+    private var skippedKeys: [[SQLValue]] = []
 
-    init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)? = nil) {
+    init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)? = nil, mode: WriteMode = .upsert) {
         self.db = db
         self.worksheet = worksheet
         self.job = job
         self.run = run
         self.halfway = halfway
+        self.mode = mode
         counts.byWorksheet[worksheet.name] = UpsertCounts()
     }
 
-    /// Upserts rows of the job's worksheet, and each child worksheet's rows (replacing
-    /// the children of every parent listed), and records the rejects.
+    /// Writes rows of the job's worksheet in the job's `write` mode, and each child
+    /// worksheet's rows in theirs (`upsert` replaces the children of every parent
+    /// listed), and records the rejects.
     public func write(_ rows: RowBatch, children: [(ChildRows, WorksheetDefinition)] = [], rejects: [Reject] = []) throws {
         let hook = rows.rows.isEmpty ? nil : halfway
         if hook != nil { halfway = nil }
-        counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, db, halfway: hook)
-        try WorksheetDatabase.writeChildren(children, source: job, db, counts: &counts)
+        counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, mode: mode, db,
+                                                                            skippedKeys: &skippedKeys, halfway: hook)
+        if !children.isEmpty {
+            try WorksheetDatabase.writeChildren(children, source: job, db, counts: &counts, skippedParents: skippedKeys)
+            skippedKeys = []
+        }
         if !rejects.isEmpty {
             let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")
             for reject in rejects {

@@ -6,18 +6,24 @@ import SheetSyncCore
 public struct UpsertCounts: Sendable, Equatable {
     public var inserted = 0
     public var updated = 0
+    /// Rows left as they were: the same values, or (`write: insert`) a key that exists.
     public var unchanged = 0
+    /// Records not written because `write: update` found no row with their key (and the
+    /// children of such records). Not an error: the run still succeeds.
+    public var skipped = 0
 
-    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0) {
+    public init(inserted: Int = 0, updated: Int = 0, unchanged: Int = 0, skipped: Int = 0) {
         self.inserted = inserted
         self.updated = updated
         self.unchanged = unchanged
+        self.skipped = skipped
     }
 
     public static func += (lhs: inout UpsertCounts, rhs: UpsertCounts) {
         lhs.inserted += rhs.inserted
         lhs.updated += rhs.updated
         lhs.unchanged += rhs.unchanged
+        lhs.skipped += rhs.skipped
     }
 }
 
@@ -33,14 +39,25 @@ extension WorksheetDatabase {
     ///   then the insert or the update only when needed.
     /// So each row costs one statement in the common case, and SQLite's own change
     /// count or the comparison tells inserted, updated and unchanged apart.
-    public func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String) throws(StoreError) -> UpsertCounts {
-        try write { db in try Self.upsert(batch, into: worksheet, source: source, db) }
+    ///
+    /// `mode` narrows what a record may do (`WriteMode`): `.insert` runs only the insert
+    /// (an existing key is unchanged, whatever the values); `.update` compares first and
+    /// never inserts (an unknown key is skipped).
+    public func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String,
+                       mode: WriteMode = .upsert) throws(StoreError) -> UpsertCounts {
+        try write { db in
+            var skipped: [[SQLValue]] = []
+            return try Self.upsert(batch, into: worksheet, source: source, mode: mode, db, skippedKeys: &skipped)
+        }
     }
 
-    /// - Parameter halfway: called before the middle row is written (crash tests stop the
-    ///   process there, to prove a page's transaction rolls back whole).
-    static func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String, _ db: Database,
-                       halfway: (() -> Void)? = nil) throws -> UpsertCounts {
+    /// - Parameters:
+    ///   - skippedKeys: gets the key (in `worksheet.key` order) of each row `.update` skipped,
+    ///     so that its children are skipped too.
+    ///   - halfway: called before the middle row is written (crash tests stop the
+    ///     process there, to prove a page's transaction rolls back whole).
+    static func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, source: String, mode: WriteMode = .upsert, _ db: Database,
+                       skippedKeys: inout [[SQLValue]], halfway: (() -> Void)? = nil) throws -> UpsertCounts {
         guard let firstRow = batch.rows.first else { return UpsertCounts() }
         for name in worksheet.key where !batch.columns.contains(name) {
             throw StoreError(.sqlError, "Unable to write rows to '\(worksheet.name)', key field '\(name)' has no value. Map it in the job's 'fields'.")
@@ -72,13 +89,25 @@ extension WorksheetDatabase {
             for (position, value) in row.enumerated() { update.bind(value, at: Int32(position + 1)) }
             return try update.execute() > 0
         }
-        let checkFirst = try compare(firstRow) != nil
+        let keyIndexes = worksheet.key.compactMap { batch.columns.firstIndex(of: $0) }
+        // Whether to compare before writing: always for `update` (it must know the row
+        // exists), never for `insert` (the insert's conflict clause tells).
+        let checkFirst = switch mode {
+        case .upsert: try compare(firstRow) != nil
+        case .insert: false
+        case .update: true
+        }
         var counts = UpsertCounts()
         let middle = halfway == nil ? -1 : batch.rows.count / 2
         for (index, row) in batch.rows.enumerated() {
             if index == middle { halfway?() }
-            if checkFirst {
+            if mode == .insert {
+                if try insertRow(row) { counts.inserted += 1 } else { counts.unchanged += 1 }
+            } else if checkFirst {
                 switch try compare(row) {
+                case nil where mode == .update:
+                    counts.skipped += 1
+                    skippedKeys.append(keyIndexes.map { row[$0] })
                 case nil:
                     if try insertRow(row) { counts.inserted += 1 } else { counts.unchanged += 1 }
                 case true?:

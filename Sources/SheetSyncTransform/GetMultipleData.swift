@@ -148,7 +148,7 @@ public struct GetMultipleData: Sendable {
         var page = TransformedPage(rows: RowBatch(columns: fields.columns), recordCount: records.count)
         var childBatches = childPlans.map { plan in
             ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
-                      rows: RowBatch(columns: plan.fields.columns), parent: plan.parent)
+                      rows: RowBatch(columns: plan.fields.columns), parent: plan.parent, write: plan.mapping.write)
         }
         let keyIndexes = key.compactMap { name in fields.columns.firstIndex(of: name) }
         let cursorPath = job.incremental?.cursor

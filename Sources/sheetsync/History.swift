@@ -40,7 +40,7 @@ struct History: AsyncParsableCommand {
                     "started_at": .string(run.startedAt), "ended_at": run.endedAt.map(JSONValue.string) ?? .null,
                     "status": .string(run.status), "requests": .number(String(run.requests)),
                     "inserted": .number(String(run.inserted)), "updated": .number(String(run.updated)),
-                    "unchanged": .number(String(run.unchanged)), "rejected": .number(String(run.rejected)),
+                    "unchanged": .number(String(run.unchanged)), "skipped": .number(String(run.skipped)), "rejected": .number(String(run.rejected)),
                     "deleted": .number(String(run.deleted)),
                     "error_code": run.errorCode.map(JSONValue.string) ?? .null,
                     "error_message": run.errorMessage.map(JSONValue.string) ?? .null,
@@ -52,11 +52,13 @@ struct History: AsyncParsableCommand {
             Output.err("No runs\(job.map { " of '\($0)'" } ?? "") yet.")
             return
         }
+        // The `skip` column only when a listed run skipped records (`write: update`).
+        let showsSkipped = runs.contains { $0.skipped > 0 }
         Output.out(TextTable.render(
-            header: ["run", "job", "trigger", "started", "status", "req", "ins", "upd", "same", "rej", "error"],
+            header: ["run", "job", "trigger", "started", "status", "req", "ins", "upd", "same"] + (showsSkipped ? ["skip"] : []) + ["rej", "error"],
             rows: runs.map { run in
                 [String(run.id), run.job, run.trigger, run.startedAt, run.status, String(run.requests), String(run.inserted),
-                 String(run.updated), String(run.unchanged), String(run.rejected),
+                 String(run.updated), String(run.unchanged)] + (showsSkipped ? [String(run.skipped)] : []) + [String(run.rejected),
                  [run.errorCode.map { "[\($0)]" }, run.errorMessage].compactMap { $0 }.joined(separator: " ")]
             }))
     }

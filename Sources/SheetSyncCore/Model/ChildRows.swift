@@ -1,7 +1,8 @@
 /// Rows of a child worksheet and the parents they belong to.
 ///
-/// The store replaces each listed parent's children with `rows`: child rows of those
-/// parents that are not in `rows` are deleted (the item was removed upstream).
+/// With `write: upsert` the store replaces each listed parent's children with `rows`:
+/// child rows of those parents that are not in `rows` are deleted (the item was removed
+/// upstream). `insert` and `update` delete nothing (see `WriteMode`).
 public struct ChildRows: Sendable {
     public var worksheet: String
     /// Child columns that hold the parent's key, in the order of the parent key.
@@ -13,13 +14,17 @@ public struct ChildRows: Sendable {
     /// level whose rows are the parents; nil when the parents are the job's rows. A row
     /// the store removes takes its children at the levels below along.
     public var parent: Int?
+    /// How the rows are written (the child mapping's `write`).
+    public var write: WriteMode
 
-    public init(worksheet: String, linkColumns: [String], parentKeys: [[SQLValue]], rows: RowBatch, parent: Int? = nil) {
+    public init(worksheet: String, linkColumns: [String], parentKeys: [[SQLValue]], rows: RowBatch, parent: Int? = nil,
+                write: WriteMode = .upsert) {
         self.worksheet = worksheet
         self.linkColumns = linkColumns
         self.parentKeys = parentKeys
         self.rows = rows
         self.parent = parent
+        self.write = write
     }
 }
 

@@ -129,6 +129,8 @@ public struct PullJob: Sendable, Hashable {
     public var incremental: IncrementalSpec?
     /// Extra requests: before the main one, or once per record.
     public var steps: [RequestStep]
+    /// `write:`: insert and update (default), insert new keys only, or update existing keys only.
+    public var write: WriteMode = .upsert
 
     public init(request: HTTPRequestSpec, paginate: PaginationSpec? = nil, records: JSONPath, key: [String]? = nil,
                 fields: [FieldMapping], children: [ChildMapping] = [], incremental: IncrementalSpec? = nil, steps: [RequestStep] = []) {
@@ -190,6 +192,8 @@ public struct ChildMapping: Sendable, Hashable {
     public var fields: [FieldMapping]
     /// Arrays inside each child record that become rows of a grandchild worksheet.
     public var children: [ChildMapping]
+    /// `write:` of this level. A job file's child without one takes its parent's mode.
+    public var write: WriteMode = .upsert
 
     public init(worksheet: String, records: JSONPath, fields: [FieldMapping], children: [ChildMapping] = []) {
         self.worksheet = worksheet
