@@ -31,7 +31,7 @@ struct WorksheetStoreTests {
         #expect(tables == ["_sheetsync_backfill_windows", "_sheetsync_backfills", "_sheetsync_deliveries", "_sheetsync_fields",
                            "_sheetsync_migrations", "_sheetsync_outbox", "_sheetsync_pushed", "_sheetsync_rejects", "_sheetsync_requests",
                            "_sheetsync_runs", "_sheetsync_schema_changes", "_sheetsync_state", "_sheetsync_step_failures",
-                           "_sheetsync_worksheets"])
+                           "_sheetsync_test_values", "_sheetsync_worksheets"])
     }
 
     @Test func everyFieldTypeRoundTrips() throws {
