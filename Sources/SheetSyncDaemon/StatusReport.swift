@@ -11,9 +11,10 @@ public enum StatusReport {
         return make(project: await daemon.project, database: daemon.database, upcoming: upcoming)
     }
 
-    public static func make(project: SheetSyncFiles.Project, database: WorksheetDatabase, upcoming: [String: Date]) -> JSONValue {
+    /// `database` is nil when there is none yet: every job is then "never run".
+    public static func make(project: SheetSyncFiles.Project, database: WorksheetDatabase?, upcoming: [String: Date]) -> JSONValue {
         .object(JSONObject(["jobs": .array(project.jobs.map { job in
-            let last = (try? database.runs(job: job.name, limit: 1))?.first
+            let last = (try? database?.runs(job: job.name, limit: 1))?.first
             var members: [JSONObject.Member] = [
                 .init(key: "name", value: .string(job.name)), .init(key: "kind", value: .string(job.kind.name)),
                 .init(key: "worksheet", value: .string(job.worksheet)),

@@ -15,7 +15,10 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
-        let database = try global.openDatabase(for: project)
+        // Looking does not create: without a database every job is shown as never run.
+        let path = global.databasePath(for: project)
+        let database = FileManager.default.fileExists(atPath: path) ? try global.openDatabase(for: project) : nil
+        if database == nil { Output.err("no database yet at \(path): no job has run") }
         let zone = project.settings.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         var upcoming: [String: Date] = [:]
         for job in project.jobs {

@@ -136,4 +136,17 @@ struct CLITests {
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(FileManager.default.fileExists(atPath: project.url.path + "/data/nested/shop.db"))
     }
+
+    /// Issue 18: `status` shows the jobs of a project that never ran without creating a
+    /// database as a side effect.
+    @Test func statusDoesNotCreateTheDatabase() throws {
+        var files = ProjectDirectory.orders
+        files["jobs/orders.yml"] = "kind: pull\nworksheet: orders\nschedule: \"@hourly\"\nrequest: { url: \"http://127.0.0.1:9/orders\" }\n"
+        let project = try ProjectDirectory(files: files)
+        let result = try CLI.run(["status", "--project", project.url.path])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(result.stdout.contains("orders") && result.stdout.contains("@hourly"), "\(result.stdout)")
+        #expect(result.stderr.contains("no database yet"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: project.url.path + "/sheetsync.db"))
+    }
 }
