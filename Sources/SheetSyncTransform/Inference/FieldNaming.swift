@@ -1,3 +1,4 @@
+import Foundation
 import SheetSyncCore
 
 /// Turns JSON member names into worksheet field and worksheet names.
@@ -5,13 +6,14 @@ import SheetSyncCore
 /// Names are snake_case (`customerEmail` → `customer_email`, `Zip Code` → `zip_code`);
 /// anything but ASCII letters and digits becomes `_`, runs of `_` collapse, and `_` at
 /// either end goes (a leading `_` is reserved for sheetsync's system columns, so Mongo's
-/// `_id` is `id`). A name that would start with a digit gets `f_` in front; one left empty
+/// `_id` is `id`). Accents are dropped first (`Straße_Nr` → `strasse_nr`, `Über` → `uber`). A name that would start with a digit gets `f_` in front; one left empty
 /// is `field`. The JSON path keeps the member's real name (`$['Zip Code']`).
 public enum FieldNaming {
     /// The snake_case form of one member name.
     public static func snakeCase(_ member: String) -> String {
         var out = ""
-        let characters = Array(member)
+        let characters = Array(member.folding(options: [.diacriticInsensitive, .widthInsensitive], locale: nil)
+            .replacingOccurrences(of: "ß", with: "ss"))
         for (index, character) in characters.enumerated() {
             if character.isASCII, character.isLetter || character.isNumber {
                 // A capital starts a word after a lower-case letter or digit (customerEmail),
