@@ -13,14 +13,15 @@ struct Infer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Propose worksheets (schema/*.yml) and a job's fields: and children: from a sample response.",
         discussion: """
-            The sample is the job's first response page (the request is sent once; nothing is written to the
-            database), or a saved response body with --response. Without a job, pass --response and --worksheet
-            (and --records unless the file's top level holds the records). Types are inferred over every sampled
-            record; nested objects become fields with paths, arrays of objects child worksheets linked with
+            The sample is the job's first response page (the request is sent once; nothing is written to the \
+            database), or a saved response body with --response. Without a job, pass --response and --worksheet \
+            (and --records unless the file's top level holds the records). Types are inferred over every sampled \
+            record; nested objects become fields with paths, arrays of objects child worksheets linked with \
             $parent; the key is guessed and marked as a guess in the schema file.
-            Without --write the proposal is printed. With --write the schema files are created and the block is
-            appended to the job file (or, without a job and with --url, jobs/WORKSHEET.yml is created); an
-            existing schema file, a job that already has fields: or children:, or an existing job file is never
+
+            Without --write the proposal is printed. With --write the schema files are created and the block is \
+            appended to the job file (or, without a job and with --url, jobs/WORKSHEET.yml is created). An \
+            existing schema file, a job that already has fields: or children:, or an existing job file is never \
             overwritten: the command refuses and writes nothing.
             """
     )
