@@ -166,6 +166,7 @@ struct InferCLITests {
         let project = try ProjectDirectory(files: [
             "sample.json": Self.sample, "broken.json": #"{"data": [{"id": 1},"#,
             "jobs/push.yml": "kind: push\nworksheet: nothing\nrequest: { url: \"http://127.0.0.1:9/x\" }\n",
+            "jobs/down.yml": "kind: pull\nworksheet: nothing\nrequest: { url: \"http://127.0.0.1:9/x\", retry: { attempts: 1 } }\n",
         ])
         let path = project.url.path
         func infer(_ arguments: [String]) throws -> CLIResult { try CLI.run(["infer"] + arguments + ["--project", path]) }
@@ -197,6 +198,10 @@ struct InferCLITests {
         let unknown = try infer(["shp"])
         #expect(unknown.status == 1)
         #expect(unknown.stderr.contains("no job 'shp'"), "\(unknown.stderr)")
+        let down = try infer(["down"])
+        #expect(down.status == 1)
+        #expect(down.stderr.contains("Unable to sample job 'down', cannot connect to 127.0.0.1:9"), "\(down.stderr)")
+        #expect(down.stderr.contains("or save a response and pass --response FILE"), "\(down.stderr)")
         let push = try infer(["push", "--response", path + "/sample.json"])
         #expect(push.status == 1)
         #expect(push.stderr.contains("'push' is a push job"), "\(push.stderr)")
