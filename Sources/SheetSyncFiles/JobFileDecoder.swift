@@ -24,6 +24,9 @@ struct JobFileDecoder {
         /// Secrets the proxy of sheetsync.yml names that are not set: a warning on each
         /// request with `proxy: true`, the only ones that need them.
         var unsetProxySecrets: [String] = []
+        /// `sheetsync infer` reads a job whose worksheets have no schema file yet: then
+        /// a worksheet that is not defined is no error (and its fields are not checked).
+        var allowsUndefinedWorksheets = false
     }
 
     let reader: NodeReader
@@ -56,7 +59,7 @@ struct JobFileDecoder {
         if let node = reader.required("worksheet", in: mapping), let value = reader.string(node, "worksheet") {
             worksheetName = value
             worksheet = context.worksheets[value]
-            if worksheet == nil {
+            if worksheet == nil, !context.allowsUndefinedWorksheets {
                 let known = context.worksheets.keys.sorted()
                 let hint = known.isEmpty ? " (no worksheets are defined: add schema/\(value).yml)" : Suggestion.didYouMean(value, in: known)
                 sink.error("worksheet '\(value)' is not defined in schema/\(hint)", at: node.mark)
@@ -375,7 +378,7 @@ struct JobFileDecoder {
         if let wsNode = reader.required("worksheet", in: map), let value = reader.string(wsNode, "children.worksheet") {
             name = value
             worksheet = context.worksheets[value]
-            if worksheet == nil {
+            if worksheet == nil, !context.allowsUndefinedWorksheets {
                 sink.error("worksheet '\(value)' is not defined in schema/\(Suggestion.didYouMean(value, in: context.worksheets.keys.sorted()))", at: wsNode.mark)
             }
         }

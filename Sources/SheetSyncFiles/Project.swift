@@ -119,16 +119,8 @@ public enum ProjectLoader {
         }
 
         // jobs/*.yml
-        let context = JobFileDecoder.Context(
-            worksheets: worksheets,
-            hasEnv: { environment[$0] != nil || settings.env[$0] != nil },
-            hasSecret: { secrets.has($0) },
-            secretsFileName: settings.secretsFile,
-            conditionProblem: checkCondition,
-            unsetProxySecrets: settings.proxy.map { proxy in
-                ([proxy.url] + [proxy.username, proxy.password].compactMap { $0 }).flatMap(\.references)
-                    .filter { $0.source == .secret && !secrets.has($0.name) }.map(\.name)
-            } ?? [])
+        let context = jobContext(worksheets: worksheets, settings: settings, secrets: secrets, environment: environment,
+                                 checkCondition: checkCondition)
         var jobs: [JobDefinition] = []
         for (url, display) in yamlFiles(in: directory.appendingPathComponent("jobs"), folder: "jobs") {
             guard let text = readText(url, display: display, into: &diagnostics) else { continue }
@@ -147,6 +139,21 @@ public enum ProjectLoader {
                        worksheets: worksheets.values.sorted { $0.name < $1.name },
                        jobs: jobs.sorted { $0.name < $1.name },
                        diagnostics: diagnostics.sorted(), secrets: secrets, environment: environment)
+    }
+
+    /// What job files are checked against: the worksheets, the environment, the secrets.
+    static func jobContext(worksheets: [String: WorksheetDefinition], settings: ProjectSettings, secrets: SecretStore,
+                           environment: [String: String], checkCondition: ConditionChecker?) -> JobFileDecoder.Context {
+        JobFileDecoder.Context(
+            worksheets: worksheets,
+            hasEnv: { environment[$0] != nil || settings.env[$0] != nil },
+            hasSecret: { secrets.has($0) },
+            secretsFileName: settings.secretsFile,
+            conditionProblem: checkCondition,
+            unsetProxySecrets: settings.proxy.map { proxy in
+                ([proxy.url] + [proxy.username, proxy.password].compactMap { $0 }).flatMap(\.references)
+                    .filter { $0.source == .secret && !secrets.has($0.name) }.map(\.name)
+            } ?? [])
     }
 
     static func isValidJobName(_ name: String) -> Bool {

@@ -120,13 +120,14 @@ struct SchemaInferenceTests {
               "tags": [], "note": "hi", "odd key": 2}]
             """#)
         guard case .array(let list) = records else { Issue.record("not an array"); return }
+        // A JSON float is a number (a double), not a decimal (issue 16, item 4).
         #expect(SchemaInference.yaml(worksheet: "things", records: list) == """
             worksheet: things
             key: [id]
             fields:
               id: integer
               name: text
-              price: decimal
+              price: number
               active: boolean
               created: datetime
               day: date

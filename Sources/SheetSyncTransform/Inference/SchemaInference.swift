@@ -1,11 +1,12 @@
 import SheetSyncCore
 
-/// Guesses a worksheet definition from sample records, for `sheetsync test --infer-schema`.
+/// Guesses a worksheet definition from sample records, for `sheetsync test --infer-schema`:
+/// the worksheet of a job without `fields:`, whose fields come from the members of the
+/// same name.
 ///
-/// Each top-level member becomes a field; its type is the narrowest that fits every
-/// sample: boolean, integer, decimal (numbers with a fraction: money is the common
-/// case and decimals never lose digits), datetime and date (ISO strings), json
-/// (objects and arrays), else text. Members that are always null become text.
+/// Each top-level member becomes a field typed as `FieldTypeGuess` says over every
+/// sample (objects and arrays are json). `sheetsync infer` (`WorksheetInference`)
+/// goes further: nested members become fields with paths, arrays of objects children.
 public enum SchemaInference {
     public static func yaml(worksheet name: String, records: [JSONValue]) -> String {
         var order: [String] = []
@@ -32,26 +33,10 @@ public enum SchemaInference {
     }
 
     static func guessType(_ value: JSONValue) -> FieldType? {
-        switch value {
-        case .null: return nil
-        case .bool: return .boolean
-        case .number(let literal):
-            return literal.contains(".") || literal.contains("e") || literal.contains("E") ? .decimal : (Int64(literal) != nil ? .integer : .decimal)
-        case .string(let text):
-            if text.count >= 11, UTCDateTime(iso: text) != nil { return .datetime }
-            if text.count == 10, CivilDate.parse(text) != nil { return .date }
-            return .text
-        case .array, .object: return .json
-        }
+        FieldTypeGuess.guess(value)
     }
 
     static func merge(_ a: FieldType?, _ b: FieldType?) -> FieldType? {
-        guard let a else { return b }
-        guard let b else { return a }
-        if a == b { return a }
-        if Set([a, b]) == [.integer, .decimal] { return .decimal }
-        if Set([a, b]) == [.date, .datetime] { return .datetime }
-        if a == .json || b == .json { return .json }
-        return .text
+        FieldTypeGuess.merge(a, b)
     }
 }
