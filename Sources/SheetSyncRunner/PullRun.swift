@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Logging
 import SheetSyncCore
@@ -70,6 +71,12 @@ final class PullRun {
             var mapper = try GetMultipleData(jobName: job.name, job: try JobRunner.resolvingFieldTemplates(pull, values: values),
                                              worksheet: worksheet, worksheets: sheets)
             mapper.redactor = redactor
+            if mapper.canSkipUnchangedRecords {
+                // Records unchanged since the last sync are skipped by digest, once their
+                // guards are in place (see WorksheetDatabase+Digests).
+                try database.guardDigests(Self.digestFamily(pull, worksheet: worksheet, sheets: sheets))
+                mapper = mapper.digesting { bytes in Array(SHA256.hash(data: bytes).prefix(16)) }
+            }
             reader = PageReader(mapper: mapper)
         } catch let error as PageReadError {
             throw JobRunner.RunFailure(error)
@@ -228,6 +235,15 @@ final class PullRun {
         summary.stepFailures += stepFailures.count
         try await startWrite(batches, page: page, stepFailures: stepFailures, state: stateChanges(after: decision))
         return decision
+    }
+
+    /// The job's worksheet and its direct children with their links, for the digest guards.
+    static func digestFamily(_ pull: PullJob, worksheet: WorksheetDefinition, sheets: [String: WorksheetDefinition]) -> WorksheetDatabase.DigestFamily {
+        WorksheetDatabase.DigestFamily(worksheet: worksheet, children: pull.children.compactMap { child in
+            guard let sheet = sheets[child.worksheet] else { return nil }
+            let links = worksheet.key.compactMap { key in child.fields.first { $0.isParentField(key) }.map { (column: $0.field, parentKey: key) } }
+            return (sheet, links)
+        })
     }
 
     /// What `$response.…` fields read.

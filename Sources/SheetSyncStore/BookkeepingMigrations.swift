@@ -205,6 +205,20 @@ enum BookkeepingMigrations {
             PRIMARY KEY (job, name)
         );
         """),
+        // Digests of what each synced record became (its row and child rows), so a re-sync
+        // skips records that did not change. Triggers on the worksheets (made when a job
+        // runs, see `guardDigests`) delete a row's digest whenever anything but a pull
+        // page's own transaction writes the row or its children; `_sheetsync_writing`
+        // holds a row only inside such a transaction, never committed.
+        (11, "v11-record-digests", """
+        CREATE TABLE _sheetsync_digests (
+            worksheet TEXT NOT NULL,
+            key TEXT NOT NULL,
+            digest BLOB NOT NULL,
+            PRIMARY KEY (worksheet, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE _sheetsync_writing (x INTEGER);
+        """),
     ]
 
     /// Applies every migration not yet recorded.

@@ -134,6 +134,8 @@ extension WorksheetDatabase {
         do {
             return try write { db in
                 if let run { try Self.recordRequests(requests, run: run, db) }
+                // Marks the page's own writes for the digest guards; removed before the commit.
+                try db.execute(sql: "INSERT INTO _sheetsync_writing (x) VALUES (1)")
                 let sink = PageSink(db: db, worksheet: worksheet, job: job, run: run, halfway: halfway, mode: mode)
                 let state: [String: String?]
                 do {
@@ -142,6 +144,8 @@ extension WorksheetDatabase {
                     bodyError = error
                     throw error
                 }
+                try sink.storeDigests()
+                try db.execute(sql: "DELETE FROM _sheetsync_writing")
                 try Self.saveState(state, job: job, db)
                 return sink.counts
             }
@@ -290,7 +294,7 @@ public final class PageSink {
     let run: Int64?
     /// How the job's rows are written.
     let mode: WriteMode
-    public private(set) var counts = WriteCounts()
+    public internal(set) var counts = WriteCounts()
     /// Called once, halfway through the first batch of rows written (crash tests).
     private var halfway: (() -> Void)?
     /// Keys of the job's rows skipped (`write: update`) since children were last written:
@@ -298,6 +302,11 @@ public final class PageSink {
     /// (`writePage` writes the children after every batch of rows), so the keys are kept
     /// until children are written, at most for the sink's one page.
     private var skippedKeys: [[SQLValue]] = []
+    /// Keys of the job's rows skipped as unchanged by their digest since children were
+    /// last written: their children are unchanged too (see `WorksheetDatabase+Digests`).
+    var unchangedParents: [[SQLValue]] = []
+    /// The digests to store once the page's rows and children are written.
+    var pendingDigests: [(key: [SQLValue], digest: [UInt8])] = []
 
     init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)? = nil, mode: WriteMode = .upsert) {
         self.db = db
@@ -315,11 +324,14 @@ public final class PageSink {
     public func write(_ rows: RowBatch, children: [(ChildRows, WorksheetDefinition)] = [], rejects: [Reject] = []) throws {
         let hook = rows.rows.isEmpty ? nil : halfway
         if hook != nil { halfway = nil }
+        let rows = try skippingUnchanged(rows)
         counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, mode: mode, db,
                                                                             skippedKeys: &skippedKeys, halfway: hook)
         if !children.isEmpty {
-            try WorksheetDatabase.writeChildren(children, source: job, db, counts: &counts, skippedParents: skippedKeys)
+            try WorksheetDatabase.writeChildren(children, source: job, db, counts: &counts, skippedParents: skippedKeys,
+                                                unchangedParents: unchangedParents)
             skippedKeys = []
+            unchangedParents = []
         }
         if !rejects.isEmpty {
             let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")

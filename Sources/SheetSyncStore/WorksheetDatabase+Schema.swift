@@ -57,6 +57,8 @@ extension WorksheetDatabase {
                     """)
             }
             try Self.refuseStrandedChanges(plan, captured: captured.union(pushJobs.values), pushJobs: pushJobs, db)
+            // A changed table: digests and their guards go (the next run makes them again).
+            if !plan.changes.isEmpty { try Self.dropDigestGuards(db) }
             let byName = Dictionary(uniqueKeysWithValues: worksheets.map { ($0.name, $0) })
             var rebuilt = Set<String>()
             for change in plan.changes {

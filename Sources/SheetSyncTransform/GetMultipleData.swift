@@ -20,7 +20,7 @@ public struct GetMultipleData: Sendable {
     public let worksheet: WorksheetDefinition
     private let fields: FieldMapper
     /// Every child level, each before its own children (the order of a page's `ChildRows`).
-    private let childPlans: [ChildPlan]
+    let childPlans: [ChildPlan]
     /// The positions in `childPlans` of the job's own children.
     private let topLevel: [Int]
     private let key: [String]
@@ -29,6 +29,8 @@ public struct GetMultipleData: Sendable {
     public let cursorType: FieldType?
     /// Masks secrets in the response excerpts that error messages quote.
     public var redactor = Redactor(secrets: [])
+    /// Set by `digesting(with:)`: every row gets the digest of its record.
+    var digester: RecordDigester?
 
     struct ChildPlan: Sendable {
         var mapping: ChildMapping
@@ -152,6 +154,7 @@ public struct GetMultipleData: Sendable {
         }
         let keyIndexes = key.compactMap { name in fields.columns.firstIndex(of: name) }
         let cursorPath = job.incremental?.cursor
+        var digestBuffer: [UInt8] = []
         for record in records {
             let row: [SQLValue]
             do {
@@ -166,7 +169,13 @@ public struct GetMultipleData: Sendable {
             if let cursorPath {
                 page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)), as: cursorType)
             }
+            let childCounts = digester == nil ? [] : childBatches.map(\.rows.rows.count)
+            let rejectCount = page.rejects.count
             addChildren(of: record, row: row, levels: topLevel, metadata: metadata, to: &childBatches, rejects: &page.rejects)
+            if let digester {
+                let children = zip(childCounts, childBatches).map { count, batch in batch.rows.rows[count...] }
+                page.rows.digests.append(page.rejects.count == rejectCount ? digester.digest(row: row, children: children, buffer: &digestBuffer) : [])
+            }
         }
         page.children = childBatches
         return page

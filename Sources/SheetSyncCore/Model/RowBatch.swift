@@ -3,6 +3,9 @@
 public struct RowBatch: Sendable, Hashable {
     public var columns: [String]
     public var rows: [[SQLValue]]
+    /// For a job that skips unchanged records by digest: one per row, the digest of the
+    /// record's mapped values and its child rows (see `RecordDigest`); empty otherwise.
+    public var digests: [[UInt8]] = []
 
     public init(columns: [String], rows: [[SQLValue]] = []) {
         self.columns = columns

@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+
+/// Issue 17's rule for skipping unchanged records by digest, with the stock `sqlite3` shell
+/// as the other writer: a row or child row written by anyone else between two syncs is
+/// written again by the second; an untouched record is not written at all and captures no
+/// push change.
+struct DigestSkipCLITests {
+    static let files: [String: String] = [
+        "schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n",
+        "schema/items.yml": "key: [order_id, sku]\nfields:\n  order_id: text\n  sku: text\n  qty: integer\n",
+        "jobs/orders-sync.yml": """
+            kind: pull
+            worksheet: orders
+            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
+            records: $.data
+            fields: { id: $.id, status: $.status }
+            children:
+              - worksheet: items
+                records: $.items
+                fields: { order_id: $parent.id, sku: $.sku, qty: $.qty }
+            """,
+        "jobs/to-crm.yml": """
+            kind: push
+            worksheet: orders
+            request: { url: "http://127.0.0.1:9/hooks" }
+            """,
+    ]
+
+    static let api = """
+        {"data": [
+          {"id": "o1", "status": "new", "items": [{"sku": "A", "qty": 1}]},
+          {"id": "o2", "status": "new", "items": [{"sku": "C", "qty": 3}]},
+          {"id": "o3", "status": "new", "items": [{"sku": "D", "qty": 4}, {"sku": "E", "qty": 5}]},
+          {"id": "o4", "status": "new", "items": [{"sku": "F", "qty": 6}]},
+          {"id": "o5", "status": "new", "items": [{"sku": "G", "qty": 7}]}
+        ]}
+        """
+
+    func shell(_ project: ProjectDirectory, _ sql: String) throws -> String {
+        let result = try ConcurrentUseTests.sqlite3(project.url.appendingPathComponent("sheetsync.db").path, sql)
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func state(_ project: ProjectDirectory) throws -> String {
+        try shell(project, """
+            SELECT group_concat(id || ':' || status, ' ') FROM (SELECT * FROM orders ORDER BY id);
+            SELECT group_concat(order_id || sku || qty, ' ') FROM (SELECT * FROM items ORDER BY order_id, sku);
+            """)
+    }
+
+    @Test func rowsWrittenByOthersAreWrittenAgainAndUntouchedOnesAreSkipped() throws {
+        let apiFiles = try ProjectDirectory(files: ["orders.json": Self.api])
+        let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+        defer { server.stop() }
+        let project = try ProjectDirectory(files: Self.files)
+        let path = project.url.path
+        let environment = ["API": url]
+        func sync() throws -> CLIResult {
+            let result = try CLI.run(["run", "orders-sync", "--project", path], environment: environment)
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            return result
+        }
+        let synced = "o1:new o2:new o3:new o4:new o5:new\no1A1 o2C3 o3D4 o3E5 o4F6 o5G7"
+
+        #expect(try sync().stdout.contains("orders: 5 inserted"))
+        #expect(try state(project) == synced)
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests WHERE worksheet = 'orders'") == "5")
+        let outbox = try shell(project, "SELECT count(*) FROM _sheetsync_outbox")
+        let stamps = try shell(project, "SELECT group_concat(_updated_at) FROM orders; SELECT group_concat(_updated_at) FROM items")
+
+        // Nothing changed: nothing written, no change captured for the push job.
+        let again = try sync()
+        #expect(again.stdout.contains("orders: 0 inserted, 0 updated, 5 unchanged"), "\(again.stdout)")
+        #expect(again.stdout.contains("items: 0 inserted, 0 updated, 6 unchanged"), "\(again.stdout)")
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_outbox") == outbox)
+        #expect(try shell(project, "SELECT group_concat(_updated_at) FROM orders; SELECT group_concat(_updated_at) FROM items") == stamps)
+
+        // Another writer: a parent edited, a child edited, a child deleted, a child added.
+        _ = try shell(project, """
+            UPDATE orders SET status = 'edited' WHERE id = 'o1';
+            UPDATE items SET qty = 99 WHERE order_id = 'o2';
+            DELETE FROM items WHERE order_id = 'o3' AND sku = 'E';
+            INSERT INTO items (order_id, sku, qty) VALUES ('o4', 'Z', 1);
+            """)
+        #expect(try shell(project, "SELECT group_concat(key) FROM (SELECT key FROM _sheetsync_digests ORDER BY key)") == #"["o5"]"#)
+        let repaired = try sync()
+        #expect(try state(project) == synced, "\(repaired.stdout)")
+        #expect(repaired.stdout.contains("orders: 0 inserted, 1 updated, 4 unchanged"), "\(repaired.stdout)")
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests") == "5")
+
+        // The skip is real: a write the guards cannot see (inside a transaction marked as a
+        // pull page's own, which sheetsync never commits) is left as it is by the next sync.
+        _ = try shell(project, "BEGIN; INSERT INTO _sheetsync_writing VALUES (1); UPDATE orders SET status = 'unseen' WHERE id = 'o5'; DELETE FROM _sheetsync_writing; COMMIT;")
+        _ = try sync()
+        #expect(try shell(project, "SELECT status FROM orders WHERE id = 'o5'") == "unseen")
+
+        // A schema change drops every digest and guard; the next run makes them again.
+        try "key: [id]\nfields:\n  id: text\n  status: text\n  note: text\n".write(to: project.url.appendingPathComponent("schema/orders.yml"), atomically: true, encoding: .utf8)
+        #expect(try CLI.run(["migrate", "--project", path], environment: environment).status == 0)
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests") == "0")
+        #expect(try shell(project, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_sheetsync\\_digest\\_%' ESCAPE '\\'") == "0")
+        _ = try sync()
+        #expect(try shell(project, "SELECT status FROM orders WHERE id = 'o5'") == "new")
+        #expect(try shell(project, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_sheetsync\\_digest\\_%' ESCAPE '\\'") == "5", "two on orders, three on items")
+    }
+}
