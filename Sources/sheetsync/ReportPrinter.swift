@@ -47,7 +47,9 @@ enum ReportPrinter {
             for header in response.headers { Output.out("\(header.name): \(report.redactor.redact(header.value))") }
             // Masked before anything is cut (by bytes or by lines).
             let text: String
-            if let document = report.document {
+            if response.bodyCount == 0 {
+                text = "(no body)"
+            } else if let document = report.document {
                 text = report.redactor.redact(document.prettyText())
             } else {
                 text = report.redactor.excerpt(bytes: response.body, limit: 4000)

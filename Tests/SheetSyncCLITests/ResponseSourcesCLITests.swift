@@ -93,6 +93,10 @@ struct ResponseSourcesCLITests {
         let row = try queryValue("SELECT name || '|' || status || '|' || etag || '|' || rows || '|' || size || '|' || coalesce(missing, 'NULL') FROM files", project: path)
         #expect(row == #"report.csv|200|"v7"|42|1234|NULL"#)
         #expect(try queryValue("SELECT count(*) FROM files", project: path) == "1")
+        // `test` shows the headers, says there is no body, and the row it makes.
+        let test = try CLI.run(["test", "files", "--project", path], environment: ["API": url])
+        #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
+        #expect(test.stdout.contains("(no body)") && test.stdout.contains("Get Multiple Data gives 1 row") && test.stdout.contains("report.csv"), "\(test.stdout)")
 
         // A HEAD job that reads the (absent) body is refused with what to map instead.
         try """
