@@ -103,9 +103,12 @@ extension PageSink {
         lookup.bind(worksheet.name, at: 1)
         var changed = RowBatch(columns: rows.columns)
         var unchanged = 0
-        for (row, digest) in zip(rows.rows, rows.digests) {
+        // A batch whose first record has no digest stored is taken for new records (a first
+        // load): not looked up one by one. A record missed so is only compared as before.
+        var lookUp = true
+        for (index, (row, digest)) in zip(rows.rows, rows.digests).enumerated() {
             let keyValues = keyIndexes.map { row[$0] }
-            if !digest.isEmpty {
+            if !digest.isEmpty, lookUp {
                 for (position, value) in keyValues.enumerated() { lookup.bind(value, at: Int32(position + 2)) }
                 var stored: SQLValue = .null
                 try lookup.forEachRow { result in stored = result.column(0) }
@@ -114,8 +117,9 @@ extension PageSink {
                     unchangedParents.append(keyValues)
                     continue
                 }
-                pendingDigests.append((keyValues, digest))
+                if index == 0, stored == .null { lookUp = false }
             }
+            if !digest.isEmpty { pendingDigests.append((keyValues, digest)) }
             changed.rows.append(row)
         }
         counts.byWorksheet[worksheet.name, default: UpsertCounts()].unchanged += unchanged
