@@ -14,8 +14,9 @@ public struct RecordDigester: Sendable {
     let seed: [UInt8]
     let hash: @Sendable ([UInt8]) -> [UInt8]
 
+    /// `seed` describes the job; it is hashed once, and its hash starts every record's bytes.
     init(seed: String, hash: @escaping @Sendable ([UInt8]) -> [UInt8]) {
-        self.seed = Array(seed.utf8)
+        self.seed = hash(Array(seed.utf8))
         self.hash = hash
     }
 
