@@ -62,19 +62,10 @@ extension JobRunner {
             return report
         }
         report.redactor = redactor
-        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
-                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
-        // The first page only: enough to see the request and what its rows become.
-        let walker = pull.paginate.map(PageWalker.init)
-        var pageValues = values
-        if let walker { pageValues.page = walker.templateValues(walker.first()) }
         let exchange: HTTPExchange
-        switch Self.buildPage(builder, pull.request, values: pageValues, walker: walker, position: walker?.first() ?? PagePosition()) {
-        case .success(let request):
-            report.request = RequestPreview(
-                method: request.method.rawValue, url: redactor.redact(request.url),
-                headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
-                body: request.body.map { redactor.excerpt(bytes: $0, limit: 2000) })
+        switch firstPage(pull, values: values, redactor: redactor) {
+        case .success(let (request, preview)):
+            report.request = preview
             if let savedResponse {
                 exchange = HTTPExchange(attempts: [], result: .success(HTTPResponseData(status: 200, headers: [], body: savedResponse, url: request.url)))
             } else {

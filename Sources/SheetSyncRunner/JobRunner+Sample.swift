@@ -29,21 +29,15 @@ extension JobRunner {
             sample.error = error.message
             return sample
         }
-        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
-                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
-        let walker = pull.paginate.map(PageWalker.init)
-        var pageValues = values
-        if let walker { pageValues.page = walker.templateValues(walker.first()) }
         let request: PreparedRequest
-        switch Self.buildPage(builder, pull.request, values: pageValues, walker: walker, position: walker?.first() ?? PagePosition()) {
-        case .success(let built): request = built
+        switch firstPage(pull, values: values, redactor: redactor) {
+        case .success(let built):
+            request = built.request
+            sample.request = built.preview
         case .failure(let error):
             sample.error = "Unable to build the request for job '\(job.name)', \(redactor.redact(error.message))"
             return sample
         }
-        sample.request = RequestPreview(method: request.method.rawValue, url: redactor.redact(request.url),
-                                        headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
-                                        body: request.body.map { redactor.excerpt(bytes: $0, limit: 2000) })
         let exchange = await transport.send(request, redactor: redactor)
         switch exchange.result {
         case .failure(let error):
@@ -57,5 +51,20 @@ extension JobRunner {
             }
         }
         return sample
+    }
+
+    /// The request of a pull job's first page (pagination's first position, the saved
+    /// cursor), and how it shows with secrets masked: what `test` and `infer` send.
+    func firstPage(_ pull: PullJob, values: TemplateValues, redactor: Redactor) -> Result<(request: PreparedRequest, preview: RequestPreview), HTTPStepError> {
+        let builder = RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent,
+                                     defaultMaxResponseBytes: project.settings.http.maxResponseBytes)
+        let walker = pull.paginate.map(PageWalker.init)
+        var pageValues = values
+        if let walker { pageValues.page = walker.templateValues(walker.first()) }
+        return Self.buildPage(builder, pull.request, values: pageValues, walker: walker, position: walker?.first() ?? PagePosition()).map { request in
+            (request, RequestPreview(method: request.method.rawValue, url: redactor.redact(request.url),
+                                     headers: request.headers.map { ($0.name, redactor.redact($0.value)) },
+                                     body: request.body.map { redactor.excerpt(bytes: $0, limit: 2000) }))
+        }
     }
 }
