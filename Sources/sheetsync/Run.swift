@@ -65,6 +65,14 @@ struct JobContext {
             Output.err("error: no job '\(jobName)' in \(global.projectURL.path)/jobs/\(hint)\(known.isEmpty ? "" : " (jobs: \(known.joined(separator: ", ")))")")
             throw ExitCode.failure
         }
+        // A --param the job never uses is a typo until shown otherwise: the run would go on
+        // with the default (issue 18).
+        let known = TestValues.parameters(of: job) + job.params.keys.sorted()
+        for name in params.keys.sorted() where !known.contains(name) {
+            let list = known.isEmpty ? "it has none" : "its parameters: \(Array(Set(known)).sorted().joined(separator: ", "))"
+            Output.err("error: job '\(jobName)' uses no parameter '\(name)'\(Suggestion.didYouMean(name, in: known)) (\(list)); a parameter is a {{param.NAME}} in \(jobFile) or a default under its 'params:'")
+            throw ExitCode.failure
+        }
         let exists = FileManager.default.fileExists(atPath: global.databasePath(for: project))
         let database = createDatabase || exists ? try global.openDatabase(for: project) : nil
         let transport: HTTPTransportBox

@@ -149,4 +149,17 @@ struct CLITests {
         #expect(result.stderr.contains("no database yet"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: project.url.path + "/sheetsync.db"))
     }
+
+    /// Issue 18: a --param the job does not use is refused, with the one it may have meant.
+    @Test func anUnknownParamIsRefused() throws {
+        var files = ProjectDirectory.orders
+        files["jobs/orders.yml"] = "kind: pull\nworksheet: orders\nrequest: { url: \"http://127.0.0.1:9/orders?status={{param.status}}\" }\nparams: { limit: \"10\" }\n"
+        let project = try ProjectDirectory(files: files)
+        for command in ["run", "test"] {
+            let result = try CLI.run([command, "orders", "--param", "stauts=paid", "--project", project.url.path])
+            #expect(result.status == 1, "\(result.stdout)\(result.stderr)")
+            #expect(result.stderr.contains("job 'orders' uses no parameter 'stauts'") && result.stderr.contains("did you mean 'status'")
+                    && result.stderr.contains("its parameters: limit, status"), "\(result.stderr)")
+        }
+    }
 }
