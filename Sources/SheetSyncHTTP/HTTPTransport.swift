@@ -31,11 +31,14 @@ public final class HTTPTransport: Sendable {
 
     public static let maxRedirects = 10
 
-    private let direct: HTTPClient
-    private let proxied: HTTPClient?
+    let direct: HTTPClient
+    let proxied: HTTPClient?
     /// Why the project's proxy cannot be used (its secret is not set): only requests with
     /// `proxy: true` fail, with this message.
-    private let proxyProblem: String?
+    let proxyProblem: String?
+    /// The event loop `sendOnce` sends from: one thread for the sending side, so that the
+    /// caller's work (a push pass's ledger) has the other core.
+    let sendingLoop: any EventLoop
     /// How long to wait between attempts; tests may shorten it.
     private let sleep: @Sendable (Duration) async throws -> Void
 
@@ -54,6 +57,10 @@ public final class HTTPTransport: Sendable {
         // sheetsync retries with its own policy (attempts, backoff, jitter), so a refused
         // connection should fail now and say why, not wait out the whole timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // As many connections as a job asks to have requests in flight (push `concurrency`
+        // and step `concurrency` go up to 256): the default of 8 queued the rest.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        sendingLoop = HTTPClient.defaultEventLoopGroup.next()
         direct = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         if let proxy {
             var proxyConfiguration = configuration
@@ -216,6 +223,28 @@ public final class HTTPTransport: Sendable {
         throw HTTPStepError(.redirect, "more than \(Self.maxRedirects) redirects; the server is redirecting in a loop or too far")
     }
 
+    /// The client for `request` (direct or through the proxy) and its TLS settings when
+    /// they differ from the default; throws when the request cannot go out as configured.
+    func connection(for request: PreparedRequest) throws(HTTPStepError) -> (client: HTTPClient, tls: TLSConfiguration?) {
+        var tls: TLSConfiguration?
+        if !request.verifyTLS || request.caFile != nil {
+            var custom = TLSConfiguration.makeClientConfiguration()
+            if !request.verifyTLS { custom.certificateVerification = .none }
+            if let caFile = request.caFile {
+                guard FileManager.default.fileExists(atPath: caFile) else {
+                    throw HTTPStepError(.invalidRequest, "ca_file '\(caFile)' does not exist; give the path of a PEM file, relative to the project")
+                }
+                custom.trustRoots = .file(caFile)
+            }
+            tls = custom
+        }
+        if request.useProxy, proxied == nil {
+            throw HTTPStepError(.invalidRequest, proxyProblem.map { "the job sets 'proxy: true', but \($0)" }
+                ?? "the job sets 'proxy: true' but sheetsync.yml has no 'proxy:' section; add one with the proxy's url")
+        }
+        return (request.useProxy ? (proxied ?? direct) : direct, tls)
+    }
+
     private func perform(_ request: PreparedRequest) async throws(HTTPStepError) -> HTTPResponseData {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
@@ -223,22 +252,8 @@ public final class HTTPTransport: Sendable {
         if let body = request.body {
             outgoing.body = .bytes(ByteBuffer(bytes: body))
         }
-        if !request.verifyTLS || request.caFile != nil {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            if !request.verifyTLS { tls.certificateVerification = .none }
-            if let caFile = request.caFile {
-                guard FileManager.default.fileExists(atPath: caFile) else {
-                    throw HTTPStepError(.invalidRequest, "ca_file '\(caFile)' does not exist; give the path of a PEM file, relative to the project")
-                }
-                tls.trustRoots = .file(caFile)
-            }
-            outgoing.tlsConfiguration = tls
-        }
-        let client = request.useProxy ? (proxied ?? direct) : direct
-        if request.useProxy, proxied == nil {
-            throw HTTPStepError(.invalidRequest, proxyProblem.map { "the job sets 'proxy: true', but \($0)" }
-                ?? "the job sets 'proxy: true' but sheetsync.yml has no 'proxy:' section; add one with the proxy's url")
-        }
+        let (client, tls) = try connection(for: request)
+        if let tls { outgoing.tlsConfiguration = tls }
         let timeout = request.timeout
         let limit = request.maxResponseBytes
         let spillBytes = self.spillBytes
@@ -293,7 +308,7 @@ public final class HTTPTransport: Sendable {
         }
     }
 
-    private func classify(_ error: any Error, request: PreparedRequest) -> HTTPStepError {
+    func classify(_ error: any Error, request: PreparedRequest) -> HTTPStepError {
         let text = String(describing: error)
         if error is NIOTooManyBytesError {
             return HTTPStepError(.tooLarge, "the response is larger than the limit of \(request.maxResponseBytes) bytes; raise 'max_response_bytes' or fetch smaller pages")
@@ -352,7 +367,7 @@ public final class HTTPTransport: Sendable {
 
     /// The failure a 2xx response is by `request.error.when`, or nil. Only a body held in
     /// memory is read: one spilled to disk (over 16 MiB) is data, never an error report.
-    private func errorInBody(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError? {
+    func errorInBody(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError? {
         guard let rule = request.error?.when, response.spilled == nil,
               let document = try? JSONReader.parse(response.body), rule.holds(in: document) else { return nil }
         let (remoteCode, remoteMessage) = Self.remoteError(in: document, request.error)
@@ -375,7 +390,7 @@ public final class HTTPTransport: Sendable {
                 extraction.message.flatMap { $0.value(in: document) }.flatMap(Self.text))
     }
 
-    private func statusError(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError {
+    func statusError(_ response: HTTPResponseData, request: PreparedRequest, redactor: Redactor) -> HTTPStepError {
         var remoteCode: String?
         var remoteMessage: String?
         if request.error != nil, let document = try? JSONReader.parse(response.body) {

@@ -66,10 +66,13 @@ public enum RetryDecision: Sendable, Equatable {
 }
 
 extension DeliveryPolicy {
+    /// The status that disables the job (410 Gone): after it, a pass sends nothing more.
+    public static let goneStatus = 410
+
     /// The decision after `attemptsDone` attempts, the last answered with `status` (nil when
     /// no answer came) and possibly a `Retry-After` (already clamped by the HTTP layer).
     public func decide(status: Int?, retryAfter: Duration?, attemptsDone: Int) -> RetryDecision {
-        if status == 410 { return .gone }
+        if status == Self.goneStatus { return .gone }
         if let delay = delay(afterAttempt: attemptsDone, retryAfter: retryAfter) { return .retry(after: delay) }
         return .giveUp(reason: "attempts exhausted")
     }

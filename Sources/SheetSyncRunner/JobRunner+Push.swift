@@ -144,9 +144,19 @@ extension JobRunner {
                 try await deliver([unit], context: context, run: run, database: database, summary: &summary)
             }
         }
+        // Where the last read of due deliveries ended: the next read goes on from there (one
+        // walk through a backlog, not a sort of it per chunk); nil starts again from the oldest.
+        var after: Int64?
         // Cancelled (shutdown): stop taking work; what was cut short stays due for the next start.
         loop: while !Task.isCancelled {
-            let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: max(1000, chunkSize))
+            let due = try database.dueDeliveries(job: job.name, now: WorksheetDatabase.timestamp(Date()), limit: max(1000, chunkSize), after: after)
+            if due.isEmpty, after != nil {
+                // The end of the ledger: look again from its start, for retries come due and
+                // deliveries queued behind one that was sent in this pass.
+                after = nil
+                continue
+            }
+            after = due.last?.id
             if due.isEmpty {
                 guard wait > .zero, let next = try database.nextDueTime(job: job.name) else { break }
                 let remaining = deadline - ContinuousClock.now

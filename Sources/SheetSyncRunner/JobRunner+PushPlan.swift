@@ -59,6 +59,11 @@ struct Shipment: Sendable {
     var key: String { batchID ?? members[0].delivery.changeID }
 }
 
+/// A request that could not be made: its deliveries' outcomes, without a request.
+struct UnsentShipment: Error {
+    var sent: [SentDelivery]
+}
+
 /// How sending one delivery went; nothing is written until the whole chunk is back.
 struct SentDelivery: Sendable {
     enum Kind: Sendable {
@@ -186,7 +191,32 @@ extension JobRunner {
 
     /// Sends a chunk's requests with at most `delivery.concurrency` in flight. After a
     /// 410 nothing more is sent (what is in flight finishes); the rest is `notSent`.
+    ///
+    /// Requests sent once each (every push request: the ledger retries) go out together
+    /// from the transport's sending loop (`HTTPTransport.sendOnce`); others (a GET or HEAD,
+    /// whose redirects are followed) one task each.
     func send(_ shipments: [Shipment], context: PushContext) async -> [SentDelivery] {
+        let built = shipments.map { request(for: $0, context: context) }
+        let requests = built.compactMap { try? $0.get() }
+        guard requests.allSatisfy(HTTPTransport.canSendOnce) else { return await sendOneByOne(shipments, built, context: context) }
+        let exchanges = await transport.sendOnce(requests, concurrency: context.push.delivery.concurrency, redactor: context.redactor,
+                                                 stopAfter: [DeliveryPolicy.goneStatus])
+        var next = exchanges.makeIterator()
+        return zip(shipments, built).flatMap { shipment, request in
+            switch request {
+            case .failure(let failed): return failed.sent
+            case .success:
+                guard let exchange = next.next() ?? nil else {
+                    return shipment.members.map { SentDelivery(kind: .notSent, result: .notSent(id: $0.delivery.id)) }
+                }
+                return outcome(of: shipment, exchange, context: context)
+            }
+        }
+    }
+
+    /// `send` with one task per request, for requests the transport sends with its own rules.
+    private func sendOneByOne(_ shipments: [Shipment], _ built: [Result<PreparedRequest, UnsentShipment>],
+                              context: PushContext) async -> [SentDelivery] {
         let concurrency = context.push.delivery.concurrency
         return await withTaskGroup(of: (Int, [SentDelivery]).self) { group in
             var results = [[SentDelivery]?](repeating: nil, count: shipments.count)
@@ -194,7 +224,14 @@ extension JobRunner {
             func start() {
                 let index = next
                 next += 1
-                group.addTask { (index, await self.send(shipments[index], context: context)) }
+                group.addTask {
+                    switch built[index] {
+                    case .failure(let failed): return (index, failed.sent)
+                    case .success(let request):
+                        let exchange = await self.transport.send(request, redactor: context.redactor)
+                        return (index, self.outcome(of: shipments[index], exchange, context: context))
+                    }
+                }
             }
             while next < min(concurrency, shipments.count) { start() }
             var gone = false
@@ -209,12 +246,15 @@ extension JobRunner {
         }
     }
 
-    /// Sends one request (a delivery, or a batch as one JSON array) and decides, for each
-    /// of its deliveries, what happens next. A batch succeeds, is retried or fails whole.
-    func send(_ shipment: Shipment, context: PushContext) async -> [SentDelivery] {
+    /// One request (a delivery, or a batch as one JSON array) ready to go: the frozen
+    /// request with its body, ids, timestamp and signature; or, when it cannot be made,
+    /// every member failed without a request.
+    func request(for shipment: Shipment, context: PushContext) -> Result<PreparedRequest, UnsentShipment> {
         let members = shipment.members
-        func failAll(_ error: String, reason: String) -> [SentDelivery] {
-            members.map { SentDelivery(kind: .failed, result: .failed(id: $0.delivery.id, status: nil, error: error, nextAttempt: nil, reason: reason)) }
+        func failAll(_ error: String, reason: String) -> Result<PreparedRequest, UnsentShipment> {
+            .failure(UnsentShipment(sent: members.map {
+                SentDelivery(kind: .failed, result: .failed(id: $0.delivery.id, status: nil, error: error, nextAttempt: nil, reason: reason))
+            }))
         }
         if let unsendable = members.lazy.compactMap(\.unsendable).first {
             return failAll(unsendable, reason: "not sent: the stored request is unusable")
@@ -247,7 +287,14 @@ extension JobRunner {
         if let signer = context.signer {
             request.headers.append(("webhook-signature", signer.signature(id: shipment.key, timestamp: timestamp, body: request.body ?? [])))
         }
-        var exchange = await transport.send(request, redactor: context.redactor)
+        return .success(request)
+    }
+
+    /// What one request's exchange means for each of its deliveries. A batch succeeds, is
+    /// retried or fails whole.
+    func outcome(of shipment: Shipment, _ exchange: HTTPExchange, context: PushContext) -> [SentDelivery] {
+        let members = shipment.members
+        var exchange = exchange
         let attemptsDone = members[0].delivery.attempts + 1
         // One request per delivery attempt: number it as the delivery's attempt.
         for index in exchange.attempts.indices { exchange.attempts[index].attempt = attemptsDone }

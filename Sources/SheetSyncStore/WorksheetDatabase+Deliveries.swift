@@ -50,14 +50,31 @@ extension WorksheetDatabase {
 
     /// Deliveries of `job` due by `now`: for each record only its oldest pending one,
     /// so deliveries of one record go in order.
-    public func dueDeliveries(job: String, now: String, limit: Int) throws(StoreError) -> [Delivery] {
+    ///
+    /// With `after`, only deliveries with a larger id, found by walking the ledger in id
+    /// order from there and stopping at `limit`: a pass reading a large backlog a chunk at a
+    /// time this way reads each row once, where the query without it reads and sorts every
+    /// pending delivery of the job for each chunk (quadratic in the backlog, a third of a
+    /// 100,000-record push in the profile). A pass starts without `after`, goes on with the
+    /// last id it got, and starts again without it when that finds nothing.
+    public func dueDeliveries(job: String, now: String, limit: Int, after: Int64? = nil) throws(StoreError) -> [Delivery] {
         try read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(Delivery.columns.map { "d." + $0 }.joined(separator: ", ")) FROM _sheetsync_deliveries d
-                WHERE d.job = ? AND d.state = 'pending' AND d.next_attempt_at <= ?
-                  AND d.id = (SELECT min(id) FROM _sheetsync_deliveries o WHERE o.job = d.job AND o.record_key = d.record_key AND o.state = 'pending')
+            let columns = Delivery.columns.map { "d." + $0 }.joined(separator: ", ")
+            let oldest = "d.id = (SELECT min(id) FROM _sheetsync_deliveries o WHERE o.job = d.job AND o.record_key = d.record_key AND o.state = 'pending')"
+            guard let after else {
+                return try Row.fetchAll(db, sql: """
+                    SELECT \(columns) FROM _sheetsync_deliveries d
+                    WHERE d.job = ? AND d.state = 'pending' AND d.next_attempt_at <= ? AND \(oldest)
+                    ORDER BY d.id LIMIT ?
+                    """, arguments: [job, now, limit]).map(Delivery.init)
+            }
+            // The unary `+` keeps SQLite from using the (job, state, next_attempt_at) index, so
+            // that it walks the primary key from `after` and stops after `limit` rows.
+            return try Row.fetchAll(db, sql: """
+                SELECT \(columns) FROM _sheetsync_deliveries d
+                WHERE d.id > ? AND +d.job = ? AND +d.state = 'pending' AND +d.next_attempt_at <= ? AND \(oldest)
                 ORDER BY d.id LIMIT ?
-                """, arguments: [job, now, limit]).map(Delivery.init)
+                """, arguments: [after, job, now, limit]).map(Delivery.init)
         }
     }
 
