@@ -45,7 +45,7 @@ QUICK = {"orders": 20000, "single": 30000, "million": [100000, 500000], "push": 
 # Issue 17: peak RSS <= 100 MB in every pull case.
 TARGET_MILLION_RSS_MB = 100
 TARGET_SINGLE_RSS_MB = 100
-TARGET_PUSH_SHARE = 0.30
+TARGET_PUSH_SHARE = 0.15  # issue 17: batch_size 1 at >= 15% of the receiver's wrk capacity
 PUSH_CONCURRENCY = 32
 PUSH_BATCH = 100
 TARGET_PUSH_BATCH_RATE = 100_000  # records/s with batch_size 100 (issue 17)
