@@ -7,7 +7,7 @@ import Yams
 /// its position; decoding carries on past errors so that one pass finds them all.
 struct JobFileDecoder {
     static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request", "overlap", "missed", "max_catchup"]
-    static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps", "write"]
+    static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps", "write", "skip_unchanged"]
     static let pushKeys = commonKeys + ["when", "on", "fields", "delivery", "write_back"]
 
     /// What the decoder checks references against.
@@ -174,6 +174,7 @@ struct JobFileDecoder {
         var pull = PullJob(request: request, paginate: paginate, records: records, key: key, fields: fields,
                            children: children, incremental: incremental, steps: steps)
         pull.write = write
+        if let node = mapping.value("skip_unchanged"), let skip = reader.bool(node, "skip_unchanged") { pull.skipUnchanged = skip }
         return .pull(pull)
     }
 

@@ -66,11 +66,12 @@ public struct RecordDigester: Sendable {
 }
 
 extension GetMultipleData {
-    /// Whether records of this job may be skipped by digest: its children have no
+    /// Whether records of this job are skipped by digest: it asks for it
+    /// (`skip_unchanged: true`), its children have no
     /// children of their own (the store guards one level of children against other
     /// writers) and no per-record step adds fields after the mapping.
     public var canSkipUnchangedRecords: Bool {
-        job.perRecordSteps.isEmpty && job.children.allSatisfy(\.children.isEmpty)
+        job.skipUnchanged && job.perRecordSteps.isEmpty && job.children.allSatisfy(\.children.isEmpty)
     }
 
     /// This mapper, computing a digest for every record (when `canSkipUnchangedRecords`).

@@ -13,6 +13,7 @@ struct DigestSkipCLITests {
             kind: pull
             worksheet: orders
             request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
+            skip_unchanged: true
             records: $.data
             fields: { id: $.id, status: $.status }
             children:
@@ -104,5 +105,13 @@ struct DigestSkipCLITests {
         _ = try sync()
         #expect(try shell(project, "SELECT status FROM orders WHERE id = 'o5'") == "new")
         #expect(try shell(project, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_sheetsync\\_digest\\_%' ESCAPE '\\'") == "5", "two on orders, three on items")
+
+        // Off by default: a job without `skip_unchanged` stores no digest.
+        try Self.files["jobs/orders-sync.yml"]!.replacingOccurrences(of: "skip_unchanged: true\n", with: "")
+            .write(to: project.url.appendingPathComponent("jobs/orders-sync.yml"), atomically: true, encoding: .utf8)
+        _ = try shell(project, "DELETE FROM _sheetsync_digests")
+        _ = try shell(project, "UPDATE orders SET status = 'edited' WHERE id = 'o1'")
+        #expect(try sync().stdout.contains("orders: 0 inserted, 1 updated, 4 unchanged"))
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests") == "0")
     }
 }

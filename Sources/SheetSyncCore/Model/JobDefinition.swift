@@ -131,6 +131,10 @@ public struct PullJob: Sendable, Hashable {
     public var steps: [RequestStep]
     /// `write:`: insert and update (default), insert new keys only, or update existing keys only.
     public var write: WriteMode = .upsert
+    /// `skip_unchanged:`: skip records unchanged since the last sync by their digest (off by
+    /// default: the guards cost first loads and changed records more than they save today;
+    /// see README "Re-syncs skip unchanged records").
+    public var skipUnchanged = false
 
     public init(request: HTTPRequestSpec, paginate: PaginationSpec? = nil, records: JSONPath, key: [String]? = nil,
                 fields: [FieldMapping], children: [ChildMapping] = [], incremental: IncrementalSpec? = nil, steps: [RequestStep] = []) {
