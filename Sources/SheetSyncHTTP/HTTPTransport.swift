@@ -343,7 +343,7 @@ public final class HTTPTransport: Sendable {
             return HTTPStepError(.tls, "TLS failed: \(text). If the server uses a private CA, set 'ca_file'; only for testing, 'verify_tls: false'",
                                  underlying: error)
         }
-        var failure = HTTPStepError(.connection, "cannot connect to \(Self.hostAndPort(request.url)): \(text)", underlying: error)
+        var failure = HTTPStepError(.connection, "cannot connect to \(Self.hostAndPort(request.url)): \(Self.reason(error))", underlying: error)
         failure.isBeforeSending = Self.isConnectFailure(error)
         return failure
     }
@@ -358,6 +358,31 @@ public final class HTTPTransport: Sendable {
         case ChannelError.connectTimeout: return true
         case let error as IOError: return [ECONNREFUSED, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode)
         default: return false
+        }
+    }
+
+    /// Why a connection could not be made or was lost, in words: the operating system's
+    /// error, not NIO's description of it ("connection reset (error set): Connection
+    /// refused) (errno: 111)"), with what to check.
+    static func reason(_ error: any Error) -> String {
+        switch error {
+        case let error as IOError:
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused: nothing listens there; check the URL's host and port and that the server is up"
+            case ENETUNREACH: return "network unreachable; check the host and this machine's network"
+            case EHOSTUNREACH: return "host unreachable; check the host and this machine's network"
+            case ECONNRESET: return "the server reset the connection"
+            case ETIMEDOUT: return "the connection timed out"
+            default: return "\(String(cString: strerror(error.errnoCode))) (errno \(error.errnoCode))"
+            }
+        case let error as NIOConnectionError:
+            if let first = error.connectionErrors.first { return reason(first.error) }
+            if let dns = error.dnsAError ?? error.dnsAAAAError {
+                return "the host name '\(error.host)' does not resolve (\(dns)); check the URL's host"
+            }
+            return "\(error)"
+        default:
+            return "\(error)"
         }
     }
 
