@@ -57,4 +57,13 @@ struct WriteModeFilesTests {
             "jobs/a.yml:10:12: error: invalid value 'updte' for 'children.write', did you mean 'update'? (expected one of: upsert, insert, update)",
         ])
     }
+
+    /// `skip_unchanged` on a job with grandchildren does nothing, and `validate` says so.
+    @Test func skipUnchangedWithNestedChildrenIsAWarning() throws {
+        let nested = Self.job(write: nil).replacingOccurrences(of: "children:\n  - worksheet: order_items", with: "skip_unchanged: true\nchildren:\n  - worksheet: order_items")
+        let (messages, _) = try Self.modes(nested)
+        #expect(messages.contains { $0.contains("warning: 'skip_unchanged' has no effect here") }, "\(messages)")
+        let (plain, _) = try Self.modes(Self.job(write: nil))
+        #expect(!plain.contains { $0.contains("skip_unchanged") })
+    }
 }
