@@ -85,10 +85,29 @@ func fuzzCron(_ bytes: [UInt8]) {
     }
 }
 
+let fuzzProjection: JSONProjection = {
+    var projection = JSONProjection()
+    for text in ["$.id", "$.a.b", "$.data", "$.k[0]"] { projection.add(try! JSONPath(parsing: text).components[...]) }
+    var each = JSONProjection()
+    each.add(try! JSONPath(parsing: "$.x").components[...])
+    projection.add(records: try! JSONPath(parsing: "$.items").components[...], each: each)
+    return projection
+}()
+
 func fuzzJSON(_ bytes: [UInt8]) {
     let tree = try? JSONReader.parse(bytes)
     if let tree {
         check((try? JSONReader.parse(tree.jsonText)) == tree, "JSON text of a parsed value does not read back")
+    }
+    // Read under a projection: the same documents accepted, the same errors, and what
+    // the projection keeps equal to the full tree's.
+    var plainError: CoreError?
+    do { _ = try JSONReader.parse(bytes) } catch { plainError = error }
+    do {
+        let projected = try JSONReader.parse(bytes, projection: fuzzProjection)
+        check(tree.map { fuzzProjection.applied(to: $0) == projected } ?? false, "a projected read differs from the projected tree")
+    } catch {
+        check(error.message == plainError?.message, "a projected read fails differently: \(error.message)")
     }
     // The splitter at an awkward chunk size must agree with the tree.
     var splitter = RecordSplitter(path: ["data"])
@@ -139,6 +158,7 @@ let transformJob: GetMultipleData = {
 }()
 
 let transformReader = PageReader(mapper: transformJob)
+let fullTransformReader = PageReader(mapper: transformJob, projecting: false)
 
 func fuzzTransform(_ bytes: [UInt8]) {
     // The same bytes in 7-byte chunks, 3 records a batch (as a spilled body is read).
@@ -157,6 +177,13 @@ func fuzzTransform(_ bytes: [UInt8]) {
     guard let (_, page) = try? transformReader.read(bytes) else {
         check(outline == nil, "chunks were read as a page where the whole body is refused")
         return
+    }
+    // Records parsed in full give the same page as records parsed under the projection.
+    if let (_, full) = try? fullTransformReader.read(bytes) {
+        check(full.rows == page.rows && full.rejects.map(\.raw) == page.rejects.map(\.raw)
+              && full.children.map(\.rows) == page.children.map(\.rows), "a projected page differs from the full one")
+    } else {
+        check(false, "the full reader refuses a page the projected one reads")
     }
     let rejectedParents = page.rejects.filter { $0.worksheet == "orders" }.count
     check(page.rows.rows.count + rejectedParents == page.recordCount, "\(page.recordCount) records became \(page.rows.rows.count) rows and \(rejectedParents) rejects")

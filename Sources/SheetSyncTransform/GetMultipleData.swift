@@ -29,6 +29,10 @@ public struct GetMultipleData: Sendable {
     public let cursorType: FieldType?
     /// Masks secrets in the response excerpts that error messages quote.
     public var redactor = Redactor(secrets: [])
+    /// What of a record the mapping reads (fields, cursor, children and their fields,
+    /// `$parent_json`): records may be parsed under it (`PageReader`). Nil when the
+    /// whole record is needed (per-record steps read any member of it).
+    public let recordProjection: JSONProjection?
     /// Set by `digesting(with:)`: every row gets the digest of its record.
     var digester: RecordDigester?
 
@@ -67,12 +71,29 @@ public struct GetMultipleData: Sendable {
         var plans: [ChildPlan] = []
         topLevel = try Self.plan(job.children, parent: nil, parentSheet: worksheet, parentColumns: fields.columns, worksheets: worksheets, into: &plans)
         self.childPlans = plans
+        recordProjection = job.perRecordSteps.isEmpty ? Self.projection(fields: job.fields, cursor: job.incremental?.cursor, children: job.children) : nil
         if let cursor = job.incremental?.cursor, cursor.root == .current,
            let field = job.fields.first(where: { $0.path?.root == .current && $0.path?.components == cursor.components }) {
             cursorType = worksheet.field(named: field.field)?.type
         } else {
             cursorType = nil
         }
+    }
+
+    /// What a record mapped by `fields` and `children` is read for; nil when that is all of it.
+    static func projection(fields: [FieldMapping], cursor: JSONPath?, children: [ChildMapping]) -> JSONProjection? {
+        var record = JSONProjection()
+        for path in fields.compactMap(\.path) + [cursor].compactMap({ $0 }) where path.root == .current {
+            record.add(path.components[...])
+        }
+        for child in children {
+            guard child.records.root == .current, let each = projection(fields: child.fields, cursor: nil, children: child.children) else { return nil }
+            record.add(records: child.records.components[...], each: each)
+            for path in child.fields.compactMap(\.path) where path.root == .parentJSON {
+                record.add(path.components[...])
+            }
+        }
+        return record.keepsWhole ? nil : record
     }
 
     /// Adds a plan for each of `children` (and, after each, its own children) to `plans`;

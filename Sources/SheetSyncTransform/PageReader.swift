@@ -9,14 +9,22 @@ import SheetSyncCore
 /// `RecordSplitter` and each record is parsed on its own; the document pagination looks
 /// at is then the response without its records (`"data": []`). Otherwise the whole
 /// tree is read and mapped at once.
+///
+/// Streamed records are parsed under the mapper's `recordProjection`: members nothing
+/// maps are checked but not built. A batch with a reject is mapped again from full
+/// trees, so that the reject quotes the record as the API sent it.
 public struct PageReader: Sendable {
     public let mapper: GetMultipleData
     /// The member chain of `records`, when the records can be streamed; computed once.
     public let chain: [String]?
+    /// What of each streamed record is parsed; nil for all of it.
+    public let projection: JSONProjection?
 
-    public init(mapper: GetMultipleData) {
+    /// `projecting: false` parses every record in full (tests compare the two).
+    public init(mapper: GetMultipleData, projecting: Bool = true) {
         self.mapper = mapper
         self.chain = Self.streamingPath(records: mapper.job.records, paginate: mapper.job.paginate)
+        self.projection = projecting ? mapper.recordProjection : nil
     }
 
     /// What reading a page found besides its rows.
@@ -47,16 +55,36 @@ public struct PageReader: Sendable {
                         flush: @escaping (TransformedPage) throws -> Void) throws -> Outline {
         var splitter = RecordSplitter(path: chain)
         var batch: [JSONValue] = []
+        // The batch's records as sent, one after the other, when they are parsed projected.
+        var sent: [UInt8] = []
+        var sentEnds: [Int] = []
         var outline = Outline(document: .null)
         func flushBatch() throws {
             guard !batch.isEmpty else { return }
-            try flushPage(try mapper.transform(records: batch, metadata: metadata), into: &outline, flush)
+            var page = try mapper.transform(records: batch, metadata: metadata)
+            if projection != nil, !page.rejects.isEmpty {
+                var start = 0
+                batch = try sentEnds.map { end in
+                    defer { start = end }
+                    return try sent.withUnsafeBufferPointer { try JSONReader.parse(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+                }
+                page = try mapper.transform(records: batch, metadata: metadata)
+            }
+            try flushPage(page, into: &outline, flush)
             batch.removeAll(keepingCapacity: true)
+            sent.removeAll(keepingCapacity: true)
+            sentEnds.removeAll(keepingCapacity: true)
         }
         try chunks { chunk in
             try Self.parsing {
                 try splitter.feed(chunk) { element in
-                    batch.append(try JSONReader.parse(element))
+                    if let projection {
+                        batch.append(try JSONReader.parse(element, projection: projection))
+                        sent.append(contentsOf: element)
+                        sentEnds.append(sent.count)
+                    } else {
+                        batch.append(try JSONReader.parse(element))
+                    }
                     if batch.count >= batchSize { try flushBatch() }
                 }
             }

@@ -8,11 +8,11 @@ public struct JSONReader {
     /// Nesting deeper than this is refused rather than risking the stack.
     public static let maximumDepth = 512
 
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var index = 0
-    private var depth = 0
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+    var depth = 0
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
         self.bytes = bytes
     }
 
@@ -41,7 +41,7 @@ public struct JSONReader {
 
     // MARK: - Values
 
-    private mutating func readValue() throws(CoreError) -> JSONValue {
+    mutating func readValue() throws(CoreError) -> JSONValue {
         guard index < bytes.count else { throw error("unexpected end of input, expected a value") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try readObject()
@@ -55,7 +55,7 @@ public struct JSONReader {
         }
     }
 
-    private mutating func readObject() throws(CoreError) -> JSONValue {
+    mutating func readObject() throws(CoreError) -> JSONValue {
         try enter()
         index += 1
         var members: [JSONObject.Member] = []
@@ -80,7 +80,7 @@ public struct JSONReader {
         return .object(JSONObject(members))
     }
 
-    private mutating func readArray() throws(CoreError) -> JSONValue {
+    mutating func readArray() throws(CoreError) -> JSONValue {
         try enter()
         index += 1
         var elements: [JSONValue] = []
@@ -98,15 +98,21 @@ public struct JSONReader {
         return .array(elements)
     }
 
-    private mutating func enter() throws(CoreError) {
+    mutating func enter() throws(CoreError) {
         depth += 1
         if depth > JSONReader.maximumDepth { throw error("nesting deeper than \(JSONReader.maximumDepth) levels") }
     }
 
     // MARK: - Scalars
 
-    private mutating func readNumber() throws(CoreError) -> String {
+    mutating func readNumber() throws(CoreError) -> String {
         let start = index
+        try scanNumber()
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+    }
+
+    /// Moves past a number, checking its grammar.
+    mutating func scanNumber() throws(CoreError) {
         if peek(UInt8(ascii: "-")) { index += 1 }
         guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number: expected a digit") }
         if bytes[index] == UInt8(ascii: "0") {
@@ -126,10 +132,9 @@ public struct JSONReader {
             guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number: expected a digit in the exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
     }
 
-    private mutating func readString() throws(CoreError) -> String {
+    mutating func readString() throws(CoreError) -> String {
         index += 1  // opening quote
         let start = index
         // Fast path: no escapes, plain ASCII or valid UTF-8 up to the closing quote.
@@ -218,7 +223,7 @@ public struct JSONReader {
     private static let falseBytes: [UInt8] = Array("false".utf8)
     private static let nullBytes: [UInt8] = Array("null".utf8)
 
-    private mutating func expectLiteral(_ literal: String) throws(CoreError) {
+    mutating func expectLiteral(_ literal: String) throws(CoreError) {
         let expected = literal == "true" ? Self.trueBytes : literal == "false" ? Self.falseBytes : Self.nullBytes
         let count = expected.count
         guard index + count <= bytes.count else { throw error("unexpected end of input, expected '\(literal)'") }
@@ -230,7 +235,7 @@ public struct JSONReader {
 
     // MARK: - Helpers
 
-    private mutating func skipWhitespace() {
+    mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x0A, 0x0D, 0x09: index += 1
@@ -239,11 +244,11 @@ public struct JSONReader {
         }
     }
 
-    private func peek(_ byte: UInt8) -> Bool {
+    func peek(_ byte: UInt8) -> Bool {
         index < bytes.count && bytes[index] == byte
     }
 
-    private func isDigit(_ byte: UInt8) -> Bool {
+    func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 
@@ -252,7 +257,7 @@ public struct JSONReader {
         return String(repeating: "0", count: 4 - text.count) + text
     }
 
-    private func describeCurrent() -> String {
+    func describeCurrent() -> String {
         guard index < bytes.count else { return "end of input" }
         let byte = bytes[index]
         if byte >= 0x21, byte < 0x7F { return "'\(String(decoding: [byte], as: UTF8.self))'" }
@@ -260,7 +265,7 @@ public struct JSONReader {
     }
 
     /// An error at the current (or given) byte offset, with line and column.
-    private func error(_ message: String, at offset: Int? = nil) -> CoreError {
+    func error(_ message: String, at offset: Int? = nil) -> CoreError {
         let position = min(offset ?? index, bytes.count)
         var line = 1
         var column = 1
