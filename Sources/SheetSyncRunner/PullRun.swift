@@ -41,6 +41,8 @@ final class PullRun {
     var resumedFrom: PagePosition?
     var freshStart: (cursorMax: String?, requestCursor: String) = (nil, "")
 
+    /// The digests of records synced before, when the job skips unchanged records.
+    private var storedDigests: WorksheetDigests?
     var values: TemplateValues
     /// What the setup steps extracted, and which failed (`on_failure: continue`).
     var setup = JobRunner.SetupOutcome()
@@ -76,6 +78,7 @@ final class PullRun {
                 // guards are in place (see WorksheetDatabase+Digests).
                 try database.guardDigests(Self.digestFamily(pull, worksheet: worksheet, sheets: sheets))
                 mapper = mapper.digesting { bytes in Array(SHA256.hash(data: bytes).prefix(16)) }
+                storedDigests = WorksheetDigests(database: database, worksheet: worksheet.name)
             }
             reader = PageReader(mapper: mapper)
         } catch let error as PageReadError {
@@ -216,7 +219,7 @@ final class PullRun {
         let document: JSONValue
         let page: TransformedPage
         do {
-            (document, page) = try reader.read(body, metadata: Self.metadata(response))
+            (document, page) = try reader.read(body, metadata: Self.metadata(response), stored: storedDigests)
         } catch {
             throw failure(error, response: response, url: url)
         }
@@ -267,7 +270,8 @@ final class PullRun {
         do {
             summary.counts += try database.writeInParts(into: worksheet, job: job.name, run: run, requests: requests, halfway: halfway(),
                                                         write: pull.write) { sink in
-                let outline = try reader.read(chunks, metadata: Self.metadata(response)) { page in
+                let outline = try reader.read(chunks, metadata: Self.metadata(response), stored: storedDigests) { page in
+                    try Self.confirmUnchanged(page.unchanged, sink, children: reader.mapper.childWorksheets, sheets: sheets)
                     try sink.write(page.rows, children: children(of: page), rejects: page.rejects)
                 }
                 records = outline.recordCount
@@ -296,9 +300,11 @@ final class PullRun {
         let mode = pull.write
         let children = children(of: page)
         let halfway = halfway()
+        let first = Self.confirming(page.unchanged, children: reader.mapper.childWorksheets, sheets: sheets)
         let write = Task {
             let counts = try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects, job: job, run: run,
-                                                state: state, stepFailures: stepFailures, requests: requests, halfway: halfway, write: mode)
+                                                state: state, stepFailures: stepFailures, requests: requests, halfway: halfway, write: mode,
+                                                first: first)
             faults?(.afterCommit, number)
             return counts
         }
@@ -326,7 +332,28 @@ final class PullRun {
     }
 
     private func children(of page: TransformedPage) -> [(ChildRows, WorksheetDefinition)] {
+        Self.children(of: page, sheets: sheets)
+    }
+
+    private static func children(of page: TransformedPage, sheets: [String: WorksheetDefinition]) -> [(ChildRows, WorksheetDefinition)] {
         page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
+    }
+
+    private static func confirming(_ unchanged: UnchangedRecords?, children: [String],
+                                   sheets: [String: WorksheetDefinition]) -> (@Sendable (PageSink) throws -> Void)? {
+        guard let unchanged else { return nil }
+        return { sink in try confirmUnchanged(unchanged, sink, children: children, sheets: sheets) }
+    }
+
+    /// In the page's transaction: the records the reader skipped as unchanged are counted
+    /// so if their digests are still stored; the others are mapped and written now.
+    private static func confirmUnchanged(_ unchanged: UnchangedRecords?, _ sink: PageSink, children: [String],
+                                         sheets: [String: WorksheetDefinition]) throws {
+        guard let unchanged else { return }
+        let stale = try sink.confirmUnchanged((unchanged.keys, unchanged.digests), children: children)
+        guard !stale.isEmpty else { return }
+        let page = try unchanged.remap(stale)
+        try sink.write(page.rows, children: Self.children(of: page, sheets: sheets), rejects: page.rejects)
     }
 
     /// The crash tests' mid-write point for this page, if a fault hook is set.
@@ -368,5 +395,15 @@ final class PullRun {
     private func failure(_ error: PageReadError, response: HTTPResponseData, url: String) -> JobRunner.RunFailure {
         let message = error.code == .invalidJSON ? JobRunner.notJSON(response, url: redactor.redact(url), error.message) : error.message
         return JobRunner.RunFailure(error, message: message, continued: continues)
+    }
+}
+
+/// The store's digests of one worksheet, as the page reader asks for them.
+struct WorksheetDigests: StoredDigests {
+    let database: WorksheetDatabase
+    let worksheet: String
+
+    func lookUp(_ keys: [[SQLValue]]) throws -> [StoredDigest?] {
+        try database.storedDigests(keys: keys, worksheet: worksheet)
     }
 }

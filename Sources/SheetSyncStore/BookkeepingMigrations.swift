@@ -219,6 +219,20 @@ enum BookkeepingMigrations {
         ) WITHOUT ROWID;
         CREATE TABLE _sheetsync_writing (x INTEGER);
         """),
+        // Digests of records as the API sent them (v11 digested the mapped values), each
+        // with the record's cursor value and its child row counts: a record is skipped
+        // before it is parsed.
+        (12, "v12-raw-record-digests", """
+        DROP TABLE _sheetsync_digests;
+        CREATE TABLE _sheetsync_digests (
+            worksheet TEXT NOT NULL,
+            key TEXT NOT NULL,
+            digest BLOB NOT NULL,
+            cursor TEXT,
+            child_rows TEXT,
+            PRIMARY KEY (worksheet, key)
+        ) WITHOUT ROWID;
+        """),
     ]
 
     /// Applies every migration not yet recorded.

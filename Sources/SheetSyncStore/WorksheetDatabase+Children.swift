@@ -15,20 +15,11 @@ extension WorksheetDatabase {
     /// skipped (`update`, no row with its key: `skippedParents` for the job's rows) are
     /// skipped too, at every level below, whatever their own mode: they are counted as
     /// skipped and no row of theirs is written or deleted.
-    ///
-    /// The children of the job's rows in `unchangedParents` (skipped by their digest) are
-    /// counted unchanged and not written, replaced or compared.
     static func writeChildren(_ children: [(ChildRows, WorksheetDefinition)], source: String, _ db: Database, counts: inout WriteCounts,
-                              skippedParents: [[SQLValue]] = [], unchangedParents: [[SQLValue]] = []) throws {
+                              skippedParents: [[SQLValue]] = []) throws {
         // Per level, the keys of the rows it skipped, for the levels below.
         var skippedByLevel: [[[SQLValue]]] = []
-        for (level, (all, definition)) in children.enumerated() {
-            var listed = all
-            if listed.parent == nil, !unchangedParents.isEmpty {
-                let untouched: [[SQLValue]]
-                (listed, untouched) = removingChildren(of: unchangedParents, from: listed, definition)
-                counts.byWorksheet[definition.name, default: UpsertCounts()].unchanged += untouched.count
-            }
+        for (level, (listed, definition)) in children.enumerated() {
             let (child, orphans) = removingChildren(of: listed.parent.map { skippedByLevel[$0] } ?? skippedParents, from: listed, definition)
             var skipped = orphans
             var levelCounts = try upsert(child.rows, into: definition, source: source, mode: child.write, db, skippedKeys: &skipped)

@@ -4,10 +4,21 @@ import SheetSyncCore
 
 /// Skipping unchanged records (issue 17): the rule that keeps it safe.
 ///
-/// A pull job whose records carry digests (`RowBatch.digests`) stores, after each page, the
-/// digest of every record it wrote or found unchanged, keyed by worksheet and row key, in
-/// `_sheetsync_digests`. The next sync skips a record whose digest is stored for its key:
-/// the row and its children are counted unchanged and nothing is written.
+/// A pull job with `skip_unchanged: true` digests each record as the API sent it (the job's
+/// mapping, and the response's status and headers when it maps them, go into the digest too:
+/// `RecordDigester`) and stores, after each page, the digest of every record it wrote, with
+/// the row's key and the record's cursor value, in `_sheetsync_digests`. The next sync
+/// does not even parse a record whose digest is stored: the same bytes make the same row
+/// and child rows. The row and its child rows (their counts are stored too) are counted
+/// unchanged, its stored cursor value moves the cursor, and nothing is written.
+///
+/// The page reader reads each record's key alone (a projection of the key fields), and looks
+/// its digest up outside the page's transaction (a hint, so that it need not parse what it
+/// skips); the page's transaction confirms each skip
+/// (`confirmUnchanged`) before writing anything, and a record whose digest is gone by then
+/// (another writer, or an earlier page of the same run, wrote its row) is mapped and
+/// written after all. A skipped record and a mapped one with the same key in one batch are
+/// both mapped, in order, so the later one wins as it does without skipping.
 ///
 /// A row changed by anyone else is never skipped: triggers on the job's worksheet (update,
 /// delete) and on each child worksheet (insert, update, delete) delete the digest of the
@@ -85,61 +96,97 @@ extension WorksheetDatabase {
     }
 }
 
-extension PageSink {
-    /// `rows` without the records whose digest is stored for their key (unchanged since
-    /// the last sync, and not written by anyone since); their keys go to
-    /// `unchangedParents`, the digests of the others to `pendingDigests`.
-    func skippingUnchanged(_ rows: RowBatch) throws -> RowBatch {
-        guard rows.digests.count == rows.rows.count else { return rows }
-        let key = worksheet.key
-        let keyIndexes = key.compactMap { rows.columns.firstIndex(of: $0) }
-        guard keyIndexes.count == key.count else { return rows }
-        let table = SQL.quote(worksheet.name)
-        let match = key.enumerated().map { "t.\(SQL.quote($0.element)) = ?\($0.offset + 2)" }.joined(separator: " AND ")
-        let lookup = BoundStatement(try db.cachedStatement(sql: """
-            SELECT d.digest FROM \(table) t JOIN _sheetsync_digests d
-            ON d.worksheet = ?1 AND d.key = json_array(\(key.map { "t.\(SQL.quote($0))" }.joined(separator: ", "))) WHERE \(match)
-            """), db)
-        lookup.bind(worksheet.name, at: 1)
-        var changed = RowBatch(columns: rows.columns)
-        var unchanged = 0
-        // A batch whose first record has no digest stored is taken for new records (a first
-        // load): not looked up one by one. A record missed so is only compared as before.
-        var lookUp = true
-        for (index, (row, digest)) in zip(rows.rows, rows.digests).enumerated() {
-            let keyValues = keyIndexes.map { row[$0] }
-            if !digest.isEmpty, lookUp {
-                for (position, value) in keyValues.enumerated() { lookup.bind(value, at: Int32(position + 2)) }
-                var stored: SQLValue = .null
-                try lookup.forEachRow { result in stored = result.column(0) }
-                if stored == .blob(digest) {
-                    unchanged += 1
-                    unchangedParents.append(keyValues)
-                    continue
+extension WorksheetDatabase {
+    /// What is stored for each of `keys` (row keys of `worksheet`, converted as its rows'
+    /// are): nil for none. Read outside any page's transaction: a hint for the page
+    /// reader, which the page's own transaction confirms (`PageSink.confirmUnchanged`).
+    public func storedDigests(keys: [[SQLValue]], worksheet: String) throws(StoreError) -> [RecordDigest?] {
+        guard let width = keys.first?.count else { return [] }
+        return try read { db in
+            let lookup = BoundStatement(try db.cachedStatement(sql: "SELECT digest, cursor, child_rows FROM _sheetsync_digests WHERE worksheet = ?1 AND key = \(Self.keyArray(width))"), db)
+            lookup.bind(worksheet, at: 1)
+            return try keys.map { key in
+                for (position, value) in key.enumerated() { lookup.bind(value, at: Int32(position + 2)) }
+                var found: RecordDigest?
+                try lookup.forEachRow { row in
+                    guard case .blob(let digest) = row.column(0) else { return }
+                    let cursor: String? = if case .text(let text) = row.column(1) { text } else { nil }
+                    let children: [Int] = if case .text(let counts) = row.column(2) { counts.split(separator: ",").compactMap { Int($0) } } else { [] }
+                    found = RecordDigest(digest: digest, cursor: cursor, childRows: children)
                 }
-                if index == 0, stored == .null { lookUp = false }
+                return found
             }
-            if !digest.isEmpty { pendingDigests.append((keyValues, digest)) }
-            changed.rows.append(row)
         }
-        counts.byWorksheet[worksheet.name, default: UpsertCounts()].unchanged += unchanged
-        return changed
+    }
+
+    /// `json_array(?2, …)` for a key of `width` values bound from the second parameter on:
+    /// the key as the guards compare it (`json_array` of the stored values).
+    static func keyArray(_ width: Int) -> String {
+        "json_array(\((0..<width).map { "?\($0 + 2)" }.joined(separator: ", ")))"
+    }
+}
+
+extension PageSink {
+    /// Confirms, in the page's transaction, that each of `digests` (records the reader
+    /// skipped) is still stored — the row is as that record made it, nobody wrote it
+    /// since — and counts those as unchanged. Returns the positions of the others: the
+    /// caller maps and writes them.
+    ///
+    /// `children` names the job's child worksheets, whose rows the stored counts are of.
+    public func confirmUnchanged(_ records: (keys: [[SQLValue]], digests: [[UInt8]]), children: [String]) throws -> [Int] {
+        guard let width = records.keys.first?.count else { return [] }
+        let check = BoundStatement(try db.cachedStatement(sql: """
+            SELECT child_rows FROM _sheetsync_digests WHERE worksheet = ?1 AND key = \(WorksheetDatabase.keyArray(width)) AND digest = ?\(width + 2)
+            """), db)
+        check.bind(worksheet.name, at: 1)
+        var stale: [Int] = []
+        var childRows = Array(repeating: 0, count: children.count)
+        for (position, (key, digest)) in zip(records.keys, records.digests).enumerated() {
+            for (index, value) in key.enumerated() { check.bind(value, at: Int32(index + 2)) }
+            check.bind(.blob(digest), at: Int32(width + 2))
+            var found = false
+            try check.forEachRow { row in
+                found = true
+                guard case .text(let counts) = row.column(0) else { return }
+                for (level, count) in counts.split(separator: ",").enumerated() where level < childRows.count {
+                    childRows[level] += Int(count) ?? 0
+                }
+            }
+            if !found { stale.append(position) }
+        }
+        counts.byWorksheet[worksheet.name, default: UpsertCounts()].unchanged += records.keys.count - stale.count
+        for (name, count) in zip(children, childRows) { counts.byWorksheet[name, default: UpsertCounts()].unchanged += count }
+        return stale
+    }
+
+    /// Keeps the digests of rows about to be written, to store after the page's writes.
+    func keepDigests(of rows: RowBatch) {
+        guard rows.digests.count == rows.rows.count, !rows.digests.isEmpty else { return }
+        let keyIndexes = worksheet.key.compactMap { rows.columns.firstIndex(of: $0) }
+        guard keyIndexes.count == worksheet.key.count else { return }
+        for (index, row) in rows.rows.enumerated() where !rows.digests[index].digest.isEmpty {
+            pendingDigests.append((keyIndexes.map { row[$0] }, rows.digests[index]))
+        }
     }
 
     /// Stores the digests of the records this page wrote (after their children, whose
-    /// writes did not touch them: the page's transaction is marked).
+    /// writes did not touch them: the page's transaction is marked), each replacing the
+    /// one stored for its row. A row the page did not leave in the worksheet (`write:
+    /// update` found none) gets no digest.
     func storeDigests() throws {
         guard !pendingDigests.isEmpty else { return }
         let key = worksheet.key
-        let match = key.enumerated().map { "t.\(SQL.quote($0.element)) = ?\($0.offset + 3)" }.joined(separator: " AND ")
+        let match = key.enumerated().map { "t.\(SQL.quote($0.element)) = ?\($0.offset + 5)" }.joined(separator: " AND ")
         let store = BoundStatement(try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO _sheetsync_digests (worksheet, key, digest)
-            SELECT ?1, json_array(\(key.map { "t.\(SQL.quote($0))" }.joined(separator: ", "))), ?2 FROM \(SQL.quote(worksheet.name)) t WHERE \(match)
+            INSERT OR REPLACE INTO _sheetsync_digests (worksheet, digest, key, cursor, child_rows)
+            SELECT ?1, ?2, json_array(\(key.map { "t.\(SQL.quote($0))" }.joined(separator: ", "))), ?3, ?4 FROM \(SQL.quote(worksheet.name)) t WHERE \(match)
             """), db)
         store.bind(worksheet.name, at: 1)
         for (keyValues, digest) in pendingDigests {
-            store.bind(.blob(digest), at: 2)
-            for (position, value) in keyValues.enumerated() { store.bind(value, at: Int32(position + 3)) }
+            store.bind(.blob(digest.digest), at: 2)
+            store.bind(digest.cursor.map(SQLValue.text) ?? .null, at: 3)
+            store.bind(digest.childRows.isEmpty ? .null : .text(digest.childRows.map(String.init).joined(separator: ",")), at: 4)
+            for (position, value) in keyValues.enumerated() { store.bind(value, at: Int32(position + 5)) }
             _ = try store.execute()
         }
         pendingDigests = []

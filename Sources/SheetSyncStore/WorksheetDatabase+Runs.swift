@@ -87,13 +87,17 @@ extension WorksheetDatabase {
     /// `rows` may hold several batches with different columns: a record whose
     /// per-record step failed with `on_failure: continue` is written without that
     /// step's fields, so their stored values stay as they were.
+    ///
+    /// `first`, when set, runs in the transaction before anything is written (a pull job
+    /// confirms the records it skipped as unchanged there).
     public func writePage(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                           rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:],
                           stepFailures: [StepFailure] = [], requests: [RequestAttempt] = [],
-                          halfway: (() -> Void)? = nil, write mode: WriteMode = .upsert) throws(StoreError) -> WriteCounts {
+                          halfway: (() -> Void)? = nil, write mode: WriteMode = .upsert,
+                          first: (@Sendable (PageSink) throws -> Void)? = nil) throws(StoreError) -> WriteCounts {
         do {
             return try writePageParts(rows: rows, into: worksheet, children: children, rejects: rejects, job: job, run: run, state: state,
-                                      stepFailures: stepFailures, requests: requests, halfway: halfway, mode: mode)
+                                      stepFailures: stepFailures, requests: requests, halfway: halfway, mode: mode, first: first)
         } catch let error as StoreError {
             throw error
         } catch {
@@ -104,8 +108,9 @@ extension WorksheetDatabase {
     private func writePageParts(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                                 rejects: [Reject], job: String, run: Int64?, state: [String: String?],
                                 stepFailures: [StepFailure], requests: [RequestAttempt], halfway: (() -> Void)?,
-                                mode: WriteMode) throws -> WriteCounts {
+                                mode: WriteMode, first: ((PageSink) throws -> Void)?) throws -> WriteCounts {
         try writeInParts(into: worksheet, job: job, run: run, requests: requests, halfway: halfway, write: mode) { sink in
+            try first?(sink)
             for batch in rows { try sink.write(batch) }
             if !stepFailures.isEmpty {
                 let statement = try sink.db.cachedStatement(sql: "INSERT INTO _sheetsync_step_failures (run_id, job, step, record_key, error) VALUES (?, ?, ?, ?, ?)")
@@ -302,11 +307,9 @@ public final class PageSink {
     /// (`writePage` writes the children after every batch of rows), so the keys are kept
     /// until children are written, at most for the sink's one page.
     private var skippedKeys: [[SQLValue]] = []
-    /// Keys of the job's rows skipped as unchanged by their digest since children were
-    /// last written: their children are unchanged too (see `WorksheetDatabase+Digests`).
-    var unchangedParents: [[SQLValue]] = []
-    /// The digests to store once the page's rows and children are written.
-    var pendingDigests: [(key: [SQLValue], digest: [UInt8])] = []
+    /// The digests to store once the page's rows and children are written (see
+    /// `WorksheetDatabase+Digests`).
+    var pendingDigests: [(key: [SQLValue], digest: RecordDigest)] = []
 
     init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)? = nil, mode: WriteMode = .upsert) {
         self.db = db
@@ -324,14 +327,12 @@ public final class PageSink {
     public func write(_ rows: RowBatch, children: [(ChildRows, WorksheetDefinition)] = [], rejects: [Reject] = []) throws {
         let hook = rows.rows.isEmpty ? nil : halfway
         if hook != nil { halfway = nil }
-        let rows = try skippingUnchanged(rows)
+        keepDigests(of: rows)
         counts.byWorksheet[worksheet.name]! += try WorksheetDatabase.upsert(rows, into: worksheet, source: job, mode: mode, db,
                                                                             skippedKeys: &skippedKeys, halfway: hook)
         if !children.isEmpty {
-            try WorksheetDatabase.writeChildren(children, source: job, db, counts: &counts, skippedParents: skippedKeys,
-                                                unchangedParents: unchangedParents)
+            try WorksheetDatabase.writeChildren(children, source: job, db, counts: &counts, skippedParents: skippedKeys)
             skippedKeys = []
-            unchangedParents = []
         }
         if !rejects.isEmpty {
             let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")

@@ -33,8 +33,12 @@ public struct GetMultipleData: Sendable {
     /// `$parent_json`): records may be parsed under it (`PageReader`). Nil when the
     /// whole record is needed (per-record steps read any member of it).
     public let recordProjection: JSONProjection?
-    /// Set by `digesting(with:)`: every row gets the digest of its record.
-    var digester: RecordDigester?
+    /// The key fields' mappings alone, in key order, and what of a record they read: a
+    /// record's key without mapping the rest (`key(of:metadata:)`).
+    private let keyFields: FieldMapper
+    private let keyProjection: JSONProjection
+    /// Set by `digesting(with:)`: the page reader digests every record (see `UnchangedRecords`).
+    public internal(set) var digester: RecordDigester?
 
     struct ChildPlan: Sendable {
         var mapping: ChildMapping
@@ -71,6 +75,9 @@ public struct GetMultipleData: Sendable {
         var plans: [ChildPlan] = []
         topLevel = try Self.plan(job.children, parent: nil, parentSheet: worksheet, parentColumns: fields.columns, worksheets: worksheets, into: &plans)
         self.childPlans = plans
+        let keyMappings = worksheet.key.compactMap { name in job.fields.first { $0.field == name } }
+        keyFields = try FieldMapper(keyMappings, in: worksheet)
+        keyProjection = Self.projection(fields: keyMappings, cursor: nil, children: []) ?? .whole
         recordProjection = job.perRecordSteps.isEmpty ? Self.projection(fields: job.fields, cursor: job.incremental?.cursor, children: job.children) : nil
         if let cursor = job.incremental?.cursor, cursor.root == .current,
            let field = job.fields.first(where: { $0.path?.root == .current && $0.path?.components == cursor.components }) {
@@ -129,6 +136,17 @@ public struct GetMultipleData: Sendable {
         return positions
     }
 
+    /// The row key a record's bytes make, converted as its row's would be; nil when a key
+    /// field is missing. Throws what mapping the record would (not JSON, a key that does
+    /// not convert).
+    public func key(of record: UnsafeBufferPointer<UInt8>, metadata: JSONValue?) throws -> [SQLValue]? {
+        let key = try keyFields.row(from: try JSONReader.parse(record, projection: keyProjection), response: metadata)
+        return key.count == worksheet.key.count && !key.contains(.null) ? key : nil
+    }
+
+    /// The child worksheets, in the order of a page's `children`.
+    public var childWorksheets: [String] { childPlans.map(\.worksheet.name) }
+
     /// The columns of the job's rows, in order.
     public var columns: [String] { fields.columns }
 
@@ -167,7 +185,11 @@ public struct GetMultipleData: Sendable {
     }
 
     /// Rows, child rows and rejects for records already selected from a response.
-    public func transform(records: [JSONValue], metadata: JSONValue? = nil) throws(PageReadError) -> TransformedPage {
+    ///
+    /// `digests`, when given, holds each record's digest: each row gets its record's in
+    /// `rows.digests` with its cursor value and child row counts (to be stored with the
+    /// row); a record with a rejected child gets an empty digest.
+    public func transform(records: [JSONValue], metadata: JSONValue? = nil, digests: [[UInt8]]? = nil) throws(PageReadError) -> TransformedPage {
         var page = TransformedPage(rows: RowBatch(columns: fields.columns), recordCount: records.count)
         var childBatches = childPlans.map { plan in
             ChildRows(worksheet: plan.worksheet.name, linkColumns: plan.linkColumns, parentKeys: [],
@@ -175,8 +197,7 @@ public struct GetMultipleData: Sendable {
         }
         let keyIndexes = key.compactMap { name in fields.columns.firstIndex(of: name) }
         let cursorPath = job.incremental?.cursor
-        var digestBuffer: [UInt8] = []
-        for record in records {
+        for (position, record) in records.enumerated() {
             let row: [SQLValue]
             do {
                 row = try Self.map(record, response: metadata, fields: fields, key: key, keyIndexes: keyIndexes)
@@ -187,15 +208,16 @@ public struct GetMultipleData: Sendable {
             page.rows.rows.append(row)
             page.sourceRecords.append(record)
             // Only a record that becomes a row moves the cursor: a rejected one is fetched again.
-            if let cursorPath {
-                page.cursorMax = CursorValue.max(page.cursorMax, CursorValue.text(cursorPath.value(in: record)), as: cursorType)
+            let cursor = cursorPath.flatMap { CursorValue.text($0.value(in: record)) }
+            if cursorPath != nil {
+                page.cursorMax = CursorValue.max(page.cursorMax, cursor, as: cursorType)
             }
-            let childCounts = digester == nil ? [] : childBatches.map(\.rows.rows.count)
             let rejectCount = page.rejects.count
+            let childCounts = digests == nil ? [] : childBatches.map(\.rows.rows.count)
             addChildren(of: record, row: row, levels: topLevel, metadata: metadata, to: &childBatches, rejects: &page.rejects)
-            if let digester {
-                let children = zip(childCounts, childBatches).map { count, batch in batch.rows.rows[count...] }
-                page.rows.digests.append(page.rejects.count == rejectCount ? digester.digest(row: row, children: children, buffer: &digestBuffer) : [])
+            if let digests {
+                page.rows.digests.append(RecordDigest(digest: page.rejects.count == rejectCount ? digests[position] : [], cursor: cursor,
+                                                      childRows: zip(childBatches, childCounts).map { $0.rows.rows.count - $1 }))
             }
         }
         page.children = childBatches

@@ -43,48 +43,30 @@ public struct PageReader: Sendable {
     /// Errors are `PageReadError`s, except what `flush` or `chunks` throw, which pass through.
     ///
     /// `metadata` is the response's `ResponseMetadata` document, for `$response.…` fields.
-    public func read(_ chunks: Chunks, metadata: JSONValue? = nil, batchSize: Int = 1000, flush: (TransformedPage) throws -> Void) throws -> Outline {
+    public func read(_ chunks: Chunks, metadata: JSONValue? = nil, batchSize: Int = 1000, stored: (any StoredDigests)? = nil,
+                     flush: (TransformedPage) throws -> Void) throws -> Outline {
         guard let chain else { return try readTree(chunks, metadata: metadata, flush: flush) }
         // `flush` is only called while this function runs (the chunk source calls back in).
         return try withoutActuallyEscaping(flush) { flush in
-            try stream(chunks, chain: chain, metadata: metadata, batchSize: batchSize, flush: flush)
+            try stream(chunks, chain: chain, metadata: metadata, batchSize: batchSize, stored: stored, flush: flush)
         }
     }
 
-    private func stream(_ chunks: Chunks, chain: [String], metadata: JSONValue?, batchSize: Int,
+    private func stream(_ chunks: Chunks, chain: [String], metadata: JSONValue?, batchSize: Int, stored: (any StoredDigests)?,
                         flush: @escaping (TransformedPage) throws -> Void) throws -> Outline {
         var splitter = RecordSplitter(path: chain)
-        var batch: [JSONValue] = []
-        // The batch's records as sent, one after the other, when they are parsed projected.
-        var sent: [UInt8] = []
-        var sentEnds: [Int] = []
+        // Records are kept as sent and parsed when their batch is mapped (`map(_:metadata:stored:)`).
+        var batch = RawRecords()
         var outline = Outline(document: .null)
         func flushBatch() throws {
-            guard !batch.isEmpty else { return }
-            var page = try mapper.transform(records: batch, metadata: metadata)
-            if projection != nil, !page.rejects.isEmpty {
-                var start = 0
-                batch = try sentEnds.map { end in
-                    defer { start = end }
-                    return try sent.withUnsafeBufferPointer { try JSONReader.parse(UnsafeBufferPointer(rebasing: $0[start..<end])) }
-                }
-                page = try mapper.transform(records: batch, metadata: metadata)
-            }
-            try flushPage(page, into: &outline, flush)
-            batch.removeAll(keepingCapacity: true)
-            sent.removeAll(keepingCapacity: true)
-            sentEnds.removeAll(keepingCapacity: true)
+            guard batch.count > 0 else { return }
+            try flushPage(try map(batch, metadata: metadata, stored: stored), into: &outline, flush)
+            batch.removeAll()
         }
         try chunks { chunk in
             try Self.parsing {
                 try splitter.feed(chunk) { element in
-                    if let projection {
-                        batch.append(try JSONReader.parse(element, projection: projection))
-                        sent.append(contentsOf: element)
-                        sentEnds.append(sent.count)
-                    } else {
-                        batch.append(try JSONReader.parse(element))
-                    }
+                    batch.append(element)
                     if batch.count >= batchSize { try flushBatch() }
                 }
             }
@@ -112,7 +94,7 @@ public struct PageReader: Sendable {
     /// when the job reads `$response.…` — its row is built from the status and headers —
     /// and no records when it does not and the status is 204 (No Content); any other
     /// empty body is not JSON, an error as before.
-    public func read(_ body: [UInt8], metadata: JSONValue? = nil) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
+    public func read(_ body: [UInt8], metadata: JSONValue? = nil, stored: (any StoredDigests)? = nil) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
         if body.allSatisfy(Self.isWhiteSpace), let metadata,
            mapper.job.readsResponseMetadata || ResponseMetadata.status(in: metadata) == 204 {
             let records = mapper.job.readsResponseMetadata ? [JSONValue.object(JSONObject())] : []
@@ -120,7 +102,7 @@ public struct PageReader: Sendable {
         }
         var page: TransformedPage?
         do {
-            let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, metadata: metadata, batchSize: .max) { page = $0 }
+            let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, metadata: metadata, batchSize: .max, stored: stored) { page = $0 }
             return (outline.document, page ?? TransformedPage(rows: RowBatch(columns: mapper.columns)))
         } catch let error as PageReadError {
             throw error
@@ -166,7 +148,7 @@ public struct PageReader: Sendable {
 
     /// Runs JSON parsing, turning the reader's errors into `.invalidJSON` (keeping them
     /// as the cause).
-    private static func parsing(_ body: () throws -> Void) throws {
+    static func parsing(_ body: () throws -> Void) throws {
         do {
             try body()
         } catch let error as CoreError {

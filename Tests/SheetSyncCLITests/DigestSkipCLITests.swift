@@ -114,4 +114,52 @@ struct DigestSkipCLITests {
         #expect(try sync().stdout.contains("orders: 0 inserted, 1 updated, 4 unchanged"))
         #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests") == "0")
     }
+
+    /// A record skipped and a record mapped with the same key in one page are both written,
+    /// in order (the later wins, as without skipping); a skipped record still moves the
+    /// incremental cursor.
+    @Test func theLaterOfTwoRecordsWithOneKeyWinsAndSkippedRecordsMoveTheCursor() throws {
+        let job = """
+            kind: pull
+            worksheet: orders
+            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
+            skip_unchanged: true
+            records: $.data
+            fields: { id: $.id, status: $.status, updated: $.updated }
+            incremental: { cursor: $.updated, start: "2024-01-01T00:00:00Z" }
+            """
+        let project = try ProjectDirectory(files: ["schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n  updated: datetime\n",
+                                                   "jobs/orders-sync.yml": job])
+        let apiFiles = try ProjectDirectory(files: ["orders.json": """
+            {"data": [{"id": "o1", "status": "first", "updated": "2024-02-01T00:00:00Z"},
+                      {"id": "o2", "status": "first", "updated": "2024-03-01T00:00:00Z"}]}
+            """])
+        let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+        defer { server.stop() }
+        func sync() throws -> CLIResult {
+            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            return result
+        }
+        func cursor() throws -> String { try shell(project, "SELECT value FROM _sheetsync_state WHERE job = 'orders-sync' AND name = 'cursor'") }
+        _ = try sync()
+        #expect(try cursor() == "2024-03-01T00:00:00Z")
+        // The cursor forgotten, and o2 written where the guards cannot see it (see above):
+        // still 'unseen' after the next sync proves o2 was skipped.
+        _ = try shell(project, "DELETE FROM _sheetsync_state WHERE name = 'cursor'")
+        _ = try shell(project, "BEGIN; INSERT INTO _sheetsync_writing VALUES (1); UPDATE orders SET status = 'unseen' WHERE id = 'o2'; DELETE FROM _sheetsync_writing; COMMIT;")
+
+        // o1 changed, then o1 as stored (whose digest is known), then o2 as stored.
+        try """
+            {"data": [{"id": "o1", "status": "second", "updated": "2024-02-02T00:00:00Z"},
+                      {"id": "o1", "status": "first", "updated": "2024-02-01T00:00:00Z"},
+                      {"id": "o2", "status": "first", "updated": "2024-03-01T00:00:00Z"}]}
+            """.write(to: apiFiles.url.appendingPathComponent("orders.json"), atomically: true, encoding: .utf8)
+        let second = try sync()
+        #expect(try shell(project, "SELECT status FROM orders WHERE id = 'o1'") == "first", "\(second.stdout)")
+        #expect(second.stdout.contains("orders: 0 inserted, 2 updated, 1 unchanged"), "\(second.stdout)")
+        // o2 was skipped, and its stored cursor value is still the largest.
+        #expect(try shell(project, "SELECT status FROM orders WHERE id = 'o2'") == "unseen")
+        #expect(try cursor() == "2024-03-01T00:00:00Z")
+    }
 }

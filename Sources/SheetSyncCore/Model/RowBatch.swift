@@ -4,8 +4,8 @@ public struct RowBatch: Sendable, Hashable {
     public var columns: [String]
     public var rows: [[SQLValue]]
     /// For a job that skips unchanged records by digest: one per row, the digest of the
-    /// record's mapped values and its child rows (see `RecordDigest`); empty otherwise.
-    public var digests: [[UInt8]] = []
+    /// record the row came from, stored with the row once written; empty otherwise.
+    public var digests: [RecordDigest] = []
 
     public init(columns: [String], rows: [[SQLValue]] = []) {
         self.columns = columns
@@ -16,5 +16,23 @@ public struct RowBatch: Sendable, Hashable {
     public func values(of names: [String]) -> [[SQLValue]] {
         let indexes = names.compactMap { columns.firstIndex(of: $0) }
         return rows.map { row in indexes.map { row[$0] } }
+    }
+}
+
+/// What is stored with a row whose record may be skipped next time (`skip_unchanged`).
+public struct RecordDigest: Sendable, Hashable {
+    /// The record's digest as sent (`RecordDigester`); empty for a record with a rejected
+    /// child, which is never skipped.
+    public var digest: [UInt8]
+    /// The record's incremental cursor value: a skipped record still moves the cursor.
+    public var cursor: String?
+    /// How many child rows the record made, per child worksheet, in the job's order: a
+    /// skipped record's child rows are counted unchanged.
+    public var childRows: [Int]
+
+    public init(digest: [UInt8], cursor: String? = nil, childRows: [Int] = []) {
+        self.digest = digest
+        self.cursor = cursor
+        self.childRows = childRows
     }
 }
