@@ -28,6 +28,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "SheetSyncCore"),
+        // sqlite3_config, which Swift cannot call (a variadic C function).
+        .target(
+            name: "CSheetSyncSQLite",
+            dependencies: [.product(name: "GRDBSQLite", package: "GRDB.swift")],
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         .target(
             name: "SheetSyncFiles",
             dependencies: ["SheetSyncCore", .product(name: "Yams", package: "Yams")]
@@ -39,6 +45,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for binding values on the page-write path (BoundStatement).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "CSheetSyncSQLite",
             ]
         ),
         .target(

@@ -176,11 +176,24 @@ extension PageSink {
     func storeDigests() throws {
         guard !pendingDigests.isEmpty else { return }
         let key = worksheet.key
-        let match = key.enumerated().map { "t.\(SQL.quote($0.element)) = ?\($0.offset + 5)" }.joined(separator: " AND ")
-        let store = BoundStatement(try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO _sheetsync_digests (worksheet, digest, key, cursor, child_rows)
-            SELECT ?1, ?2, json_array(\(key.map { "t.\(SQL.quote($0))" }.joined(separator: ", "))), ?3, ?4 FROM \(SQL.quote(worksheet.name)) t WHERE \(match)
-            """), db)
+        let store: BoundStatement
+        // The key as the guards compute it is `json_array` of the stored values. An upsert
+        // leaves every row of the page in place, and for these types the values bound are
+        // stored as they are (same storage class): the key is built from them, without
+        // reading the row back. Otherwise (a `number` key, stored as REAL whatever was
+        // bound; `insert` or `update`, which may leave no row) it is read from the row.
+        let boundTypes: Set<FieldType> = [.text, .integer, .boolean, .decimal, .date, .datetime]
+        if mode == .upsert, key.allSatisfy({ worksheet.field(named: $0).map { boundTypes.contains($0.type) } ?? false }) {
+            store = BoundStatement(try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO _sheetsync_digests (worksheet, digest, cursor, child_rows, key) VALUES (?1, ?2, ?3, ?4, json_array(\((0..<key.count).map { "?\($0 + 5)" }.joined(separator: ", "))))
+                """), db)
+        } else {
+            let match = key.enumerated().map { "t.\(SQL.quote($0.element)) = ?\($0.offset + 5)" }.joined(separator: " AND ")
+            store = BoundStatement(try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO _sheetsync_digests (worksheet, digest, cursor, child_rows, key)
+                SELECT ?1, ?2, ?3, ?4, json_array(\(key.map { "t.\(SQL.quote($0))" }.joined(separator: ", "))) FROM \(SQL.quote(worksheet.name)) t WHERE \(match)
+                """), db)
+        }
         store.bind(worksheet.name, at: 1)
         for (keyValues, digest) in pendingDigests {
             store.bind(.blob(digest.digest), at: 2)

@@ -1,3 +1,4 @@
+import CSheetSyncSQLite
 import Foundation
 import GRDB
 import SheetSyncCore
@@ -19,6 +20,7 @@ public final class WorksheetDatabase: Sendable {
     /// Opens (creating if needed) the database at `path` and brings sheetsync's own
     /// tables up to date. Worksheet tables are changed only by `migrate(_:)`.
     public init(path: String) throws(StoreError) {
+        _ = Self.sqliteConfigured
         self.path = path
         var configuration = Configuration()
         configuration.busyMode = .timeout(Self.busyTimeout)
@@ -53,6 +55,10 @@ public final class WorksheetDatabase: Sendable {
             throw StoreError(.cannotOpen, "Unable to open database '\(path)', \(describe(error)). Check the path and its permissions, or choose another with --db.", underlying: error)
         }
     }
+
+    /// SQLite's process-wide settings, made once before the first database opens
+    /// (`sheetsync_sqlite_configure`: no memory statistics, whose mutex every allocation took).
+    private static let sqliteConfigured: Int32 = sheetsync_sqlite_configure()
 
     /// Closes every connection now (checkpointing the WAL), instead of when the last
     /// reference goes. Nothing may be used afterwards.

@@ -53,10 +53,11 @@ extension PageReader {
             // Each record's key, read alone (no other member is built), then what is stored
             // for it. A batch whose first records are all unknown is taken for new records
             // (a first load): not looked up one by one; those missed so are only compared.
-            keys = all.map { position in batch.withRecord(position) { try? mapper.key(of: $0, metadata: metadata) } }
-            let probe = Array(keys.prefix(8).compactMap { $0 })
+            func key(_ position: Int) -> [SQLValue]? { batch.withRecord(position) { try? mapper.key(of: $0, metadata: metadata) } }
+            let probe = Array(all.prefix(8)).compactMap(key)
             let probed = try stored.lookUp(probe)
             if probed.contains(where: { $0 != nil }) {
+                keys = all.map(key)
                 let known = all.filter { keys[$0] != nil }
                 let answers = try stored.lookUp(known.map { keys[$0]! })
                 found = Array(repeating: nil, count: all.count)
