@@ -16,6 +16,8 @@ public final class WorksheetDatabase: Sendable {
     let pool: DatabasePool
     /// The file's device and inode when it was opened (see `checkFileInPlace()`).
     let fileIdentity: FileIdentity?
+    /// Checkpoints the log after writes, beside the writer.
+    let checkpointer: WALCheckpointer
 
     /// Opens (creating if needed) the database at `path` and brings sheetsync's own
     /// tables up to date. Worksheet tables are changed only by `migrate(_:)`.
@@ -26,6 +28,9 @@ public final class WorksheetDatabase: Sendable {
         configuration.busyMode = .timeout(Self.busyTimeout)
         configuration.foreignKeysEnabled = true
         configuration.label = "sheetsync"
+        // Checkpoints run beside the writer (`WALCheckpointer`), not in the connection that commits.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+        checkpointer = WALCheckpointer(path: path)
         do {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
@@ -56,6 +61,11 @@ public final class WorksheetDatabase: Sendable {
         }
     }
 
+    deinit {
+        // Before the pool closes: its last connection then checkpoints and removes the log.
+        checkpointer.close()
+    }
+
     /// SQLite's process-wide settings, made once before the first database opens
     /// (`sheetsync_sqlite_configure`: no memory statistics, whose mutex every allocation took).
     private static let sqliteConfigured: Int32 = sheetsync_sqlite_configure()
@@ -63,6 +73,7 @@ public final class WorksheetDatabase: Sendable {
     /// Closes every connection now (checkpointing the WAL), instead of when the last
     /// reference goes. Nothing may be used afterwards.
     public func close() throws(StoreError) {
+        checkpointer.close()
         do {
             try pool.close()
         } catch {
@@ -100,6 +111,7 @@ public final class WorksheetDatabase: Sendable {
     /// Runs `body` in one write transaction, translating errors.
     func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
         do {
+            defer { checkpointer.request() }
             return try pool.write(body)
         } catch let error as StoreError {
             throw error
