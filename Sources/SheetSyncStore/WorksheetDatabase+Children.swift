@@ -28,7 +28,8 @@ extension WorksheetDatabase {
             skippedByLevel.append(skipped)
             guard child.write == .upsert else { continue }
             guard children.contains(where: { $0.0.parent == level }) else {
-                counts.deleted[definition.name, default: 0] += try removeStaleChildren(child, in: definition, db)
+                counts.deleted[definition.name, default: 0] += try removeStaleChildren(child, in: definition, db,
+                                                                                    insertedAll: levelCounts.inserted == child.rows.rows.count)
                 continue
             }
             let removed = try removeStaleParents(child, in: definition, db)

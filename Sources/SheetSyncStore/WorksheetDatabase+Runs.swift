@@ -163,6 +163,16 @@ extension WorksheetDatabase {
     /// they were upserted), so there is nothing to delete: one counting statement for
     /// the page instead of one delete per parent. Only for a one-column link with
     /// distinct parents; otherwise false, and each parent is checked.
+    /// How many rows of `worksheet` have one of `parents` (distinct one-value keys) in `link`.
+    static func childCount(of parents: [[SQLValue]], link: String, in worksheet: WorksheetDefinition, _ db: Database) throws -> Int64 {
+        let placeholders = Array(repeating: "?", count: parents.count).joined(separator: ", ")
+        let count = BoundStatement(try db.cachedStatement(sql: "SELECT count(*) FROM \(SQL.quote(worksheet.name)) WHERE \(SQL.quote(link)) IN (\(placeholders))"), db)
+        for (position, parent) in parents.enumerated() { count.bind(parent[0], at: Int32(position + 1)) }
+        var stored: Int64 = -1
+        try count.forEachRow { row in if case .integer(let value) = row.column(0) { stored = value } }
+        return stored
+    }
+
     static func noStaleChildren(_ child: ChildRows, keep: [[SQLValue]: [[SQLValue]]], in worksheet: WorksheetDefinition, _ db: Database) throws -> Bool {
         let parents = keep.count
         guard child.linkColumns.count == 1, child.parentKeys.count < 30_000 else { return false }
@@ -173,12 +183,7 @@ extension WorksheetDatabase {
         }
         let distinctParents = Set(child.parentKeys)
         guard distinctParents.count == child.parentKeys.count, parents <= distinctParents.count else { return false }
-        let placeholders = Array(repeating: "?", count: distinctParents.count).joined(separator: ", ")
-        let count = BoundStatement(try db.cachedStatement(sql: "SELECT count(*) FROM \(SQL.quote(worksheet.name)) WHERE \(SQL.quote(child.linkColumns[0])) IN (\(placeholders))"), db)
-        for (position, parent) in child.parentKeys.enumerated() { count.bind(parent[0], at: Int32(position + 1)) }
-        var stored: Int64 = -1
-        try count.forEachRow { row in if case .integer(let value) = row.column(0) { stored = value } }
-        return stored == Int64(listed)
+        return try childCount(of: child.parentKeys, link: child.linkColumns[0], in: worksheet, db) == Int64(listed)
     }
 
     /// Sets (or, for nil, deletes) state values of a job.
@@ -210,7 +215,16 @@ extension WorksheetDatabase {
     /// `[order_id, sku]`), one cached statement per parent does it in SQLite:
     /// `DELETE … WHERE order_id = ? AND sku NOT IN (?, …)`, found through the key's
     /// index. Other layouts read each parent's child keys and delete the missing ones.
-    static func removeStaleChildren(_ child: ChildRows, in worksheet: WorksheetDefinition, _ db: Database) throws -> Int {
+    ///
+    /// `insertedAll`: every row of `child` was just inserted (a first load): then the
+    /// parents' rows in the table are these plus any stale ones, and one count says
+    /// whether there are any, without grouping the page's rows by parent.
+    static func removeStaleChildren(_ child: ChildRows, in worksheet: WorksheetDefinition, _ db: Database, insertedAll: Bool = false) throws -> Int {
+        if insertedAll, child.linkColumns.count == 1, child.parentKeys.count < 30_000, !child.parentKeys.isEmpty,
+           Set(child.parentKeys).count == child.parentKeys.count,
+           try childCount(of: child.parentKeys, link: child.linkColumns[0], in: worksheet, db) == Int64(child.rows.rows.count) {
+            return 0
+        }
         let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
         let keyIndexes = worksheet.key.compactMap { child.rows.columns.firstIndex(of: $0) }
         guard linkIndexes.count == child.linkColumns.count, keyIndexes.count == worksheet.key.count else { return 0 }

@@ -63,6 +63,26 @@ struct PageWriteTests {
         #expect(try childKeys(file, child) == ["o1/A", "o1/C"])
     }
 
+    /// The first-load shortcut (every listed child was inserted: one count) must still find
+    /// children the page no longer lists when all it lists is new, and orphans left by
+    /// another writer under a new parent.
+    @Test func childrenAllNewDoNotHideStaleOnes() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        let child = WorksheetDefinition(name: "items", key: ["order_id", "sku"], fields: [.init(name: "order_id", type: .text), .init(name: "sku", type: .text)])
+        try database.migrate([Self.orders, child])
+        _ = try writePage(database, child: child, parents: ["o1"], children: [[.text("o1"), .text("A")], [.text("o1"), .text("B")]])
+        let counts = try writePage(database, child: child, parents: ["o1"], children: [[.text("o1"), .text("C")]])
+        #expect(counts.byWorksheet["items"]?.inserted == 1)
+        #expect(counts.deleted["items"] == 2)
+        #expect(try childKeys(file, child) == ["o1/C"])
+        // An orphan written by someone else, then its parent's first page.
+        try file.rawConnection().write { try $0.execute(sql: "INSERT INTO items (order_id, sku) VALUES ('o9', 'X')") }
+        let first = try writePage(database, child: child, parents: ["o9"], children: [[.text("o9"), .text("Y")]])
+        #expect(first.deleted["items"] == 1)
+        #expect(try childKeys(file, child) == ["o1/C", "o9/Y"])
+    }
+
     @Test func requestsAreLoggedInThePageTransaction() throws {
         let file = TemporaryDatabase()
         let database = try WorksheetDatabase(path: file.path)
