@@ -183,8 +183,13 @@ public struct JobRunner: Sendable {
             summary.status = failure.code == .interrupted ? .interrupted : failure.continued ? .partial : .failed
             summary.errorCode = failure.recordedCode
             summary.errorMessage = redactor(for: job).redact(failure.message)
-            // As before: coded failures only; a shutdown is news, not an error.
-            if failure.code != .unclassified { logger.log(level: failure.code == .interrupted ? .notice : .error, "\(summary.errorMessage ?? "")") }
+            // Coded failures only; a shutdown is news, not an error. A run from the command
+            // line or a backfill prints its summary with the error: logged again it would
+            // show twice (issue 18), so there it is a debug line.
+            if failure.code != .unclassified {
+                let level: Logger.Level = trigger == .cli || trigger == .backfill ? .debug : failure.code == .interrupted ? .notice : .error
+                logger.log(level: level, "\(summary.errorMessage ?? "")")
+            }
         }
         summary.duration = ContinuousClock.now - started
         do {

@@ -48,6 +48,15 @@ public struct RunSummary: Sendable {
         }
     }
 
+    /// The summary's first line (what happened) and its notes (the error, warnings, where
+    /// the rejects are), for the command line: the first on standard output, the notes on
+    /// standard error.
+    public var headlineAndNotes: (headline: String, notes: String?) {
+        let text = line
+        guard let newline = text.firstIndex(of: "\n") else { return (text, nil) }
+        return (String(text[..<newline]), String(text[text.index(after: newline)...]))
+    }
+
     /// `shop-orders: succeeded in 0.42s, 1 request, 250 records; orders +250 ~0 =0; order_items +520 …`
     public var line: String {
         let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18

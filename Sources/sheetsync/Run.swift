@@ -41,7 +41,11 @@ struct Run: AsyncParsableCommand {
                 return
             }
             let summary = await context.runner.run(context.job, params: context.params, trigger: .cli)
-            Output.out(summary.line)
+            // What happened on standard output, the error and warnings on standard error (once:
+            // the runner does not log them again for a command-line run).
+            let (headline, notes) = summary.headlineAndNotes
+            Output.out(headline)
+            if let notes { Output.err(notes) }
             if summary.exitCode != 0 { throw ExitCode(summary.exitCode) }
         }
     }
