@@ -135,6 +135,10 @@ extension PageSink {
     /// `children` names the job's child worksheets, whose rows the stored counts are of.
     public func confirmUnchanged(_ records: (keys: [[SQLValue]], digests: [[UInt8]]), children: [String]) throws -> [Int] {
         guard let width = records.keys.first?.count else { return [] }
+        // The digests of rows this page wrote already (earlier batches of a large page) go
+        // in first: a skipped record whose row an earlier batch rewrote is stale, and is
+        // written again, so the later record wins.
+        try storeDigests()
         let check = BoundStatement(try db.cachedStatement(sql: """
             SELECT child_rows FROM _sheetsync_digests WHERE worksheet = ?1 AND key = \(WorksheetDatabase.keyArray(width)) AND digest = ?\(width + 2)
             """), db)

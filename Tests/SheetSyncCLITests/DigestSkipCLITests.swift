@@ -162,4 +162,39 @@ struct DigestSkipCLITests {
         #expect(try shell(project, "SELECT status FROM orders WHERE id = 'o2'") == "unseen")
         #expect(try cursor() == "2024-03-01T00:00:00Z")
     }
+
+    /// The same across the batches of one large page (a body over 2 MiB is read and written
+    /// 1,000 records at a time in one transaction): a record skipped in a later batch whose
+    /// key an earlier batch wrote is written again, so the later record wins.
+    @Test func aLaterBatchOfOnePageSeesTheEarlierBatchesWrites() throws {
+        let job = """
+            kind: pull
+            worksheet: orders
+            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
+            skip_unchanged: true
+            records: $.data
+            fields: { id: $.id, status: $.status, pad: $.pad }
+            """
+        let project = try ProjectDirectory(files: ["schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n  pad: text\n",
+                                                   "jobs/orders-sync.yml": job])
+        let pad = String(repeating: "p", count: 1600)
+        func record(_ id: String, _ status: String) -> String { #"{"id": "\#(id)", "status": "\#(status)", "pad": "\#(pad)"}"# }
+        let others = (1..<1500).map { record("o\($0)", "first") }
+        func body(_ records: [String]) -> String { #"{"data": ["# + records.joined(separator: ",\n") + "]}" }
+        let apiFiles = try ProjectDirectory(files: ["orders.json": body([record("k", "first")] + others)])
+        let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+        defer { server.stop() }
+        func sync() throws -> CLIResult {
+            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            return result
+        }
+        #expect(try sync().stdout.contains("orders: 1500 inserted"))
+        // k changed in the first batch, then k as stored (its digest known) in the second.
+        try body([record("k", "second")] + others[..<1200] + [record("k", "first")] + others[1200...])
+            .write(to: apiFiles.url.appendingPathComponent("orders.json"), atomically: true, encoding: .utf8)
+        let second = try sync()
+        #expect(try shell(project, "SELECT status FROM orders WHERE id = 'k'") == "first", "\(second.stdout)")
+        #expect(second.stdout.contains("orders: 0 inserted, 2 updated, 1499 unchanged"), "\(second.stdout)")
+    }
 }
