@@ -14,7 +14,6 @@ import Synchronization
 /// keep their own automatic checkpoints. Errors are ignored: the next request tries again,
 /// and closing the database checkpoints what is left.
 final class WALCheckpointer: Sendable {
-    private let path: String
     private let queue = DispatchQueue(label: "sheetsync.checkpoint")
     private struct State {
         var connection: DatabaseQueue?
@@ -22,10 +21,14 @@ final class WALCheckpointer: Sendable {
         var again = false
         var closed = false
     }
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
-    init(path: String) {
-        self.path = path
+    /// Opens its connection now, beside the pool's: opened later, after the file was removed
+    /// or replaced, it would check a file nobody else writes (or create an empty one).
+    init(path: String) throws {
+        var configuration = Configuration()
+        configuration.label = "sheetsync.checkpoint"
+        state = Mutex(State(connection: try DatabaseQueue(path: path, configuration: configuration)))
     }
 
     /// Asks for a checkpoint soon.
@@ -44,15 +47,7 @@ final class WALCheckpointer: Sendable {
 
     private func run() {
         while true {
-            let connection = state.withLock { state -> DatabaseQueue? in
-                guard !state.closed else { return nil }
-                if state.connection == nil {
-                    var configuration = Configuration()
-                    configuration.label = "sheetsync.checkpoint"
-                    state.connection = try? DatabaseQueue(path: path, configuration: configuration)
-                }
-                return state.connection
-            }
+            let connection = state.withLock { state in state.closed ? nil : state.connection }
             if let connection {
                 _ = try? connection.writeWithoutTransaction { db in try db.checkpoint(.passive) }
             }

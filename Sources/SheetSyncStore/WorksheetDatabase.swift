@@ -30,7 +30,6 @@ public final class WorksheetDatabase: Sendable {
         configuration.label = "sheetsync"
         // Checkpoints run beside the writer (`WALCheckpointer`), not in the connection that commits.
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
-        checkpointer = WALCheckpointer(path: path)
         do {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
@@ -49,6 +48,7 @@ public final class WorksheetDatabase: Sendable {
             }
             fileIdentity = FileIdentity(path: path)
             pool = try DatabasePool(path: path, configuration: configuration)
+            checkpointer = try WALCheckpointer(path: path)
             try pool.write { db in
                 try BookkeepingMigrations.run(db)
                 // Runs left 'running' by a process that is gone (killed, crashed).
