@@ -176,9 +176,8 @@ struct JobFileDecoder {
         pull.write = write
         if let node = mapping.value("skip_unchanged"), let skip = reader.bool(node, "skip_unchanged") {
             pull.skipUnchanged = skip
-            // The digest guards cover one level of children and no per-record step.
-            if skip, !pull.perRecordSteps.isEmpty || pull.children.contains(where: { !$0.children.isEmpty }) {
-                sink.warning("'skip_unchanged' has no effect here: records are skipped only for jobs whose children have no children of their own and that have no per_record steps; every record is compared", at: mapping.keyNode("skip_unchanged")?.mark)
+            if skip, !pull.canSkipUnchangedRecords {
+                sink.warning("'skip_unchanged' has no effect here: records are skipped only for jobs whose 'records' is a chain of members that pagination does not read inside (such as '$.data'), whose children have no children of their own and that have no per_record steps; every record is compared", at: mapping.keyNode("skip_unchanged")?.mark)
             }
         }
         return .pull(pull)

@@ -5,7 +5,7 @@ import SheetSyncCore
 /// the same way, so they agree byte for byte.
 ///
 /// When the records path is a chain of members and no pagination path reads inside
-/// the records (`streamingPath`), the records array is split out of the bytes by
+/// the records (`PullJob.streamedRecordsChain`), the records array is split out of the bytes by
 /// `RecordSplitter` and each record is parsed on its own; the document pagination looks
 /// at is then the response without its records (`"data": []`). Otherwise the whole
 /// tree is read and mapped at once.
@@ -23,7 +23,7 @@ public struct PageReader: Sendable {
     /// `projecting: false` parses every record in full (tests compare the two).
     public init(mapper: GetMultipleData, projecting: Bool = true) {
         self.mapper = mapper
-        self.chain = Self.streamingPath(records: mapper.job.records, paginate: mapper.job.paginate)
+        self.chain = mapper.job.streamedRecordsChain
         self.projection = projecting ? mapper.recordProjection : nil
     }
 
@@ -109,17 +109,6 @@ public struct PageReader: Sendable {
         } catch {
             throw PageReadError(.invalidJSON, "\(error)", underlying: error)
         }
-    }
-
-    /// The member names of `records` when a response's records can be streamed out of
-    /// its bytes instead of reading the whole tree: `records` is a chain of members and
-    /// no pagination path reads inside the records.
-    public static func streamingPath(records: JSONPath, paginate: PaginationSpec?) -> [String]? {
-        guard let chain = records.memberChain else { return nil }
-        let prefix = chain.map { JSONPath.Component.member($0) }
-        let bodyPaths = [paginate?.next, paginate?.hasMore, paginate?.total, paginate?.totalPages].compactMap { $0 }
-        if bodyPaths.contains(where: { $0.root == .current && $0.components.starts(with: prefix) }) { return nil }
-        return chain
     }
 
     // MARK: - Helpers

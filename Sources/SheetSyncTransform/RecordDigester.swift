@@ -42,12 +42,9 @@ public struct RecordDigester: Sendable {
 
 extension GetMultipleData {
     /// Whether records of this job are skipped by digest: it asks for it
-    /// (`skip_unchanged: true`), its records are streamed (a chain of members), its
-    /// children have no children of their own (the store guards one level of children
-    /// against other writers) and no per-record step adds fields after the mapping.
+    /// (`skip_unchanged: true`) and can (`PullJob.canSkipUnchangedRecords`).
     public var canSkipUnchangedRecords: Bool {
-        job.skipUnchanged && job.perRecordSteps.isEmpty && job.children.allSatisfy(\.children.isEmpty)
-            && PageReader.streamingPath(records: job.records, paginate: job.paginate) != nil
+        job.skipUnchanged && job.canSkipUnchangedRecords
     }
 
     /// This mapper, with a digester for its records (when `canSkipUnchangedRecords`).

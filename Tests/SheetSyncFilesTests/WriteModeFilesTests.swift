@@ -66,4 +66,16 @@ struct WriteModeFilesTests {
         let (plain, _) = try Self.modes(Self.job(write: nil))
         #expect(!plain.contains { $0.contains("skip_unchanged") })
     }
+
+    /// So does `skip_unchanged` on records that are not a chain of members: each record's
+    /// bytes are digested as they are split out of the response.
+    @Test func skipUnchangedOnRecordsThatAreNotStreamedIsAWarning() throws {
+        func flat(_ records: String) -> String {
+            "kind: pull\nworksheet: orders\nrequest: { url: 'http://x' }\nskip_unchanged: true\nrecords: \"\(records)\"\nfields: { id: $.order_id }\n"
+        }
+        let (wildcard, _) = try Self.modes(flat("$.data[*]"))
+        #expect(wildcard.contains { $0.contains("warning: 'skip_unchanged' has no effect here") }, "\(wildcard)")
+        let (chain, _) = try Self.modes(flat("$.data"))
+        #expect(!chain.contains { $0.contains("skip_unchanged") }, "\(chain)")
+    }
 }

@@ -163,6 +163,24 @@ public struct PullJob: Sendable, Hashable {
         }
     }
 
+    /// The member names of `records` when a response's records can be streamed out of
+    /// its bytes instead of reading the whole tree: `records` is a chain of members and
+    /// no pagination path reads inside the records.
+    public var streamedRecordsChain: [String]? {
+        guard let chain = records.memberChain else { return nil }
+        let prefix = chain.map { JSONPath.Component.member($0) }
+        let bodyPaths = [paginate?.next, paginate?.hasMore, paginate?.total, paginate?.totalPages].compactMap { $0 }
+        if bodyPaths.contains(where: { $0.root == .current && $0.components.starts(with: prefix) }) { return nil }
+        return chain
+    }
+
+    /// Whether `skip_unchanged` can skip this job's records: they are streamed (each
+    /// record's bytes are digested), its children have no children of their own (the
+    /// store's guards cover one level) and no per-record step adds fields after the mapping.
+    public var canSkipUnchangedRecords: Bool {
+        perRecordSteps.isEmpty && children.allSatisfy(\.children.isEmpty) && streamedRecordsChain != nil
+    }
+
     /// True when a field reads the response's status or headers (`$response.…`): a
     /// response without a body then still gives one row.
     public var readsResponseMetadata: Bool {
