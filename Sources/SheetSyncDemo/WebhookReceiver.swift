@@ -16,7 +16,12 @@ public actor WebhookReceiver {
     public private(set) var deliveries: [Delivery] = []
     /// Share of deliveries answered with 500, to exercise retries (0 by default).
     public let failureRate: Double
+    /// A change (one `webhook-id`) is failed at most this many times in a row: a flaky
+    /// receiver, not a broken one, so every change arrives within a push job's attempts
+    /// (at 30% a change failing 10 times running would happen about once per 170,000).
+    public static let maxFailuresInARow = 3
     private var random: SplitMix64
+    private var failuresInARow: [String: Int] = [:]
 
     public init(failureRate: Double = 0, seed: UInt64 = 1) {
         self.failureRate = failureRate
@@ -27,7 +32,10 @@ public actor WebhookReceiver {
     func record(_ delivery: Delivery) -> (Int, Int) {
         var delivery = delivery
         let roll = Double(random.next() % 10_000) / 10_000
-        delivery.status = roll < failureRate ? 500 : 200
+        let id = delivery.header("webhook-id") ?? delivery.path
+        let fails = roll < failureRate && failuresInARow[id, default: 0] < Self.maxFailuresInARow
+        failuresInARow[id] = fails ? failuresInARow[id, default: 0] + 1 : 0
+        delivery.status = fails ? 500 : 200
         deliveries.append(delivery)
         return (deliveries.count, delivery.status)
     }

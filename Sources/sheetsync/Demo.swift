@@ -119,7 +119,7 @@ struct Demo: AsyncParsableCommand {
 
         @OptionGroup var shopOptions: DemoShopOptions
 
-        @Option(name: .customLong("fail-rate"), help: "Share of webhook deliveries the receiver answers with 500 (0…1), to watch retries.")
+        @Option(name: .customLong("fail-rate"), help: "Share of webhook deliveries the receiver answers with 500 (0…1), to watch retries; one change is failed at most 3 times in a row.")
         var failRate = 0.0
 
         func run() async throws {
