@@ -56,6 +56,14 @@ struct BoundStatement {
         return Int(sqlite3_changes(connection))
     }
 
+    /// Binds `values` to parameters 1, 2, … (every parameter: bindings outlive a reset),
+    /// runs the statement and resets it; returns the rows it changed.
+    @discardableResult
+    func execute(_ values: [SQLValue]) throws -> Int {
+        for (offset, value) in values.enumerated() { bind(value, at: Int32(offset + 1)) }
+        return try execute()
+    }
+
     /// Steps through the rows, handing each to `body`, then resets.
     func forEachRow(_ body: (BoundStatement) throws -> Void) throws {
         defer { sqlite3_reset(handle) }
@@ -84,10 +92,28 @@ struct BoundStatement {
         }
     }
 
+    /// Column `index` as text (NULL is nil; a number is read as SQLite prints it).
+    func text(_ index: Int32) -> String? {
+        guard sqlite3_column_type(handle, index) != SQLITE_NULL, let pointer = sqlite3_column_text(handle, index) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, index))), as: UTF8.self)
+    }
+
+    /// Column `index` as an integer (NULL is nil).
+    func integer(_ index: Int32) -> Int64? {
+        sqlite3_column_type(handle, index) == SQLITE_NULL ? nil : sqlite3_column_int64(handle, index)
+    }
+
     private func error(_ code: Int32) -> DatabaseError {
         let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
         return DatabaseError(resultCode: ResultCode(rawValue: code), message: message, sql: statement.sql)
     }
+}
+
+extension SQLValue {
+    /// Text, or NULL for nil.
+    static func text(_ value: String?) -> SQLValue { value.map(SQLValue.text) ?? .null }
+    /// An integer, or NULL for nil.
+    static func integer(_ value: Int?) -> SQLValue { value.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// SQLite copies the bound bytes before the bind call returns.

@@ -41,29 +41,40 @@ public struct Delivery: Sendable, Equatable {
                           "last_status", "last_error", "reason", "created_at", "delivered_at"]
     static let selectColumns = columns.joined(separator: ", ")
 
-    /// A row selected with `selectColumns` (in that order).
-    init(row: Row) {
-        id = row[0]
-        job = row[1]
-        worksheet = row[2]
-        recordKey = row[3]
-        changeID = row[4]
-        firstOperation = PushJob.Operation(rawValue: row[5] ?? "") ?? .update
-        operation = (row[6] as String?).map { PushJob.Operation(rawValue: $0) ?? .update }
-        state = DeliveryState(rawValue: row[7] ?? "") ?? .failed
-        attempts = row[8]
-        nextAttemptAt = row[9]
-        payload = row[10]
-        payloadSeals = row[11]
-        request = row[12]
-        requestSeals = row[13]
-        batchID = row[14]
-        payloadHash = row[15]
-        lastStatus = row[16]
-        lastError = row[17]
-        reason = row[18]
-        createdAt = row[19]
-        deliveredAt = row[20]
+    /// The rows `sql` selects with `selectColumns` (in that order), read straight from
+    /// SQLite (`BoundStatement`): copying GRDB rows and decoding them showed as a tenth of
+    /// a batch push's CPU (profile 2026-12-02).
+    static func fetchAll(_ db: Database, sql: String, arguments: [SQLValue]) throws -> [Delivery] {
+        let statement = BoundStatement(try db.cachedStatement(sql: sql), db)
+        for (offset, value) in arguments.enumerated() { statement.bind(value, at: Int32(offset + 1)) }
+        var found: [Delivery] = []
+        try statement.forEachRow { row in found.append(Delivery(row)) }
+        return found
+    }
+
+    /// The current row of a statement selecting `selectColumns`.
+    init(_ row: BoundStatement) {
+        id = row.integer(0) ?? 0
+        job = row.text(1) ?? ""
+        worksheet = row.text(2) ?? ""
+        recordKey = row.text(3) ?? ""
+        changeID = row.text(4) ?? ""
+        firstOperation = PushJob.Operation(rawValue: row.text(5) ?? "") ?? .update
+        operation = row.text(6).map { PushJob.Operation(rawValue: $0) ?? .update }
+        state = DeliveryState(rawValue: row.text(7) ?? "") ?? .failed
+        attempts = Int(row.integer(8) ?? 0)
+        nextAttemptAt = row.text(9) ?? ""
+        payload = row.text(10)
+        payloadSeals = row.text(11)
+        request = row.text(12)
+        requestSeals = row.text(13)
+        batchID = row.text(14)
+        payloadHash = row.text(15)
+        lastStatus = row.integer(16).map(Int.init)
+        lastError = row.text(17)
+        reason = row.text(18)
+        createdAt = row.text(19) ?? ""
+        deliveredAt = row.text(20)
     }
 
     /// The key values, decoded.

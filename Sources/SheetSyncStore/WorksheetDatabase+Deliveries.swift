@@ -7,8 +7,8 @@ extension WorksheetDatabase {
     /// what went out together (a batch, or one delivery).
     public func interruptedUnits(job: String) throws(StoreError) -> [[Delivery]] {
         let cut = try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE job = ? AND state = 'pending' AND in_flight = 1 ORDER BY id",
-                             arguments: [job]).map(Delivery.init)
+            try Delivery.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE job = ? AND state = 'pending' AND in_flight = 1 ORDER BY id",
+                                  arguments: [.text(job)])
         }
         var units: [[Delivery]] = []
         var batchIndex: [String: Int] = [:]
@@ -43,8 +43,8 @@ extension WorksheetDatabase {
     /// The pending deliveries of a batch, in the order they were frozen.
     public func batchMembers(_ batchID: String) throws(StoreError) -> [Delivery] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE batch_id = ? AND state = 'pending' ORDER BY id",
-                             arguments: [batchID]).map(Delivery.init)
+            try Delivery.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE batch_id = ? AND state = 'pending' ORDER BY id",
+                                  arguments: [.text(batchID)])
         }
     }
 
@@ -62,19 +62,19 @@ extension WorksheetDatabase {
             let columns = Delivery.columns.map { "d." + $0 }.joined(separator: ", ")
             let oldest = "d.id = (SELECT min(id) FROM _sheetsync_deliveries o WHERE o.job = d.job AND o.record_key = d.record_key AND o.state = 'pending')"
             guard let after else {
-                return try Row.fetchAll(db, sql: """
+                return try Delivery.fetchAll(db, sql: """
                     SELECT \(columns) FROM _sheetsync_deliveries d
                     WHERE d.job = ? AND d.state = 'pending' AND d.next_attempt_at <= ? AND \(oldest)
                     ORDER BY d.id LIMIT ?
-                    """, arguments: [job, now, limit]).map(Delivery.init)
+                    """, arguments: [.text(job), .text(now), .integer(limit)])
             }
             // The unary `+` keeps SQLite from using the (job, state, next_attempt_at) index, so
             // that it walks the primary key from `after` and stops after `limit` rows.
-            return try Row.fetchAll(db, sql: """
+            return try Delivery.fetchAll(db, sql: """
                 SELECT \(columns) FROM _sheetsync_deliveries d
                 WHERE d.id > ? AND +d.job = ? AND +d.state = 'pending' AND +d.next_attempt_at <= ? AND \(oldest)
                 ORDER BY d.id LIMIT ?
-                """, arguments: [after, job, now, limit]).map(Delivery.init)
+                """, arguments: [.integer(after), .text(job), .text(now), .integer(limit)])
         }
     }
 
@@ -107,13 +107,13 @@ extension WorksheetDatabase {
     public func deliveries(job: String?, state: DeliveryState?, limit: Int) throws(StoreError) -> [Delivery] {
         try read { db in
             var conditions: [String] = []
-            var arguments: [DatabaseValueConvertible] = []
-            if let job { conditions.append("job = ?"); arguments.append(job) }
-            if let state { conditions.append("state = ?"); arguments.append(state.rawValue) }
+            var arguments: [SQLValue] = []
+            if let job { conditions.append("job = ?"); arguments.append(.text(job)) }
+            if let state { conditions.append("state = ?"); arguments.append(.text(state.rawValue)) }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            arguments.append(limit)
-            return try Row.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries \(filter) ORDER BY id DESC LIMIT ?",
-                                    arguments: StatementArguments(arguments)).map(Delivery.init)
+            arguments.append(.integer(limit))
+            return try Delivery.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries \(filter) ORDER BY id DESC LIMIT ?",
+                                         arguments: arguments)
         }
     }
 

@@ -80,20 +80,21 @@ extension WorksheetDatabase {
     public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) {
         guard !attempts.isEmpty || !skipped.isEmpty else { return }
         try write { db in
-            let begin = try db.cachedStatement(sql: """
+            // Bound directly (`BoundStatement`): one statement per delivery, thousands per second.
+            let begin = BoundStatement(try db.cachedStatement(sql: """
                 UPDATE _sheetsync_deliveries SET payload = coalesce(payload, ?1),
                     payload_seals = CASE WHEN payload IS NULL THEN ?2 ELSE payload_seals END,
                     request = CASE WHEN payload IS NULL THEN ?3 ELSE request END,
                     request_seals = CASE WHEN payload IS NULL THEN ?4 ELSE request_seals END,
                     payload_hash = coalesce(payload_hash, ?5), operation = coalesce(operation, ?6),
                     batch_id = coalesce(batch_id, ?8), in_flight = 1 WHERE id = ?7
-                """)
+                """), db)
             for attempt in attempts {
-                try begin.execute(arguments: [attempt.payload, attempt.seals, attempt.request, attempt.requestSeals,
-                                              attempt.hash, attempt.operation.rawValue, attempt.id, attempt.batchID])
+                try begin.execute([.text(attempt.payload), .text(attempt.seals), .text(attempt.request), .text(attempt.requestSeals),
+                                   .text(attempt.hash), .text(attempt.operation.rawValue), .integer(attempt.id), .text(attempt.batchID)])
             }
-            let skip = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?")
-            for (id, reason) in skipped { try skip.execute(arguments: [reason, id]) }
+            let skip = BoundStatement(try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?"), db)
+            for (id, reason) in skipped { try skip.execute([.text(reason), .integer(id)]) }
         }
     }
 
@@ -103,19 +104,19 @@ extension WorksheetDatabase {
                                state: [String: String?] = [:], job: String) throws(StoreError) {
         try write { db in
             try Self.recordRequests(requests, run: run, db)
-            let delivered = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', attempts = attempts + 1, in_flight = 0, last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?")
-            let pushed = try db.cachedStatement(sql: """
+            let delivered = BoundStatement(try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'delivered', attempts = attempts + 1, in_flight = 0, last_status = ?, last_error = NULL, delivered_at = \(SQL.now) WHERE id = ?"), db)
+            let pushed = BoundStatement(try db.cachedStatement(sql: """
                 INSERT INTO _sheetsync_pushed (job, record_key, payload_hash) VALUES (?, ?, ?)
                 ON CONFLICT (job, record_key) DO UPDATE SET payload_hash = excluded.payload_hash, delivered_at = \(SQL.now)
-                """)
+                """), db)
             let retry = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET attempts = attempts + 1, in_flight = 0, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?")
             let failed = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'failed', attempts = attempts + 1, in_flight = 0, last_status = ?, last_error = ?, reason = ? WHERE id = ?")
             let notSent = try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET in_flight = 0 WHERE id = ?")
             for result in results {
                 switch result {
                 case .delivered(let delivery, let status, let hash, let writeBack):
-                    try delivered.execute(arguments: [status, delivery.id])
-                    try pushed.execute(arguments: [delivery.job, delivery.recordKey, hash])
+                    try delivered.execute([.integer(status), .integer(delivery.id)])
+                    try pushed.execute([.text(delivery.job), .text(delivery.recordKey), .text(hash)])
                     if !writeBack.isEmpty {
                         // The outbox rows this write causes are the job's own: it does not queue them.
                         let before = try Int64.fetchOne(db, sql: "SELECT coalesce(max(seq), 0) FROM _sheetsync_outbox") ?? 0

@@ -29,7 +29,12 @@ public final class WorksheetDatabase: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.label = "sheetsync"
         // Checkpoints run beside the writer (`WALCheckpointer`), not in the connection that commits.
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            // New change ids in set-based statements (taking in the outbox): `chg_` and 122
+            // random bits, the same generator as `Delivery.newChangeID()`.
+            db.add(function: DatabaseFunction("sheetsync_change_id", argumentCount: 0, pure: false) { _ in Delivery.newChangeID() })
+        }
         do {
             let directory = (path as NSString).deletingLastPathComponent
             if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {

@@ -45,4 +45,50 @@ struct DeliveryLedgerTests {
         #expect(try database.ingestChanges(job: "p", worksheet: "notes", chunk: 5) == 0)
     }
 
+    /// The intake is set-based (a statement per step, not per outbox row): per record of a
+    /// chunk, in the order of its first change there, one delivery that starts with that
+    /// change and covers the record's latest; an open delivery takes the latest instead; a
+    /// delivery already attempted gets a new one behind it; the job's own write-back is not
+    /// queued for it.
+    @Test func oneChunkQueuesADeliveryPerRecordInTheOrderOfTheirFirstChange() throws {
+        let file = TemporaryDatabase()
+        let database = try WorksheetDatabase(path: file.path)
+        try database.migrate([notes], pushJobs: ["p": "notes"])
+        try database.write { db in try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('open', 'x'), ('tried', 'x')") }
+        #expect(try database.ingestChanges(job: "p", worksheet: "notes") == 2)
+        try database.write { db in
+            // 'tried' has been attempted once: a later change may not join it.
+            try db.execute(sql: "UPDATE _sheetsync_deliveries SET attempts = 1, payload = '{}' WHERE record_key = '[\"tried\"]'")
+            try db.execute(sql: """
+                INSERT INTO notes (id, note) VALUES ('b', '1');
+                UPDATE notes SET note = '2' WHERE id = 'open';
+                INSERT INTO notes (id, note) VALUES ('a', '1');
+                UPDATE notes SET note = '2' WHERE id = 'tried';
+                UPDATE notes SET note = '2' WHERE id = 'b';
+                DELETE FROM notes WHERE id = 'b';
+                UPDATE notes SET note = '3' WHERE id = 'open';
+                """)
+            // A write-back of job 'p' itself: captured, not queued for 'p'.
+            try db.execute(sql: "INSERT INTO notes (id, note) VALUES ('own', '1')")
+            try db.execute(sql: "UPDATE _sheetsync_outbox SET origin = 'p' WHERE record_key = '[\"own\"]'")
+        }
+        let outbox = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT record_key, max(seq) AS seq FROM _sheetsync_outbox GROUP BY record_key").reduce(into: [String: Int64]()) {
+                $0[$1["record_key"]] = $1["seq"]
+            }
+        }
+        #expect(try database.ingestChanges(job: "p", worksheet: "notes") == 3)
+        let ledger = try database.deliveries(job: "p", state: nil, limit: 100).reversed().map { ($0.recordKey, $0.firstOperation.rawValue) }
+        #expect(ledger.map(\.0) == [#"["open"]"#, #"["tried"]"#, #"["b"]"#, #"["a"]"#, #"["tried"]"#])
+        #expect(ledger.map(\.1) == ["insert", "insert", "insert", "insert", "update"])
+        let covered = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT record_key, outbox_seq FROM _sheetsync_deliveries WHERE job = 'p' ORDER BY id").map { ($0["record_key"] as String, $0["outbox_seq"] as Int64) }
+        }
+        #expect(covered[0] == (#"["open"]"#, outbox[#"["open"]"#]!))
+        #expect(covered[2] == (#"["b"]"#, outbox[#"["b"]"#]!))
+        #expect(covered[4] == (#"["tried"]"#, outbox[#"["tried"]"#]!))
+        #expect(covered[1].1 < covered[4].1)
+        #expect(Set(try database.deliveries(job: "p", state: nil, limit: 100).map(\.changeID)).count == 5)
+        #expect(try database.deliveries(job: "p", state: nil, limit: 100).allSatisfy { $0.changeID.hasPrefix("chg_") && $0.changeID.count == 36 })
+    }
 }
