@@ -80,6 +80,10 @@ public final class WorksheetDatabase: Sendable {
     public func close() throws(StoreError) {
         checkpointer.close()
         do {
+            // Everything into the file and the log emptied, whichever connection closes last:
+            // SQLite removes the log only when the last connection to close can write, and a
+            // pool's readers are read-only (a stopped daemon left a 20 KB log, 2026-12-02).
+            try? pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
             try pool.close()
         } catch {
             throw StoreError(.sqlError, "Unable to close database '\(path)', \(describe(error)).", underlying: error)

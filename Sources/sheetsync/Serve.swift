@@ -78,11 +78,23 @@ struct Serve: AsyncParsableCommand {
             Output.err("error: \(error.message)")
             throw ExitCode.failure
         }
+        let outcome: Result<Void, any Error>
         do {
             try await session.run()
+            outcome = .success(())
         } catch {
-            throw ExitCode.failure  // already logged by the session
+            outcome = .failure(error)
         }
+        // A second SIGINT or SIGTERM exits at once; otherwise the database is closed here, so
+        // that its log is copied into the file and removed (the file alone holds every run).
+        if session.forcedBy == nil {
+            do {
+                try database.close()
+            } catch {
+                Output.err("warning: \(error.message); the database's -wal file holds its last writes, keep it beside the file")
+            }
+        }
+        if case .failure = outcome { throw ExitCode.failure }  // already logged by the session
         // A second SIGINT or SIGTERM: 130 or 143, as the shell reports a process it ended.
         if let signal = session.forcedBy { throw ExitCode(128 + signal) }
     }

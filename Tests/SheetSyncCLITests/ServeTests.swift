@@ -86,6 +86,11 @@ struct ServeTests {
         serve.waitUntilExit()
         #expect(serve.terminationStatus == 0, "\(lines.all.suffix(2000))")
         #expect(Date().timeIntervalSince(stopping) < 10)
+        // The daemon closed the database: its log was copied into the file and removed, so
+        // the file alone (a copy, a backup) holds every run.
+        let log = project.url.appendingPathComponent("sheetsync.db-wal").path
+        let logSize = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+        #expect(logSize == 0, "the stopped daemon left \(logSize) bytes in sheetsync.db-wal")
         #expect(try CLI.run(["query", "PRAGMA integrity_check", "--format", "csv", "--project", path]).stdout == "integrity_check\r\nok\n")
         #expect(try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE status = 'running'", "--format", "csv", "--project", path]).stdout == "count(*)\r\n0\n")
         let before = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE job = 'orders'", "--format", "csv", "--project", path]).stdout

@@ -31,4 +31,23 @@ struct WALCheckpointTests {
         let count = try ConcurrentUseTests.sqlite3(copy.path, "SELECT count(*) FROM rows;")
         #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "3000", "\(count.stderr)")
     }
+
+    /// A daemon that ran nothing (an hourly job, stopped within seconds) still wrote its
+    /// bookkeeping; stopping it must leave no log holding those writes: a pool's readers are
+    /// read-only, and when one of them closed last SQLite could not empty the log.
+    @Test func aStoppedDaemonLeavesNoLogBehind() throws {
+        let project = try ProjectDirectory(files: [
+            "schema/rows.yml": "key: [id]\nfields:\n  id: text\n",
+            "jobs/rows-sync.yml": "kind: pull\nworksheet: rows\nschedule: '@hourly'\nrequest: { url: 'http://127.0.0.1:9/rows' }\n",
+        ])
+        let (serve, lines) = try ServeTests().startServe(project.url.path, environment: [:])
+        _ = try ServeTests().endpoint(lines)
+        Thread.sleep(forTimeInterval: 0.5)
+        serve.terminate()
+        serve.waitUntilExit()
+        #expect(serve.terminationStatus == 0, "\(lines.all.suffix(1000))")
+        let log = project.url.appendingPathComponent("sheetsync.db-wal").path
+        let size = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
+        #expect(size == 0, "the stopped daemon left \(size) bytes in sheetsync.db-wal")
+    }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+import SheetSyncTesting
+
+/// Issue 18: `sheetsync init` starts a project a newcomer can validate, test and run
+/// (against `sheetsync demo serve`, as its output says), and never overwrites one.
+struct InitCLITests {
+    @Test func initThenValidateTestAndRunOnAFreshDirectory() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let directory = parent.appendingPathComponent("shop/sync")  // created, parents too
+        let created = try CLI.run(["init", directory.path])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("sheetsync run customers --project \(directory.path)"), "\(created.stdout)")
+        let ignore = try String(contentsOf: directory.appendingPathComponent(".gitignore"), encoding: .utf8)
+        #expect(ignore.contains("*.db\n") && ignore.contains(".secrets.yml"), "\(ignore)")
+
+        // Without the token, validate passes with a warning naming the secret to set.
+        let validate = try CLI.run(["validate", "--project", directory.path], environment: ["SHOP_TOKEN": ""])
+        #expect(validate.status == 0, "\(validate.stdout)\(validate.stderr)")
+        #expect((validate.stdout + validate.stderr).contains("ok: 1 worksheet, 1 job"), "\(validate.stdout)\(validate.stderr)")
+
+        // The demo shop the output points at, on a free port.
+        let shop = Process()
+        shop.executableURL = CLI.binary
+        shop.arguments = ["demo", "serve", "--port", "0"]
+        let out = Pipe()
+        shop.standardOutput = out
+        shop.standardError = FileHandle.nullDevice
+        try shop.run()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        let banner = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let words = banner.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" })
+        let url = try #require(words.first { $0.hasPrefix("http://127.0.0.1:") }.map(String.init))
+        let token = try #require(words.firstIndex(of: "token:").map { String(words[$0 + 1]) })
+        let env = ["SHOP_URL": url, "SHOP_TOKEN": token]
+
+        let test = try CLI.run(["test", "customers", "--project", directory.path], environment: env)
+        #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
+        let run = try CLI.run(["run", "customers", "--project", directory.path], environment: env)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("50 inserted"), "\(run.stdout)")
+        let query = try CLI.run(["query", "--project", directory.path, "--format", "csv", "SELECT count(*), count(email), count(created_at) FROM customers"])
+        #expect(query.stdout.split(whereSeparator: \.isNewline).last == "50,50,50", "\(query.stdout)")
+    }
+
+    @Test func initRefusesAnExistingProjectAndKeepsItsFiles() throws {
+        let project = try ProjectDirectory(files: ProjectDirectory.orders.merging(["sheetsync.yml": "env: { A: b }\n"]) { $1 })
+        let path = project.url.path
+        let refused = try CLI.run(["init", "--project", path])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("already has"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("never overwrites"), "\(refused.stderr)")
+        #expect((try? String(contentsOf: project.url.appendingPathComponent("sheetsync.yml"), encoding: .utf8)) == "env: { A: b }\n")
+        #expect(!FileManager.default.fileExists(atPath: project.url.appendingPathComponent("jobs/customers.yml").path))
+
+        // A directory with only a .gitignore (a fresh git repository) is a place to start:
+        // its lines are kept and sheetsync's are added once.
+        let repository = try temporaryDirectory(files: [".gitignore": "build/\n*.db\n"])
+        defer { try? FileManager.default.removeItem(at: repository) }
+        #expect(try CLI.run(["init"], in: repository).status == 0)
+        let ignore = try String(contentsOf: repository.appendingPathComponent(".gitignore"), encoding: .utf8)
+        #expect(ignore.hasPrefix("build/\n*.db\n"), "\(ignore)")
+        #expect(ignore.components(separatedBy: "*.db\n").count == 2, "\(ignore)")
+        #expect(ignore.contains(".secrets.yml\n"))
+    }
+}
