@@ -118,8 +118,13 @@ public struct PageWalker: Sendable {
         var decision = PageDecision()
         let total = spec.total.flatMap { $0.value(in: document) }.flatMap(Self.int)
 
-        func stop(_ reason: String) -> PageDecision {
+        func stop(_ reason: String, absentOnFirstPage what: String? = nil) -> PageDecision {
             var result = decision
+            // `next` missing altogether (not null) from a first page with records: most likely
+            // a typo in the path, which would end every run after one page without a word.
+            if let what, let path = spec.next, position.number == 1, records > 0, path.value(in: document) == nil {
+                result.warnings.append("paginate.next '\(path.text)' is not in the first page's response, so the run stopped after one page; check the path against a response ('sheetsync test JOB'), or ignore this if the API leaves the next \(what) out on its last page")
+            }
             result.next = nil
             result.stopReason = reason
             if let total, total != current.fetched {
@@ -129,8 +134,13 @@ public struct PageWalker: Sendable {
         }
 
         if records == 0, spec.stopOnEmpty { return stop("empty page") }
-        if let path = spec.hasMore, let value = path.value(in: document) {
-            if value == .bool(false) || value == .string("false") || value == .number("0") { return stop("\(path.text) is false") }
+        if let path = spec.hasMore {
+            if let value = path.value(in: document) {
+                if value == .bool(false) || value == .string("false") || value == .number("0") { return stop("\(path.text) is false") }
+            } else {
+                // Most likely a typo: said once per run (the run de-duplicates warnings).
+                decision.warnings.append("paginate.has_more '\(path.text)' is not in the response, so it never stopped the run; check the path against a response ('sheetsync test JOB')")
+            }
         }
         if let total, current.fetched >= total { return stop("total of \(total) records reached") }
         if let path = spec.totalPages, let pages = path.value(in: document).flatMap(Self.int), position.number >= pages {
@@ -147,7 +157,7 @@ public struct PageWalker: Sendable {
             next.offset = (current.offset ?? spec.start ?? 0) + records
         case .cursor:
             guard let token = spec.next.flatMap({ $0.value(in: document) }).flatMap(Self.text), !token.isEmpty else {
-                return stop("no next token at \(spec.next?.text ?? "?")")
+                return stop("no next token at \(spec.next?.text ?? "?")", absentOnFirstPage: "token")
             }
             guard seen.insert("token:" + token).inserted else {
                 var looped = stop("pagination loop")
@@ -157,7 +167,7 @@ public struct PageWalker: Sendable {
             next.token = token
         case .nextURL:
             guard let link = spec.next.flatMap({ $0.value(in: document) }).flatMap(Self.text), !link.isEmpty else {
-                return stop("no next URL at \(spec.next?.text ?? "?")")
+                return stop("no next URL at \(spec.next?.text ?? "?")", absentOnFirstPage: "URL")
             }
             let absolute = URL(string: link, relativeTo: URL(string: response.url))?.absoluteString ?? link
             guard seen.insert("url:" + absolute).inserted else {

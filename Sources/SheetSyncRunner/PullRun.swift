@@ -51,6 +51,8 @@ final class PullRun {
     var position: PagePosition
     var cursorMax: String?
     private var lastRequest: ContinuousClock.Instant?
+    /// What the mapping's paths found over the run's pages (a path that finds nothing is reported).
+    private var pathMatches = PathMatches()
     /// The page being written, and the requests recorded with it.
     private var inFlight: (task: Task<WriteCounts, any Error>, requests: [RequestAttempt])?
     /// Requests made but not yet recorded (they go with the next page's transaction).
@@ -119,7 +121,8 @@ final class PullRun {
                 try await waitForTurn()
                 let (request, response) = try await fetch()
                 let decision = try await readAndWrite(response, url: request.url)
-                summary.warnings += decision.warnings
+                // Once per run, however many pages say it.
+                for warning in decision.warnings where !summary.warnings.contains(warning) { summary.warnings.append(warning) }
                 if let loop = decision.loopError {
                     throw JobRunner.RunFailure(.paginationLoop, loop)
                 }
@@ -134,6 +137,7 @@ final class PullRun {
             await settle()
             throw interruption(error) ?? error
         }
+        summary.warnings += reader.mapper.unmatchedPathWarnings(pathMatches)
         if pull.incremental != nil { summary.cursor = cursorMax }
         return summary.counts.rejectedTotal > 0 || summary.stepFailures > 0 ? .partial : .succeeded
     }
@@ -225,6 +229,7 @@ final class PullRun {
         }
         summary.records += page.recordCount
         summary.pages += 1
+        pathMatches.merge(page.matches)
         var decision = PageDecision(stopReason: "the response had no body")
         if !body.allSatisfy(PageReader.isWhiteSpace) {
             // An empty body (a HEAD, a 204) has no next page to read.
@@ -267,6 +272,7 @@ final class PullRun {
         unrecorded = []
         var decision = PageDecision()
         var records = 0
+        var matches = PathMatches()
         do {
             summary.counts += try database.writeInParts(into: worksheet, job: job.name, run: run, requests: requests, halfway: halfway(),
                                                         write: pull.write) { sink in
@@ -275,6 +281,7 @@ final class PullRun {
                     try sink.write(page.rows, children: children(of: page), rejects: page.rejects)
                 }
                 records = outline.recordCount
+                matches = outline.matches
                 decision = try decideNext(response: response, document: outline.document, records: records, pageCursorMax: outline.cursorMax)
                 return stateChanges(after: decision)
             }
@@ -288,6 +295,7 @@ final class PullRun {
         runner.faults?(.afterCommit, position.number)
         summary.records += records
         summary.pages += 1
+        pathMatches.merge(matches)
         return decision
     }
 

@@ -54,6 +54,12 @@ public struct FieldMapper: Sendable {
         return index
     }
 
+    /// Positions of the fields whose source is a path into the record itself (`$.…`): the
+    /// ones `found` can say matched nothing.
+    public var recordPathFields: [Int] {
+        fields.indices.filter { if let path = fields[$0].mapping.path { path.root == .current } else { false } }
+    }
+
     /// The field names, in order: the columns of `row(from:)`.
     public var columns: [String] { fields.map(\.mapping.field) }
 
@@ -65,6 +71,16 @@ public struct FieldMapper: Sendable {
     /// `response` is the `ResponseMetadata` document `$response.…` reads.
     public func row(from record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil,
                     response: JSONValue? = nil) throws(PageReadError) -> [SQLValue] {
+        var found: [Bool] = []
+        return try row(from: record, parent: parent, parentRow: parentRow, response: response, found: &found)
+    }
+
+    /// `row(from:…)`, also setting `found[i]` for each field `i` whose path found a member
+    /// (null included) in the record, when `found` has a flag per field (an empty `found`
+    /// is left alone): a path that finds nothing in any record is most likely a typo.
+    public func row(from record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil,
+                    response: JSONValue? = nil, found: inout [Bool]) throws(PageReadError) -> [SQLValue] {
+        let tracking = found.count == fields.count
         var row: [SQLValue] = []
         row.reserveCapacity(fields.count)
         for (position, (mapping, type)) in fields.enumerated() {
@@ -76,7 +92,14 @@ public struct FieldMapper: Sendable {
                 let value: JSONValue
                 switch mapping.source {
                 case .path(let path):
-                    value = path.root == .parent ? .null : path.value(in: record, parent: parent, response: response) ?? .null
+                    if path.root == .parent {
+                        value = .null
+                    } else if let present = path.value(in: record, parent: parent, response: response) {
+                        value = present
+                        if tracking { found[position] = true }
+                    } else {
+                        value = .null
+                    }
                 case .constant(let constant):
                     value = constant
                 case .template:

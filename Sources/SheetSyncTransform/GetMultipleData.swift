@@ -197,10 +197,12 @@ public struct GetMultipleData: Sendable {
         }
         let keyIndexes = key.compactMap { name in fields.columns.firstIndex(of: name) }
         let cursorPath = job.incremental?.cursor
+        var matches = PathMatches(fieldCounts: [fields.fields.count] + childPlans.map(\.fields.fields.count))
+        matches.mapped[0] = records.count
         for (position, record) in records.enumerated() {
             let row: [SQLValue]
             do {
-                row = try Self.map(record, response: metadata, fields: fields, key: key, keyIndexes: keyIndexes)
+                row = try Self.map(record, response: metadata, fields: fields, key: key, keyIndexes: keyIndexes, found: &matches.found[0])
             } catch {
                 page.rejects.append(Reject(worksheet: worksheet.name, reason: error.message, raw: record.jsonText))
                 continue
@@ -214,34 +216,36 @@ public struct GetMultipleData: Sendable {
             }
             let rejectCount = page.rejects.count
             let childCounts = digests == nil ? [] : childBatches.map(\.rows.rows.count)
-            addChildren(of: record, row: row, levels: topLevel, metadata: metadata, to: &childBatches, rejects: &page.rejects)
+            addChildren(of: record, row: row, levels: topLevel, metadata: metadata, to: &childBatches, rejects: &page.rejects, matches: &matches)
             if let digests {
                 page.rows.digests.append(RecordDigest(digest: page.rejects.count == rejectCount ? digests[position] : [], cursor: cursor,
                                                       childRows: zip(childBatches, childCounts).map { $0.rows.rows.count - $1 }))
             }
         }
         page.children = childBatches
+        page.matches = matches
         return page
     }
 
     /// Maps the child records of one parent record at each of `levels`, then theirs.
     private func addChildren(of record: JSONValue, row: [SQLValue], levels: [Int], metadata: JSONValue?, to batches: inout [ChildRows],
-                             rejects: inout [Reject]) {
+                             rejects: inout [Reject], matches: inout PathMatches) {
         for level in levels {
             let plan = childPlans[level]
             if let link = plan.link(from: row) { batches[level].parentKeys.append(link) }
             for item in childRecords(plan.mapping.records, in: record) {
                 let childRow: [SQLValue]
+                matches.mapped[level + 1] += 1
                 do {
                     childRow = try Self.map(item, parent: record, parentRow: row, response: metadata, fields: plan.fields, key: plan.worksheet.key,
-                                            keyIndexes: plan.keyIndexes)
+                                            keyIndexes: plan.keyIndexes, found: &matches.found[level + 1])
                 } catch {
                     rejects.append(Reject(worksheet: plan.worksheet.name, reason: error.message, raw: item.jsonText))
                     continue
                 }
                 batches[level].rows.rows.append(childRow)
                 if !plan.children.isEmpty {
-                    addChildren(of: item, row: childRow, levels: plan.children, metadata: metadata, to: &batches, rejects: &rejects)
+                    addChildren(of: item, row: childRow, levels: plan.children, metadata: metadata, to: &batches, rejects: &rejects, matches: &matches)
                 }
             }
         }
@@ -267,12 +271,30 @@ public struct GetMultipleData: Sendable {
     /// A row of `fields`; a value that does not convert, or a key field that is NULL,
     /// rejects the record (`.conversionFailed`).
     private static func map(_ record: JSONValue, parent: JSONValue? = nil, parentRow: [SQLValue]? = nil, response: JSONValue?,
-                            fields: FieldMapper, key: [String], keyIndexes: [Int]) throws(PageReadError) -> [SQLValue] {
-        let row = try fields.row(from: record, parent: parent, parentRow: parentRow, response: response)
+                            fields: FieldMapper, key: [String], keyIndexes: [Int], found: inout [Bool]) throws(PageReadError) -> [SQLValue] {
+        let row = try fields.row(from: record, parent: parent, parentRow: parentRow, response: response, found: &found)
         for (position, index) in keyIndexes.enumerated() where row[index] == .null {
             throw PageReadError(.conversionFailed, "key field '\(key[position])' is missing (\(fields.fields[index].mapping.sourceText) found nothing)")
         }
         return row
+    }
+}
+
+extension GetMultipleData {
+    /// One warning per field whose path (`$.…`) found nothing in any of the records mapped
+    /// (`matches`, gathered over a run): every row got NULL there, which is what a typo in
+    /// the path does. Key fields are left out (a missing key rejects the record already).
+    public func unmatchedPathWarnings(_ matches: PathMatches) -> [String] {
+        guard matches.found.count == childPlans.count + 1 else { return [] }
+        let levels = [(worksheet, fields)] + childPlans.map { ($0.worksheet, $0.fields) }
+        var warnings: [String] = []
+        for (level, (sheet, mapper)) in levels.enumerated() where matches.mapped[level] > 0 {
+            for index in mapper.recordPathFields where !matches.found[level][index] && !sheet.key.contains(mapper.columns[index]) {
+                let records = matches.mapped[level]
+                warnings.append("field '\(mapper.columns[index])' of '\(sheet.name)' (\(mapper.fields[index].mapping.sourceText)) found nothing in \(records == 1 ? "the record" : "any of the \(records) records") mapped: every row got NULL there. Check the path against a response ('sheetsync test \(jobName)'); if the API leaves the member out when it is empty, this is expected")
+            }
+        }
+        return warnings
     }
 }
 

@@ -33,6 +33,8 @@ public struct PageReader: Sendable {
         public var document: JSONValue
         public var recordCount = 0
         public var cursorMax: String?
+        /// What the mapping's paths found in every batch of the page.
+        public var matches = PathMatches()
     }
 
     /// A source of chunks: calls its argument with each chunk in order.
@@ -132,6 +134,7 @@ public struct PageReader: Sendable {
     private func flushPage(_ page: TransformedPage, into outline: inout Outline, _ flush: (TransformedPage) throws -> Void) throws {
         outline.recordCount += page.recordCount
         outline.cursorMax = CursorValue.max(outline.cursorMax, page.cursorMax, as: mapper.cursorType)
+        outline.matches.merge(page.matches)
         try flush(page)
     }
 

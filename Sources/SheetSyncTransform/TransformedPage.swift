@@ -17,6 +17,8 @@ public struct TransformedPage: Sendable {
     /// Records not mapped because their digest was stored (`skip_unchanged`); counted in
     /// `recordCount`, their cursor values in `cursorMax`.
     public var unchanged: UnchangedRecords?
+    /// Which of the mapping's paths found a member in the page's records.
+    public var matches = PathMatches()
 
     public init(rows: RowBatch, children: [ChildRows] = [], rejects: [Reject] = [], recordCount: Int = 0) {
         self.rows = rows
@@ -40,5 +42,37 @@ public struct UnchangedRecords: Sendable {
         self.keys = keys
         self.digests = digests
         self.remap = remap
+    }
+}
+
+/// Which mapped paths found a member (null included) in the records mapped, per level:
+/// the job's worksheet first, then each child level in the order of a page's `ChildRows`.
+/// A path that finds nothing in any record of a whole run is reported: most likely a
+/// typo, whose column would otherwise fill with NULL without a word
+/// (`GetMultipleData.unmatchedPathWarnings`).
+public struct PathMatches: Sendable, Equatable {
+    /// Per level, a flag per field of its mapper.
+    public var found: [[Bool]] = []
+    /// Per level, the records mapped (rejected ones included).
+    public var mapped: [Int] = []
+
+    public init() {}
+
+    init(fieldCounts: [Int]) {
+        found = fieldCounts.map { Array(repeating: false, count: $0) }
+        mapped = Array(repeating: 0, count: fieldCounts.count)
+    }
+
+    /// Adds what another page (or batch) of the same mapping found.
+    public mutating func merge(_ other: PathMatches) {
+        guard !other.found.isEmpty else { return }
+        guard found.count == other.found.count else {
+            self = other
+            return
+        }
+        for level in found.indices {
+            for field in found[level].indices where other.found[level][field] { found[level][field] = true }
+            mapped[level] += other.mapped[level]
+        }
     }
 }

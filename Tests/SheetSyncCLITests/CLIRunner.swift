@@ -82,3 +82,23 @@ func csvValue(_ csv: String) -> String {
     let lines = csv.components(separatedBy: "\r\n")
     return (lines.count > 1 ? lines[1] : "").trimmingCharacters(in: .whitespacesAndNewlines)
 }
+
+/// `sheetsync demo serve --port 0` (plus `arguments`) in the background: the process, the
+/// shop's base URL and its token, from the banner it prints. Terminate the process.
+func startDemoShop(_ arguments: [String] = []) throws -> (process: Process, url: String, token: String) {
+    let shop = Process()
+    shop.executableURL = CLI.binary
+    shop.arguments = ["demo", "serve", "--port", "0"] + arguments
+    let out = Pipe()
+    shop.standardOutput = out
+    shop.standardError = FileHandle.nullDevice
+    try shop.run()
+    let banner = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+    let words = banner.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" })
+    guard let url = words.first(where: { $0.hasPrefix("http://127.0.0.1:") }).map(String.init),
+          let token = words.firstIndex(of: "token:").map({ String(words[$0 + 1]) }) else {
+        shop.terminate()
+        throw CocoaError(.fileReadUnknown)
+    }
+    return (shop, url, token)
+}

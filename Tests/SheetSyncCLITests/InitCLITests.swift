@@ -21,18 +21,8 @@ struct InitCLITests {
         #expect((validate.stdout + validate.stderr).contains("ok: 1 worksheet, 1 job"), "\(validate.stdout)\(validate.stderr)")
 
         // The demo shop the output points at, on a free port.
-        let shop = Process()
-        shop.executableURL = CLI.binary
-        shop.arguments = ["demo", "serve", "--port", "0"]
-        let out = Pipe()
-        shop.standardOutput = out
-        shop.standardError = FileHandle.nullDevice
-        try shop.run()
+        let (shop, url, token) = try startDemoShop()
         defer { shop.terminate(); shop.waitUntilExit() }
-        let banner = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        let words = banner.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == ";" })
-        let url = try #require(words.first { $0.hasPrefix("http://127.0.0.1:") }.map(String.init))
-        let token = try #require(words.firstIndex(of: "token:").map { String(words[$0 + 1]) })
         let env = ["SHOP_URL": url, "SHOP_TOKEN": token]
 
         let test = try CLI.run(["test", "customers", "--project", directory.path], environment: env)

@@ -128,6 +128,24 @@ struct PaginationTests {
         }
     }
 
+    /// Issue 18: a mistyped `has_more` never stopped anything and a mistyped `next` ended
+    /// every run after one page, both without a word.
+    @Test func pathsOfThePaginationThatAreNotInTheResponseAreWarnings() async throws {
+        try await withLoopbackServer(PagedAPI.router()) { server in
+            try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, has_more: $.hasmore }"), server: server) { summary, harness throws in
+                #expect(summary.status == .succeeded)
+                #expect(try ids(harness) == Array(1...25))
+                #expect(summary.warnings == ["paginate.has_more '$.hasmore' is not in the response, so it never stopped the run; check the path against a response ('sheetsync test JOB')"],
+                        "once for \(summary.pages) pages: \(summary.warnings)")
+            }
+            try await run(Self.job("url: \"{{env.API}}/cursor\"", paginate: "{ style: cursor, param: after, next: $.nxt, size_param: limit, size: 10 }"), server: server) { summary, harness throws in
+                #expect(summary.pages == 1)
+                #expect(summary.warnings.count == 1)
+                #expect(summary.warnings.first?.hasPrefix("paginate.next '$.nxt' is not in the first page's response, so the run stopped after one page") == true, "\(summary.warnings)")
+            }
+        }
+    }
+
     @Test func maxPagesStopsWithAWarning() async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, max_pages: 2 }"), server: server) { summary, harness throws in

@@ -108,7 +108,9 @@ struct PullRunTests {
             let warnings = summary.warnings.filter { $0.contains("verify_tls: false") }
             #expect(warnings.count == 1)
             #expect(summary.line.contains("TLS certificate verification is off"))
-            // Verification on (the default): no such warning.
+            // Verification on (the default): no such warning (and a record with every mapped
+            // member, so that no path that found nothing is warned about either).
+            await script.set(body: #"{"data": [{"id": "o1", "status": "new", "total": "1.00"}]}"#)
             try await withScriptedHarness(script, job: Self.ordersJob) { plain, _ throws in
                 #expect(await plain.runner.run(try plain.job("orders")).warnings.isEmpty)
             }
