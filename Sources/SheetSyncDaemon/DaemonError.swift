@@ -7,6 +7,8 @@ public struct DaemonError: Error, CustomStringConvertible, Sendable {
         case schema
         /// The database file was removed or replaced while the daemon ran.
         case databaseGone = "database_gone"
+        /// The HTTP endpoints could not listen on their address.
+        case address
     }
 
     public var code: Code

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import SheetSyncFiles
 import SheetSyncHTTP
@@ -26,6 +27,8 @@ public final class DaemonSession: Sendable {
     /// SIGTERM and SIGINT, trapped before anything runs; nil when the session leaves signals alone.
     private let stopSignals: UnixSignalsSequence?
     private let forced = ForcedStop()
+    /// Where the HTTP endpoints listen, if they do.
+    private let endpoint: DaemonConfiguration.Endpoint?
 
     /// The number of the signal that stopped the daemon at once (a second SIGTERM or SIGINT),
     /// if one did: `sheetsync serve` then exits with 128 + it, as a process it killed would.
@@ -86,6 +89,7 @@ public final class DaemonSession: Sendable {
         self.transport = transport
         self.lock = lock
         self.logger = logger
+        self.endpoint = configuration.endpoint
         logger.info("serving", metadata: ["database": "\(path)", "jobs": "\(project.jobs.count)", "pid": "\(getpid())"])
     }
 
@@ -114,6 +118,9 @@ public final class DaemonSession: Sendable {
             failure = error
         }
         if failure == nil { failure = await daemon.failure }
+        if let error = failure as? IOError, error.errnoCode == EADDRINUSE, let endpoint {
+            failure = DaemonError(.address, "cannot serve the HTTP endpoints on \(endpoint.host):\(endpoint.port): the address is already in use (another 'sheetsync serve', or another program). Choose another with --http host:port, or turn them off with --http off.", underlying: error)
+        }
         await transport.shutdown()
         lock.release()
         if let failure {

@@ -216,9 +216,4 @@ fields:
 
 """#,
     ]
-
-    /// sheetsync.yml for a demo project pointing at a running shop.
-    public static func settings(shopURL: String) -> String {
-        "# Written by `sheetsync demo`: the demo shop answers at \(shopURL) while the demo runs.\nenv:\n  SHOP_URL: \"\(shopURL)\"\n  ERP_URL: \"\(shopURL)\"\n"
-    }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
@@ -35,12 +36,18 @@ public final class LoopbackServer: Sendable {
             },
             logger: logger
         )
-        let task = Task { try await app.run() }
+        // A server that cannot bind ends its task: the stream ends with it (it used to wait forever).
+        let task = Task {
+            defer { continuation.finish() }
+            try await app.run()
+        }
         var iterator = ports.makeAsyncIterator()
         guard let bound = await iterator.next(), bound > 0 else {
             task.cancel()
-            _ = await task.result
-            throw DemoError("the server on 127.0.0.1 did not start (is port \(port) already in use?)")
+            if case .failure(let error as IOError) = await task.result, error.errnoCode == EADDRINUSE {
+                throw DemoError("port \(port) on 127.0.0.1 is already in use; choose another with --port (0 picks a free one)")
+            }
+            throw DemoError("the server on 127.0.0.1:\(port) did not start")
         }
         return LoopbackServer(port: bound, scheme: scheme, task: task)
     }

@@ -8,13 +8,13 @@ import SheetSyncStore
 struct Backfill: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a pull job over a past range, window by window ({{window.start}}, {{window.end}}).",
-        discussion: """
+        discussion: paragraphs("""
             Windows are [from, to) cut at --step (30m, 6h, 1d, 1w, 1mo), in UTC unless --timezone is given
             (then day and month boundaries are local midnights). Finished windows are recorded: running the
             same backfill again (same job, range, step and zone) does only the windows not done yet, and
             nothing once it has completed; --restart runs every window again. A backfill never moves the
             job's incremental cursor.
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

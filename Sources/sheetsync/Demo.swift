@@ -10,24 +10,40 @@ import SheetSyncStore
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start the built-in demo shop, sync its orders and customers into a fresh database, and show what happened.",
-        discussion: "The demo project (sheetsync.yml, schema/, jobs/) and its database are written to --dir; query them afterwards.",
+        usage: """
+            sheetsync demo [--dir <dir>] [--orders <orders>] [--seed <seed>] [--log-level <log-level>] [--log-format <log-format>]
+            sheetsync demo serve [--port <port>] [--orders <orders>] [--seed <seed>] [--fail-rate <fail-rate>]
+            """,
+        discussion: paragraphs("""
+            The demo project (sheetsync.yml, schema/, jobs/) and its database are written to --dir \
+            (--project is the same option); query them afterwards. The directory must be new, \
+            empty, or one an earlier 'sheetsync demo' made: then its database is made afresh.
+            """),
         subcommands: [Serve.self]
     )
 
-    @Option(help: "Where to write the demo project and its database.")
+    @Option(name: [.customLong("dir"), .customLong("project")], help: "Where to write the demo project and its database.")
     var dir: String = "sheetsync-demo"
 
     @OptionGroup var shopOptions: DemoShopOptions
 
-    @Option(name: .customLong("log-level"), help: "Log level.")
+    @Option(name: .customLong("log-level"), help: "How much is logged on stderr.")
     var logLevel: LogLevelOption = .warning
 
+    @Option(name: .customLong("log-format"), help: "How log lines on stderr look.")
+    var logFormat: LogFormat = .text
+
+    /// The file that says a directory is the demo's own (safe to write over).
+    static let marker = ".sheetsync-demo"
+
     func run() async throws {
+        let directory = URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL
+        try Self.checkDirectory(directory)
         let shop = DemoShop(.init(seed: shopOptions.seed, orders: shopOptions.orders))
         let server = try await shop.start()
         Output.err("demo shop: \(server.baseURL) (\(shopOptions.orders) orders, token '\(shop.data.configuration.token)')")
         do {
-            try await runDemo(shop: shop, server: server)
+            try await runDemo(shop: shop, server: server, directory: directory)
         } catch {
             await server.stop()
             throw error
@@ -35,8 +51,20 @@ struct Demo: AsyncParsableCommand {
         await server.stop()
     }
 
-    private func runDemo(shop: DemoShop, server: LoopbackServer) async throws {
-        let directory = URL(fileURLWithPath: dir, isDirectory: true).standardizedFileURL
+    /// Refuses a directory with files that an earlier demo did not write: the demo writes
+    /// over sheetsync.yml, schema/ and jobs/, and makes its database afresh.
+    static func checkDirectory(_ directory: URL) throws {
+        let fileManager = FileManager.default
+        guard let entries = try? fileManager.contentsOfDirectory(atPath: directory.path), !entries.isEmpty else { return }
+        if entries.contains(marker) {
+            Output.err("note: \(directory.path) holds an earlier demo; its project files and database are made afresh")
+            return
+        }
+        Output.err("error: \(directory.path) is not empty (\(entries.sorted().prefix(4).joined(separator: ", "))\(entries.count > 4 ? ", …" : "")) and was not made by 'sheetsync demo', which would overwrite its sheetsync.yml, schema/ and jobs/. Choose a new directory with --dir, or an empty one.")
+        throw ExitCode.failure
+    }
+
+    private func runDemo(shop: DemoShop, server: LoopbackServer, directory: URL) async throws {
         try writeProject(to: directory, shopURL: server.baseURL)
         var environment = ProcessInfo.processInfo.environment
         environment["SHOP_TOKEN"] = shop.data.configuration.token
@@ -58,7 +86,7 @@ struct Demo: AsyncParsableCommand {
             throw ExitCode.failure
         }
         let transport = try JobRunner.makeTransport(for: project)
-        let runner = JobRunner(project: project, database: database, transport: transport, logger: LoggingSetup.makeLogger(level: logLevel, format: .text))
+        let runner = JobRunner(project: project, database: database, transport: transport, logger: LoggingSetup.makeLogger(level: logLevel, format: logFormat))
         var worst: Int32 = 0
         func run(_ name: String, indent: String = "  ") async {
             guard let job = project.job(named: name) else { return }
@@ -85,7 +113,7 @@ struct Demo: AsyncParsableCommand {
         Output.out("""
 
             Try next:
-              sheetsync query --db \(relative) "SELECT status, count(*) AS orders, sum(total) AS revenue FROM orders GROUP BY status ORDER BY orders DESC"
+              sheetsync query --db \(relative) "SELECT status, count(*) AS orders, printf('%.2f', sum(total)) AS revenue FROM orders GROUP BY status ORDER BY orders DESC"
               sheetsync query --db \(relative) "SELECT o.number, o.customer_email, i.sku, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id LIMIT 10"
               sqlite3 \(relative) "SELECT job, status, inserted, updated, unchanged, rejected FROM _sheetsync_runs"
               sheetsync deliveries --db \(relative) shipped-to-erp
@@ -99,6 +127,7 @@ struct Demo: AsyncParsableCommand {
         let fileManager = FileManager.default
         var files = DemoProject.files
         files["sheetsync.yml"] = DemoProject.settings(shopURL: shopURL)
+        files[Self.marker] = "Written by `sheetsync demo`: it may write over this directory again.\n"
         for (path, text) in files {
             let url = directory.appendingPathComponent(path)
             try fileManager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -12,7 +12,7 @@ import SheetSyncTransform
 struct Infer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Propose worksheets (schema/*.yml) and a job's fields: and children: from a sample response.",
-        discussion: """
+        discussion: paragraphs("""
             The sample is the job's first response page (the request is sent once; nothing is written to the \
             database), or a saved response body with --response. Without a job, pass --response and --worksheet \
             (and --records unless the file's top level holds the records). Types are inferred over every sampled \
@@ -23,7 +23,7 @@ struct Infer: AsyncParsableCommand {
             appended to the job file (or, without a job and with --url, jobs/WORKSHEET.yml is created). An \
             existing schema file, a job that already has fields: or children:, or an existing job file is never \
             overwritten: the command refuses and writes nothing.
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

@@ -8,11 +8,11 @@ import Foundation
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start a project: sheetsync.yml, schema/ and jobs/ with one commented example, and a .gitignore.",
-        discussion: """
+        discussion: paragraphs("""
             The example job pulls customers from the demo shop ('sheetsync demo serve' runs \
             one on 127.0.0.1:8080); change its URL, headers and fields for your API. Nothing \
             that exists is overwritten.
-            """)
+            """))
 
     @Argument(help: ArgumentHelp("Directory to create the project in (default: --project, else the current one).", valueName: "dir"))
     var directory: String?

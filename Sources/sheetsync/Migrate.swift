@@ -6,11 +6,11 @@ import SheetSyncStore
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create and update worksheet tables to match schema/.",
-        discussion: """
+        discussion: paragraphs("""
             Adding a field adds a column and touches no data. Removing or retyping a field, or
             changing a key, is refused unless --allow-destructive is given; then the other
             columns keep their data and retyped values are converted (NULL where impossible).
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

@@ -61,3 +61,21 @@ enum Output {
         return errors
     }
 }
+
+/// A help text written with hard line breaks, as one line per paragraph: the argument
+/// parser wraps text to the terminal itself, and kept breaks made lines of one word
+/// mid-sentence (issue 18). Paragraphs are separated by a blank line; a line starting
+/// with "  " or "- " keeps its break (examples, lists).
+func paragraphs(_ text: String) -> String {
+    var result: [String] = []
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        let keepsBreak = line.isEmpty || line.hasPrefix("  ") || line.hasPrefix("- ") || result.last.map(\.isEmpty) ?? true
+            || result.last?.hasPrefix("  ") == true
+        if keepsBreak {
+            result.append(String(line))
+        } else {
+            result[result.count - 1] += " " + line
+        }
+    }
+    return result.joined(separator: "\n")
+}

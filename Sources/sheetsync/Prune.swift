@@ -7,12 +7,12 @@ import SheetSyncStore
 struct Prune: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Remove old rows from sheetsync's ledgers, as 'retention:' in sheetsync.yml says, and print what was removed.",
-        discussion: """
+        discussion: paragraphs("""
             Defaults: requests 30d, runs 90d, rejects 90d, deliveries 90d (delivered and skipped ones), \
             step_failures 90d; 'forever' keeps a ledger. Never removed: a run in progress, the latest run \
             of each job, and deliveries not delivered yet (pending, failed). The requests and step failures \
             of a removed run go with it. 'sheetsync serve' does the same at start and every hour.
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

@@ -8,12 +8,12 @@ import SheetSyncStore
 struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Deliver a push job's captured changes that are due now, and print a summary.",
-        discussion: """
+        discussion: paragraphs("""
             Changes are captured by triggers from every writer of the database. Each change is delivered at
             least once with a stable id (Idempotency-Key, webhook-id); failures are retried on the job's schedule.
             --wait keeps delivering while retries come due within that time. Exit codes: 0 all delivered,
             2 some deliveries failed for good, 1 the job could not run (or its endpoint answered 410 Gone).
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

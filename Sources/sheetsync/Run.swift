@@ -10,11 +10,11 @@ import SheetSyncStore
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one job now and print a one-line summary.",
-        discussion: """
+        discussion: paragraphs("""
             --dry-run sends the job's request (pull jobs only read), prints it with secrets masked and the rows
             it would write, and writes nothing. Exit codes: 0 succeeded, 1 failed, 2 partial (rejected records,
             or a step that failed with on_failure: continue).
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

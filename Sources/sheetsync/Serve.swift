@@ -8,7 +8,7 @@ import SheetSyncFiles
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run every job on its schedule until SIGTERM/SIGINT, with /healthz, /metrics and /status on loopback.",
-        discussion: """
+        discussion: paragraphs("""
             Pull jobs run on their 'schedule'; push jobs deliver continuously (checked every second).
             SIGTERM or SIGINT stops new work: runs in flight stop after the page being written (recorded
             'interrupted'; the next run resumes there), within --grace, after which they are cut short;
@@ -17,7 +17,7 @@ struct Serve: AsyncParsableCommand {
             Only one daemon runs a database's schedule: a second one refuses to start, or waits with --standby.
             The endpoints have no authentication: --http takes a loopback address (127.0.0.0/8, ::1, localhost)
             unless --allow-remote-http is given.
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

@@ -8,12 +8,12 @@ import SheetSyncTransform
 struct Test: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Send a job's request once and show the response and the rows it would become.",
-        discussion: """
+        discussion: paragraphs("""
             Nothing is written but, on a terminal, the test values: a {{param.x}} without a value is asked for (Enter keeps the
             value the last test used, "" sends a blank); --param x= sends a blank without asking. --infer-schema prints a schema/*.yml worksheet guessed from the response, to start from a sample.
             For a push job: shows the request one record's delivery would send (--record KEY, default the latest changed
             record), secrets masked; --send sends it once and shows the response. The delivery ledger is not touched.
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions

@@ -10,11 +10,11 @@ import SheetSyncTransform
 struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the job tests: map each saved response in tests/JOB/ and compare the rows with its .expected.yml.",
-        discussion: """
+        discussion: paragraphs("""
             A job test is tests/JOB/NAME.json (a response body) and tests/JOB/NAME.expected.yml (the rows it must
             give, per worksheet, and optionally 'rejects: N'). Nothing is requested and nothing is written.
             Prints each difference; exits 1 if any test fails.
-            """
+            """)
     )
 
     @OptionGroup var global: GlobalOptions
