@@ -12,6 +12,9 @@ public struct BackfillReport: Sendable {
     /// The window that just finished, and its summary.
     public var last: (window: BackfillWindow, summary: RunSummary)?
     public var resumed: Bool
+    /// Set when a window failed for a cause no window can escape (credentials refused, the
+    /// API unreachable, the job itself): no further window was started, and this is its error.
+    public var stoppedEarly: String?
 }
 
 extension JobRunner {
@@ -49,14 +52,53 @@ extension JobRunner {
                 let succeeded = summary.status != .failed
                 try? database.finishWindow(backfill: plan.id, position: position, succeeded: succeeded, run: summary.run, rows: rows)
                 if succeeded { report.done += 1 } else { report.failed += 1 }
+                if !succeeded, summary.failsEveryWindow, report.stoppedEarly == nil {
+                    // Fail fast: a wrong token or an unreachable API would fail every window the
+                    // same way (48 failed runs for one cause). Windows in flight finish; a
+                    // failure of one window's data (a 500, a bad page) lets the others go on.
+                    report.stoppedEarly = summary.errorMessage ?? "the window failed"
+                }
                 report.rows += rows
                 report.elapsed = ContinuousClock.now - started
                 report.last = (window, summary)
                 progress(report)
-                launch()
+                if report.stoppedEarly == nil { launch() }
             }
         }
         try database.finishBackfillIfComplete(plan.id)
         return report
+    }
+
+    /// What would fail every window of a backfill of `job` before one runs: a value its
+    /// requests need that is not set (a secret, an env value, a param), as the error a run
+    /// would give. Nil when each window can start.
+    public func backfillProblem(_ job: JobDefinition, params: [String: String], window: BackfillWindow) -> String? {
+        guard let (values, redactor) = try? values(for: job, params: params, window: window) else { return nil }
+        for reference in job.allTemplates.flatMap(\.references) where [.env, .secret, .param, .window].contains(reference.source) {
+            do {
+                _ = try values.value(of: reference)
+            } catch {
+                return redactor.redact(error.message)
+            }
+        }
+        return nil
+    }
+
+    /// Whether any request of `job` uses `{{window.…}}`: without, every window of a backfill
+    /// sends the same requests.
+    public static func usesWindow(_ job: JobDefinition) -> Bool {
+        job.allTemplates.flatMap(\.references).contains { $0.source == .window }
+    }
+}
+
+extension RunSummary {
+    /// Whether the run failed for a cause that is not about its window or its data: the
+    /// credentials (401, 403, 407), the connection (refused, DNS, TLS), the request or the
+    /// job itself. Every window of a backfill would fail the same way.
+    public var failsEveryWindow: Bool {
+        guard status == .failed, let code = errorCode else { return false }
+        if ["connection", "tls", "invalid_request", "refused_url", "proxy_authentication", "invalid_job"].contains(code) { return true }
+        guard code == "status", let message = errorMessage else { return false }
+        return ["HTTP 401 ", "HTTP 403 ", "HTTP 407 "].contains { message.hasPrefix($0) }
     }
 }

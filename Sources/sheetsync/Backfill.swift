@@ -64,6 +64,13 @@ struct Backfill: AsyncParsableCommand {
         let job = options.job
         let context = try JobContext(global: global, options: options)
         try await context.finish {
+            if let first = windows.first, let problem = context.runner.backfillProblem(context.job, params: context.params, window: first) {
+                Output.err("error: backfill not started, every window would fail: \(problem)")
+                throw ExitCode.failure
+            }
+            if !JobRunner.usesWindow(context.job) {
+                Output.err("warning: job '\(job)' uses neither {{window.start}} nor {{window.end}}: each of the \(windows.count) window(s) sends the same requests and fetches the same records. Put them in the request (for example query: { updated_since: \"{{window.start}}\", updated_before: \"{{window.end}}\" }).")
+            }
             let isTerminal = isatty(STDERR_FILENO) != 0
             let report: BackfillReport
             do {
@@ -78,6 +85,10 @@ struct Backfill: AsyncParsableCommand {
                 throw ExitCode.failure
             }
             if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
+            if let stopped = report.stoppedEarly {
+                Output.err("error: the first window failed and no other was started (the same cause would fail them all): \(stopped)")
+                Output.err("Fix it and run the same command again: it goes on with the windows not done.")
+            }
             let nothingToDo = report.resumed && report.last == nil && report.done == report.total
             Output.out("\(job): backfill \(report.failed == 0 ? "complete" : "incomplete"): \(report.done)/\(report.total) windows, \(report.rows) rows written\(report.failed > 0 ? ", \(report.failed) window(s) failed (run the same command again to retry them)" : "")\(nothingToDo ? " (every window was done by an earlier run of this backfill; --restart runs them again)" : "")")
             if report.failed > 0 { throw ExitCode.failure }

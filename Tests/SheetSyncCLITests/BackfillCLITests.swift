@@ -55,4 +55,56 @@ struct BackfillCLITests {
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("must be before --to"))
     }
+
+    /// Issue 18: a backfill with an unset secret ran and failed all 48 windows (96 lines, 48
+    /// failed runs); one with a wrong token did the same; one whose job never uses
+    /// `{{window.*}}` reported success and fetched the same records every window.
+    @Test func aBackfillFailsFastAndWarnsWhenWindowsAreUnused() throws {
+        let (shop, url) = try CrashRecoveryTests().startShop()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        var files: [String: String] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: CrashRecoveryTests.schema.path) {
+            files["schema/\(name)"] = try String(contentsOf: CrashRecoveryTests.schema.appendingPathComponent(name), encoding: .utf8)
+        }
+        let job = """
+            kind: pull
+            worksheet: orders
+            request:
+              url: "{{env.SHOP_URL}}/v1/orders"
+              query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}" }
+              headers: { Authorization: "Bearer {{secret.SHOP_TOKEN}}" }
+              retry: { attempts: 1 }
+            records: $.data
+            fields: { id: $.id, status: $.status, updated_at: $.updated_at }
+            """
+        files["jobs/orders.yml"] = job
+        files["jobs/same.yml"] = job.replacingOccurrences(of: #"  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}" }"# + "\n", with: "")
+        let project = try ProjectDirectory(files: files)
+        let path = project.url.path
+        let range = ["--from", "2024-01-01", "--to", "2024-01-03", "--step", "1h", "--project", path]
+
+        let unset = try CLI.run(["backfill", "orders"] + range, environment: ["SHOP_URL": url])
+        #expect(unset.status == 1)
+        #expect(unset.stderr.contains("error: backfill not started, every window would fail:"), "\(unset.stderr)")
+        #expect(unset.stderr.contains("SHOP_TOKEN"), "\(unset.stderr)")
+        let runs = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs", "--format", "csv", "--project", path])
+        #expect(csvValue(runs.stdout) == "0", "no run was recorded: \(runs.stdout)")
+
+        let wrong = try CLI.run(["backfill", "orders"] + range, environment: ["SHOP_URL": url, "SHOP_TOKEN": "wrong"])
+        #expect(wrong.status == 1)
+        #expect(wrong.stdout.contains("backfill incomplete: 0/48 windows"), "\(wrong.stdout)")
+        #expect(wrong.stderr.contains("the first window failed and no other was started"), "\(wrong.stderr)")
+        #expect(wrong.stderr.split(separator: "\n").filter { $0.hasPrefix("window ") }.count == 1, "\(wrong.stderr)")
+        let failed = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE status = 'failed'", "--format", "csv", "--project", path])
+        #expect(csvValue(failed.stdout) == "1", "\(failed.stdout)")
+
+        let same = try CLI.run(["backfill", "same", "--from", "2024-01-01", "--to", "2024-01-03", "--project", path],
+                               environment: ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"])
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.stderr.contains("warning: job 'same' uses neither {{window.start}} nor {{window.end}}: each of the 2 window(s) sends the same requests"), "\(same.stderr)")
+        let fine = try CLI.run(["backfill", "orders", "--from", "2024-01-01", "--to", "2024-01-03", "--project", path],
+                               environment: ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"])
+        #expect(fine.status == 0, "\(fine.stderr)")
+        #expect(!fine.stderr.contains("warning"), "\(fine.stderr)")
+    }
 }
