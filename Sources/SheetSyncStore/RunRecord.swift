@@ -38,6 +38,9 @@ public struct RunRecord: Sendable {
     public var deleted: Int
     public var errorCode: String?
     public var errorMessage: String?
+    /// For a push job's run: deliveries by outcome (`delivered`, `failed`, `skipped`,
+    /// `pending`), from its details; nil for pull runs, which count rows.
+    public var deliveries: [(outcome: String, count: Int)]?
 }
 
 /// Counts of one page or run, per worksheet.

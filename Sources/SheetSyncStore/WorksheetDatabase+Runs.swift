@@ -64,8 +64,18 @@ extension WorksheetDatabase {
                 RunRecord(id: row["id"], job: row["job"], trigger: row["trigger"], startedAt: row["started_at"], endedAt: row["ended_at"],
                           status: row["status"], requests: row["requests"], inserted: row["inserted"], updated: row["updated"],
                           unchanged: row["unchanged"], skipped: row["skipped"], rejected: row["rejected"], deleted: row["deleted"],
-                          errorCode: row["error_code"], errorMessage: row["error_message"])
+                          errorCode: row["error_code"], errorMessage: row["error_message"],
+                          deliveries: Self.deliveries(inDetails: row["details"]))
             }
+        }
+    }
+
+    /// A push run's outcome counts, kept in its details (`JobRunner.push`).
+    static func deliveries(inDetails text: String?) -> [(outcome: String, count: Int)]? {
+        guard let text, let parsed = try? JSONReader.parse(text), case .object(let object) = parsed,
+              object["delivered"] != nil else { return nil }
+        return ["delivered", "failed", "skipped", "pending"].map { name in
+            if case .number(let digits)? = object[name] { (name, Int(digits) ?? 0) } else { (name, 0) }
         }
     }
 

@@ -44,6 +44,9 @@ struct History: AsyncParsableCommand {
                     "deleted": .number(String(run.deleted)),
                     "error_code": run.errorCode.map(JSONValue.string) ?? .null,
                     "error_message": run.errorMessage.map(JSONValue.string) ?? .null,
+                    "deliveries": run.deliveries.map { counts in
+                        .object(JSONObject(counts.map { JSONObject.Member(key: $0.outcome, value: .number(String($0.count))) }))
+                    } ?? .null,
                 ]))
             }).jsonText)
             return
@@ -55,11 +58,18 @@ struct History: AsyncParsableCommand {
         // The `skip` column only when a listed run skipped records (`write: update`).
         let showsSkipped = runs.contains { $0.skipped > 0 }
         Output.out(TextTable.render(
-            header: ["run", "job", "trigger", "started", "status", "req", "ins", "upd", "same"] + (showsSkipped ? ["skip"] : []) + ["rej", "error"],
+            header: ["run", "job", "trigger", "started", "status", "req", "ins", "upd", "same"] + (showsSkipped ? ["skip"] : []) + ["rej", "result / error"],
             rows: runs.map { run in
-                [String(run.id), run.job, run.trigger, run.startedAt, run.status, String(run.requests), String(run.inserted),
-                 String(run.updated), String(run.unchanged)] + (showsSkipped ? [String(run.skipped)] : []) + [String(run.rejected),
-                 [run.errorCode.map { "[\($0)]" }, run.errorMessage].compactMap { $0 }.joined(separator: " ")]
+                // A push run writes no rows: its row counts are '-', and what it delivered
+                // goes before its error (all zeros said nothing true).
+                let rows = run.deliveries == nil
+                    ? [String(run.inserted), String(run.updated), String(run.unchanged)] + (showsSkipped ? [String(run.skipped)] : []) + [String(run.rejected)]
+                    : Array(repeating: "-", count: showsSkipped ? 5 : 4)
+                let pushed = run.deliveries.map { counts in
+                    counts.map { "\($0.outcome == "pending" ? "waiting" : $0.outcome) \($0.count)" }.joined(separator: ", ")
+                }
+                return [String(run.id), run.job, run.trigger, run.startedAt, run.status, String(run.requests)] + rows
+                    + [[pushed, run.errorCode.map { "[\($0)]" }, run.errorMessage].compactMap { $0 }.joined(separator: " ")]
             }))
     }
 }

@@ -36,7 +36,7 @@ enum LoggingSetup {
         guard !done else { return }
         done = true
         switch format {
-        case .text: LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        case .text: LoggingSystem.bootstrap { TextLogHandler(label: $0) }
         case .json: LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
         }
     }
@@ -55,7 +55,7 @@ struct JSONLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         var object: [String: String] = [
-            "time": ISO8601DateFormatter().string(from: Date()),
+            "time": logTimestamp(),
             "level": event.level.rawValue,
             "label": label,
             "message": event.message.description,
@@ -64,7 +64,34 @@ struct JSONLogHandler: LogHandler {
             object[key] = value.description
         }
         if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-            FileHandle.standardError.write(data + Data("\n".utf8))
+            Output.err(String(decoding: data, as: UTF8.self))
         }
+    }
+}
+
+/// A log line's time: UTC with milliseconds (`2026-12-02T01:18:36.123Z`); whole seconds
+/// (swift-log's stream handler) could not order the lines of one second.
+func logTimestamp(_ date: Date = Date()) -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return formatter.string(from: date)
+}
+
+/// One line per event on stderr, as swift-log's `StreamLogHandler` writes them
+/// (`TIME LEVEL LABEL: METADATA [SOURCE] MESSAGE`) with milliseconds in the time.
+struct TextLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        let pairs = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        Output.err("\(logTimestamp()) \(event.level) \(label):\(pairs.isEmpty ? "" : " " + pairs) [\(event.source)] \(event.message)")
     }
 }

@@ -69,4 +69,16 @@ struct CommandLineHelpTests {
         #expect(serve.stderr.contains("cannot serve the HTTP endpoints on 127.0.0.1:\(port): the address is already in use"), "\(serve.stderr)")
         #expect(!serve.stderr.contains("bind(descriptor"), "\(serve.stderr)")
     }
+
+    /// Log lines carry milliseconds (whole seconds could not order the lines of a second).
+    @Test func logLinesHaveMillisecondsInBothFormats() throws {
+        let project = try ProjectDirectory(files: ProjectDirectory.orders.merging([
+            "jobs/orders.yml": "kind: pull\nworksheet: orders\nrequest: { url: 'http://127.0.0.1:9/orders', retry: { attempts: 1 } }\n",
+        ]) { $1 })
+        let text = try CLI.run(["run", "orders", "--log-level", "debug", "--project", project.url.path])
+        let stamp = #/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z debug sheetsync: /#
+        #expect(text.stderr.split(separator: "\n").contains { $0.contains(stamp) }, "\(text.stderr)")
+        let json = try CLI.run(["run", "orders", "--log-level", "debug", "--log-format", "json", "--project", project.url.path])
+        #expect(json.stderr.contains(#/"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"/#), "\(json.stderr)")
+    }
 }

@@ -38,6 +38,11 @@ struct DemoAndRunTests {
         #expect(history.status == 0)
         #expect(history.stdout.contains("shop-orders"))
         #expect(history.stdout.contains("succeeded"))
+        // Issue 18: a push run showed 0 in every count; it shows what it delivered.
+        let pushLine = history.stdout.split(separator: "\n").first { $0.contains("shipped-to-erp") } ?? ""
+        #expect(pushLine.contains(#/-\s+-\s+-\s+-\s+delivered [1-9]\d*, failed 0, skipped \d+, waiting 0/#), "\(history.stdout)")
+        let json = try CLI.run(["history", "shipped-to-erp", "--json", "--project", demoDir])
+        #expect(json.stdout.contains(#/"deliveries":\{"delivered":[1-9]\d*,"failed":0,/#), "\(json.stdout)")
     }
 
     @Test func runTestAndDryRunAgainstTheDemoShop() async throws {
