@@ -104,9 +104,7 @@ extension JobRunner {
                 }
             }
         }
-        if !failures.isEmpty {
-            summary.warnings.append("\(failures.count) per-record step call(s) failed; those records kept their old values of the step's fields (see _sheetsync_step_failures)")
-        }
+        // Counted by the run (`RunSummary.stepFailures`) and said once at its end, not per page.
         // Group rows by the step fields they leave out, so each group is one column set.
         var groups: [Set<String>: RowBatch] = [:]
         for index in 0..<count {

@@ -137,6 +137,9 @@ final class PullRun {
             await settle()
             throw interruption(error) ?? error
         }
+        if summary.stepFailures > 0 {
+            summary.warnings.append("\(summary.stepFailures) per-record step call(s) failed; those records kept their old values of the step's fields (see _sheetsync_step_failures)")
+        }
         summary.warnings += reader.mapper.unmatchedPathWarnings(pathMatches)
         if pull.incremental != nil { summary.cursor = cursorMax }
         return summary.counts.rejectedTotal > 0 || summary.stepFailures > 0 ? .partial : .succeeded

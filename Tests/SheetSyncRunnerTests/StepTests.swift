@@ -111,6 +111,10 @@ struct StepTests {
                 #expect(failures.map { $0["record_key"] as String } == ["[3]", "[7]"])
                 #expect(failures.allSatisfy { ($0["error"] as String).contains("HTTP 502") && ($0["step"] as String) == "shipment" })
                 #expect(second.counts.byWorksheet["items"]?.updated == 20)
+                // Said once for the run with the total (it was said once per page).
+                #expect(second.warnings.filter { $0.contains("per-record step call(s) failed") }
+                    == ["2 per-record step call(s) failed; those records kept their old values of the step's fields (see _sheetsync_step_failures)"],
+                        "\(second.warnings)")
                 #expect(await backend.logins == 2)
                 #expect(!(try harness.rows("SELECT * FROM _sheetsync_requests").map { "\($0)" }.joined().contains("s3cret")))
             }
