@@ -357,27 +357,36 @@ extension JobRunner {
                                   builder: RequestBuilder(projectDirectory: project.directory, userAgent: project.settings.http.userAgent))
         var previews: [RequestPreview] = []
         let pending = try database.deliveries(job: job.name, state: .pending, limit: 1000).reversed()
-        var items: [(key: String, first: PushJob.Operation, frozen: Delivery?)] = pending.map { ($0.recordKey, $0.firstOperation, $0.payload == nil ? nil : $0) }
-        for change in try database.unconsumedChanges(job: job.name, worksheet: job.worksheet) where !items.contains(where: { $0.key == change.key }) {
-            items.append((change.key, PushJob.Operation(rawValue: change.operation) ?? .update, nil))
+        var items: [(key: String, first: PushJob.Operation, frozen: Delivery?, pending: Delivery?)] = pending.map {
+            ($0.recordKey, $0.firstOperation, $0.payload == nil ? nil : $0, $0)
         }
-        for (key, first, frozen) in items {
-            let payload: SealedText, request: SealedText?, record: [String: JSONValue]
+        for change in try database.unconsumedChanges(job: job.name, worksheet: job.worksheet) where !items.contains(where: { $0.key == change.key }) {
+            items.append((change.key, PushJob.Operation(rawValue: change.operation) ?? .update, nil, nil))
+        }
+        let signs = push.delivery.signingSecret != nil
+        for (key, first, frozen, pendingDelivery) in items {
+            let payload: SealedText, request: SealedText?, record: [String: JSONValue], operation: PushJob.Operation
             if let frozen {
                 let prepared = Self.frozen(frozen)
-                (payload, request, record) = (prepared.payload, prepared.request, prepared.record)
+                (payload, request, record, operation) = (prepared.payload, prepared.request, prepared.record, prepared.operation)
             } else {
                 let found = try database.record(in: worksheet, key: Delivery.keyValues(key), condition: push.when)
                 let current = found.map { CurrentRecord(values: $0.values, matches: $0.matches) }
                 guard case .send(let content) = try context.planner.plan(current: current, pushedHash: try database.pushedHash(job: job.name, key: key),
                                                                          key: Delivery.keyValues(key), firstOperation: first, values: values) else { continue }
-                (payload, request, record) = (SealedText(text: String(decoding: content.payload, as: UTF8.self)), nil, content.record)
+                (payload, request, record, operation) = (SealedText(text: String(decoding: content.payload, as: UTF8.self)), nil, content.record, content.operation)
             }
             let body = redactor.redact((try? SecretSeal.unseal(payload, secrets: values.secrets)) ?? payload.text)
+            // The headers every delivery carries, as `request(for:context:)` adds them: the id a
+            // change already has (one not taken in yet gets its id then), and the signature.
+            let id = pendingDelivery.map { $0.batchID ?? $0.changeID } ?? "chg_… (assigned when the change is taken in)"
+            var added = [("Idempotency-Key", id), ("webhook-id", id), ("webhook-timestamp", "(the time of sending)")]
+            added.append(push.delivery.batchSize > 1 ? ("X-Sheetsync-Batch-Size", "(the batch's size)") : ("X-Sheetsync-Operation", operation.rawValue))
+            if signs { added.append(("webhook-signature", "v1,… (HMAC-SHA256 of the id, timestamp and body, computed when sent)")) }
             do {
                 let request = try frozenRequest(request, record: record, context: context)
                 previews.append(RequestPreview(method: request.method.rawValue, url: redactor.redact(request.url),
-                                               headers: request.headers.map { ($0.name, redactor.redact($0.value)) }, body: body))
+                                               headers: (request.headers + added).map { ($0.0, redactor.redact($0.1)) }, body: body))
             } catch {
                 // Shown, not skipped: a dry run must list every delivery the push would try.
                 previews.append(RequestPreview(method: push.request.method.rawValue,

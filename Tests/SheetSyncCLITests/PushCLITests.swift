@@ -69,6 +69,10 @@ struct PushCLITests {
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("2 request(s) would be sent"))
         #expect(dry.stdout.contains(#"{"id":"q1","title":"Desk","amount":99.90"#))
+        // Issue 18: the headers really sent, not only User-Agent (ids are given when taken in).
+        for header in ["Content-Type: application/json", "Idempotency-Key: chg_", "webhook-id: chg_", "webhook-timestamp: ", "X-Sheetsync-Operation: insert"] {
+            #expect(dry.stdout.contains(header), "\(header) missing from \(dry.stdout)")
+        }
         #expect(try received(url).isEmpty)
 
         let push = try CLI.run(["push", "to-erp", "--project", path], environment: env)
