@@ -13,6 +13,9 @@ struct JobFileDecoder {
     /// What the decoder checks references against.
     struct Context {
         var worksheets: [String: WorksheetDefinition]
+        /// Worksheets whose schema file has errors, by name, with the file: a job naming one
+        /// is told so (it was told the worksheet "is not defined").
+        var brokenWorksheets: [String: String] = [:]
         /// Is `{{env.X}}` resolvable (environment or sheetsync.yml `env:`)?
         var hasEnv: (String) -> Bool
         /// Is `{{secret.X}}` resolvable (environment or secrets file)?
@@ -59,7 +62,9 @@ struct JobFileDecoder {
         if let node = reader.required("worksheet", in: mapping), let value = reader.string(node, "worksheet") {
             worksheetName = value
             worksheet = context.worksheets[value]
-            if worksheet == nil, !context.allowsUndefinedWorksheets {
+            if worksheet == nil, !context.allowsUndefinedWorksheets, let file = context.brokenWorksheets[value] {
+                sink.error("worksheet '\(value)' could not be read: \(file) has errors (listed with that file); fix them, and this job's fields are checked against it", at: node.mark)
+            } else if worksheet == nil, !context.allowsUndefinedWorksheets {
                 let known = context.worksheets.keys.sorted()
                 let hint = known.isEmpty ? " (no worksheets are defined: add schema/\(value).yml)" : Suggestion.didYouMean(value, in: known)
                 sink.error("worksheet '\(value)' is not defined in schema/\(hint)", at: node.mark)

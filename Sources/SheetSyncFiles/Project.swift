@@ -103,10 +103,14 @@ public enum ProjectLoader {
         // schema/*.yml
         var worksheets: [String: WorksheetDefinition] = [:]
         var worksheetFiles: [String: String] = [:]
+        var brokenWorksheets: [String: String] = [:]
         for (url, display) in yamlFiles(in: directory.appendingPathComponent("schema"), folder: "schema") {
             guard let text = readText(url, display: display, into: &diagnostics) else { continue }
             let sink = DiagnosticSink(file: display)
             let name = url.deletingPathExtension().lastPathComponent
+            defer {
+                if sink.hasErrors { brokenWorksheets[Self.declaredWorksheetName(in: text) ?? name] = display }
+            }
             if let worksheet = SchemaFileDecoder(sink: sink).decode(text, defaultName: name) {
                 if let other = worksheetFiles[worksheet.name] {
                     sink.error("worksheet '\(worksheet.name)' is already defined in \(other); each worksheet has one file", at: nil)
@@ -119,8 +123,9 @@ public enum ProjectLoader {
         }
 
         // jobs/*.yml
-        let context = jobContext(worksheets: worksheets, settings: settings, secrets: secrets, environment: environment,
+        var context = jobContext(worksheets: worksheets, settings: settings, secrets: secrets, environment: environment,
                                  checkCondition: checkCondition)
+        context.brokenWorksheets = brokenWorksheets.filter { worksheets[$0.key] == nil }
         var jobs: [JobDefinition] = []
         for (url, display) in yamlFiles(in: directory.appendingPathComponent("jobs"), folder: "jobs") {
             guard let text = readText(url, display: display, into: &diagnostics) else { continue }
@@ -154,6 +159,17 @@ public enum ProjectLoader {
                 ([proxy.url] + [proxy.username, proxy.password].compactMap { $0 }).flatMap(\.references)
                     .filter { $0.source == .secret && !secrets.has($0.name) }.map(\.name)
             } ?? [])
+    }
+
+    /// The `worksheet:` a schema file names at its top level, read from the text (the file
+    /// may not parse as a whole).
+    static func declaredWorksheetName(in text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix("worksheet:") {
+            let value = line.dropFirst("worksheet:".count).trimmingCharacters(in: .whitespaces)
+                .trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+            return value.isEmpty ? nil : value
+        }
+        return nil
     }
 
     static func isValidJobName(_ name: String) -> Bool {

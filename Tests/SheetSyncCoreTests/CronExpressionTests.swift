@@ -85,7 +85,15 @@ struct CronExpressionTests {
                 == ["2024-02-29T00:00:00Z", "2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"])
         #expect(try fires("0 0 31 * *", "UTC", from: "2024-01-01T00:00:00Z", to: "2024-12-31T23:00:00Z")
                 == ["2024-01-31", "2024-03-31", "2024-05-31", "2024-07-31", "2024-08-31", "2024-10-31", "2024-12-31"].map { $0 + "T00:00:00Z" })
-        #expect(try CronExpression(parsing: "0 0 30 2 *").nextDate(after: utc("2024-01-01T00:00:00Z"), in: TimeZone(identifier: "UTC")!) == nil)
+        // February 30th never comes: refused when the schedule is read (issue 18), where it
+        // used to parse and then never fire without a word.
+        #expect { try CronExpression(parsing: "0 0 30 2 *") } throws: { error in
+            (error as? CoreError)?.message == "invalid schedule '0 0 30 2 *': it never fires, no month of Feb has a day 30"
+        }
+        #expect(throws: CoreError.self) { try CronExpression(parsing: "0 0 31 4,6 *") }
+        // With a day of week as well, either matches (cron's rule): it fires on Mondays.
+        #expect(try fires("0 0 30 2 mon", "UTC", from: "2024-02-01T00:00:00Z", to: "2024-02-13T00:00:00Z")
+                == ["2024-02-05T00:00:00Z", "2024-02-12T00:00:00Z"])
     }
 
     @Test func bothDayFieldsRestrictedMeansEither() throws {

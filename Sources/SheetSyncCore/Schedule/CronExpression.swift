@@ -81,6 +81,15 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         var weekdays = try Self.field(fields[4], name: "day of week", range: 0...7,
                                       names: Dictionary(uniqueKeysWithValues: days.enumerated().map { ($1, $0) }), text: text)
         if weekdays.contains(7) { weekdays.remove(7); weekdays.insert(0) }
+        // `0 0 30 2 *` parses but never fires (no February 30th); the scheduler would wait
+        // forever without a word. With a day of week too, either may match (cron's rule).
+        let longest = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        if fields[4].text.hasPrefix("*"),
+           !monthSet.contains(where: { month in daysOfMonth.contains { $0 <= longest[month - 1] } }) {
+            let dayList = daysOfMonth.sorted().map(String.init).joined(separator: ",")
+            let monthList = monthSet.sorted().map { months[$0 - 1].capitalized }.joined(separator: ", ")
+            throw CoreError(.invalidCron, "invalid schedule '\(text)': it never fires, no month of \(monthList) has a day \(dayList)", offset: fields[2].offset)
+        }
         self.kind = .fields(minutes: minutes, hours: hours, daysOfMonth: daysOfMonth, months: monthSet, daysOfWeek: weekdays,
                             dayOfMonthRestricted: !fields[2].text.hasPrefix("*"), dayOfWeekRestricted: !fields[4].text.hasPrefix("*"))
     }
