@@ -18,15 +18,18 @@ public struct JobRunner: Sendable {
     public let faults: FaultHook?
     /// Set by a daemon that shuts down: pull runs stop at their next page.
     public let stop: RunStopRequest?
+    /// Called after each page a pull run has read (`sheetsync run` on a terminal shows it).
+    public let progress: (@Sendable (RunProgress) -> Void)?
 
     public init(project: Project, database: WorksheetDatabase?, transport: HTTPTransport, logger: Logger, faults: FaultHook? = nil,
-                stop: RunStopRequest? = nil) {
+                stop: RunStopRequest? = nil, progress: (@Sendable (RunProgress) -> Void)? = nil) {
         self.project = project
         self.database = database
         self.transport = transport
         self.logger = logger
         self.faults = faults
         self.stop = stop
+        self.progress = progress
     }
 
     /// The HTTP transport for a project: its proxy (with the password from secrets) configured.
@@ -200,4 +203,12 @@ public struct JobRunner: Sendable {
         }
         return summary
     }
+}
+
+/// How far a pull run has got: pages read, records in them, time since the run began.
+public struct RunProgress: Sendable {
+    public var job: String
+    public var pages: Int
+    public var records: Int
+    public var elapsed: Duration
 }

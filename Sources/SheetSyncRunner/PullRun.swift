@@ -51,6 +51,7 @@ final class PullRun {
     var position: PagePosition
     var cursorMax: String?
     private var lastRequest: ContinuousClock.Instant?
+    private let started = ContinuousClock.now
     /// What the mapping's paths found over the run's pages (a path that finds nothing is reported).
     private var pathMatches = PathMatches()
     /// The page being written, and the requests recorded with it.
@@ -233,6 +234,7 @@ final class PullRun {
         summary.records += page.recordCount
         summary.pages += 1
         pathMatches.merge(page.matches)
+        reportProgress()
         var decision = PageDecision(stopReason: "the response had no body")
         if !body.allSatisfy(PageReader.isWhiteSpace) {
             // An empty body (a HEAD, a 204) has no next page to read.
@@ -299,7 +301,12 @@ final class PullRun {
         summary.records += records
         summary.pages += 1
         pathMatches.merge(matches)
+        reportProgress()
         return decision
+    }
+
+    private func reportProgress() {
+        runner.progress?(RunProgress(job: job.name, pages: summary.pages, records: summary.records, elapsed: ContinuousClock.now - started))
     }
 
     /// Starts writing a page once the page before it is written (pages commit in order).

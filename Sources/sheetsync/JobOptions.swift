@@ -1,4 +1,5 @@
 import ArgumentParser
+import SheetSyncRunner
 
 /// The job a command works on, and the `--param key=value` values for its templates:
 /// shared by `run`, `test` and `backfill`.
@@ -21,7 +22,7 @@ struct JobOptions: ParsableArguments {
 
 extension JobContext {
     /// The project, job and runner for the job and `--param` values of `options`.
-    init(global: GlobalOptions, options: JobOptions, createDatabase: Bool = true) throws {
-        try self.init(global: global, jobName: options.job, params: options.params, createDatabase: createDatabase)
+    init(global: GlobalOptions, options: JobOptions, createDatabase: Bool = true, progress: (@Sendable (RunProgress) -> Void)? = nil) throws {
+        try self.init(global: global, jobName: options.job, params: options.params, createDatabase: createDatabase, progress: progress)
     }
 }

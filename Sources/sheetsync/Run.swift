@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import SheetSyncCore
 import SheetSyncFiles
 import SheetSyncHTTP
@@ -25,7 +26,12 @@ struct Run: AsyncParsableCommand {
     var dryRun = false
 
     func run() async throws {
-        let context = try JobContext(global: global, options: options, createDatabase: !dryRun)
+        // On a terminal, a line on stderr that says how far the run has got (as backfill's);
+        // nothing when stderr is a file or a pipe (scripts, cron, CI logs).
+        let meter = isatty(STDERR_FILENO) != 0 && !dryRun ? ProgressLine() : nil
+        var progress: (@Sendable (RunProgress) -> Void)?
+        if let meter { progress = { meter.show($0) } }
+        let context = try JobContext(global: global, options: options, createDatabase: !dryRun, progress: progress)
         try await context.finish {
             if dryRun {
                 let report = await context.runner.preview(context.job, params: context.params)
@@ -41,6 +47,7 @@ struct Run: AsyncParsableCommand {
                 return
             }
             let summary = await context.runner.run(context.job, params: context.params, trigger: .cli)
+            meter?.clear()
             // What happened on standard output, the error and warnings on standard error (once:
             // the runner does not log them again for a command-line run).
             let (headline, notes) = summary.headlineAndNotes
@@ -60,7 +67,8 @@ struct JobContext {
 
     /// - Parameter createDatabase: false for previews: an existing database is read
     ///   (for saved state), a missing one is not created.
-    init(global: GlobalOptions, jobName: String, params: [String: String] = [:], createDatabase: Bool = true) throws {
+    init(global: GlobalOptions, jobName: String, params: [String: String] = [:], createDatabase: Bool = true,
+         progress: (@Sendable (RunProgress) -> Void)? = nil) throws {
         let jobFile = "jobs/\(jobName).yml"
         let project = try global.loadProject(blockingOn: { isSchemaProblem($0) || $0.file == jobFile })
         guard let job = project.job(named: jobName) else {
@@ -90,7 +98,7 @@ struct JobContext {
         self.job = job
         self.params = params
         self.runner = JobRunner(project: project, database: database, transport: transport.transport, logger: global.makeLogger(),
-                                faults: FaultPoint.hook(from: ProcessInfo.processInfo.environment))
+                                faults: FaultPoint.hook(from: ProcessInfo.processInfo.environment), progress: progress)
     }
 
     /// Runs `body`, then closes the HTTP client whatever happened (awaited, never
@@ -110,4 +118,27 @@ struct JobContext {
 struct HTTPTransportBox {
     let transport: HTTPTransport
     init(_ transport: HTTPTransport) { self.transport = transport }
+}
+
+/// One line on a terminal's stderr, rewritten in place at most ten times a second.
+final class ProgressLine: Sendable {
+    private let state = Mutex<(last: ContinuousClock.Instant?, shown: Bool)>((nil, false))
+
+    func show(_ progress: RunProgress) {
+        let now = ContinuousClock.now
+        let due = state.withLock { state -> Bool in
+            if let last = state.last, now - last < .milliseconds(100) { return false }
+            state = (now, true)
+            return true
+        }
+        guard due else { return }
+        let seconds = max(0.001, Double(progress.elapsed.components.seconds) + Double(progress.elapsed.components.attoseconds) / 1e18)
+        let rate = Int(Double(progress.records) / seconds)
+        Output.prompt("\r\u{1B}[K\(progress.job): \(progress.pages) page\(progress.pages == 1 ? "" : "s"), \(progress.records) records, \(rate) records/s")
+    }
+
+    /// Erases the line, before the summary is printed.
+    func clear() {
+        if state.withLock({ $0.shown }) { Output.prompt("\r\u{1B}[K") }
+    }
 }

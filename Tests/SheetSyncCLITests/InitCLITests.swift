@@ -54,4 +54,30 @@ struct InitCLITests {
         #expect(ignore.components(separatedBy: "*.db\n").count == 2, "\(ignore)")
         #expect(ignore.contains(".secrets.yml\n"))
     }
+
+    /// Issue 18: `run` on a terminal shows pages, records and records/s on stderr, and
+    /// nothing of it when stderr is not a terminal. `script` gives the run a terminal.
+    @Test func runShowsProgressOnATerminalOnly() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let directory = parent.appendingPathComponent("p")
+        #expect(try CLI.run(["init", directory.path]).status == 0)
+        let jobFile = directory.appendingPathComponent("jobs/customers.yml")
+        try String(contentsOf: jobFile, encoding: .utf8).replacingOccurrences(of: "size: 100", with: "size: 5")
+            .write(to: jobFile, atomically: true, encoding: .utf8)
+        let (shop, url, token) = try startDemoShop()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        let env = ["SHOP_URL": url, "SHOP_TOKEN": token]
+
+        let command = "'\(CLI.binary.path)' run customers --project '\(directory.path)'"
+        let onTerminal = try CLI.run(["-qec", command, "/dev/null"], executable: URL(fileURLWithPath: "/usr/bin/script"), environment: env)
+        #expect(onTerminal.status == 0, "\(onTerminal.stdout)\(onTerminal.stderr)")
+        #expect(onTerminal.stdout.contains("\r\u{1B}[Kcustomers: "), "\(onTerminal.stdout.debugDescription)")
+        #expect(onTerminal.stdout.contains(#/customers: \d+ pages?, \d+ records, \d+ records\/s/#), "\(onTerminal.stdout.debugDescription)")
+        #expect(onTerminal.stdout.contains("succeeded"), "\(onTerminal.stdout)")
+
+        let piped = try CLI.run(["run", "customers", "--project", directory.path], environment: env)
+        #expect(piped.status == 0)
+        #expect(!piped.stderr.contains("records/s") && !piped.stderr.contains("\u{1B}"), "\(piped.stderr.debugDescription)")
+    }
 }
