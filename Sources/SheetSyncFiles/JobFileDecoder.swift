@@ -104,6 +104,13 @@ struct JobFileDecoder {
             steps = decodeSteps(node, scope: &scope, worksheet: worksheet, mainFields: mapping.value("fields"))
         }
         let request = reader.required("request", in: mapping).flatMap { decodeRequest($0, scope: scope, isPush: isPush) }
+        if let request {
+            // Per-record steps send the job's headers too (same origin only): merged here, so
+            // that running, redacting and validating see one request per step.
+            for index in steps.indices {
+                steps[index].request.headers = steps[index].inheritedHeaders(from: request) + steps[index].request.headers
+            }
+        }
 
         let kind: JobDefinition.Kind?
         switch kindName {
@@ -197,7 +204,7 @@ struct JobFileDecoder {
         var steps: [RequestStep] = []
         var names = Set<String>()
         for item in items {
-            guard let map = reader.mapping(item, context: "steps", allowed: ["name", "per_record", "concurrency", "request", "values", "fields"]),
+            guard let map = reader.mapping(item, context: "steps", allowed: ["name", "per_record", "concurrency", "request", "values", "fields", "inherit_headers"]),
                   let nameNode = reader.required("name", in: map), let name = reader.string(nameNode, "steps.name") else { continue }
             guard WorksheetDefinition.isValidName(name), names.insert(name).inserted else {
                 sink.error(names.contains(name) ? "a step named '\(name)' already exists; step names must be unique" : "invalid step name '\(name)'; use letters, digits and '_'", at: nameNode.mark)
@@ -226,7 +233,12 @@ struct JobFileDecoder {
                 sink.error("a per_record step fills 'fields'; 'values' are for setup steps that run once", at: map.keyNode("values")?.mark)
             }
             let concurrency = map.value("concurrency").flatMap { reader.int($0, "steps.concurrency", range: 1...64) } ?? RequestStep.defaultConcurrency
-            steps.append(RequestStep(name: name, perRecord: perRecord, request: request, values: values, fields: fields, concurrency: concurrency))
+            var step = RequestStep(name: name, perRecord: perRecord, request: request, values: values, fields: fields, concurrency: concurrency)
+            if let node = map.value("inherit_headers"), let inherits = reader.bool(node, "steps.inherit_headers") {
+                if !perRecord { sink.error("'inherit_headers' is for per_record steps; a setup step sends only its own headers", at: map.keyNode("inherit_headers")?.mark) }
+                step.inheritsHeaders = inherits
+            }
+            steps.append(step)
             if !perRecord { scope.steps[name] = values.map(\.field) }
         }
         return steps

@@ -24,6 +24,10 @@ public struct RequestBuilder: Sendable {
             var query: [(String, String)] = []
             for item in spec.query {
                 let value = try item.value.renderText(values)
+                // A value made of templates that render empty is left out, as most clients do
+                // (`updated_since={{state.cursor}}` on a first run sent `updated_since=`, which
+                // APIs refuse as a bad date); a literal "" is sent as `name=`, as written.
+                if value.isEmpty, !item.value.references.isEmpty { continue }
                 query.append((item.name, value))
             }
             query += extraQuery

@@ -160,3 +160,88 @@ struct StepTests {
         }
     }
 }
+
+/// Issue 18: a per-record step without its own API-key header got 401 on every call. It
+/// now sends the job request's headers (its own win), on the job's origin only, unless
+/// `inherit_headers: false`.
+struct InheritedHeaderTests {
+    actor Seen {
+        var keys: [String: [String]] = [:]
+        func add(_ path: String, _ key: String?) { keys[path, default: []].append(key ?? "-") }
+    }
+
+    static func router(_ seen: Seen) -> Router<BasicRequestContext> {
+        let router = Router()
+        @Sendable func json(_ text: String) -> Response {
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("/items") { request, _ -> Response in
+            await seen.add("items", request.headers.first { $0.name.canonicalName.lowercased() == "x-api-key" }?.value)
+            return json(#"{"data": [{"id": 1}, {"id": 2}]}"#)
+        }
+        router.get("/detail/:id") { request, _ -> Response in
+            await seen.add("detail", request.headers.first { $0.name.canonicalName.lowercased() == "x-api-key" }?.value)
+            return json(#"{"status": "ok"}"#)
+        }
+        return router
+    }
+
+    static func job(stepURL: String, extra: String = "") -> String {
+        """
+        kind: pull
+        worksheet: items
+        steps:
+          - name: detail
+            per_record: true
+            \(extra)
+            request:
+              url: "\(stepURL)/detail/{{record.id}}"
+              headers: { Accept: application/json }
+            fields: { status: $.status }
+        request:
+          url: "{{env.API}}/items"
+          headers: { X-Api-Key: "{{secret.KEY}}", Accept: text/plain }
+        records: $.data
+        fields: { id: $.id }
+        """
+    }
+
+    func detailKeys(_ jobText: String) async throws -> [String] {
+        let seen = Seen()
+        try await withLoopbackServer(Self.router(seen)) { server in
+            let text = jobText.replacingOccurrences(of: "OTHER_ORIGIN", with: server.baseURL.replacingOccurrences(of: "127.0.0.1", with: "localhost"))
+            try await withHarness(files: ["schema/items.yml": "key: [id]\nfields:\n  id: integer\n  status: text\n", "jobs/items.yml": text,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: ["KEY": "k-123"]) { harness in
+                let summary = await harness.runner.run(try harness.job("items"))
+                #expect(summary.status == .succeeded, "\(summary.line)")
+            }
+        }
+        let keys = await seen.keys
+        #expect(keys["items"] == ["k-123"])
+        return keys["detail"] ?? []
+    }
+
+    @Test func aPerRecordStepSendsTheJobsHeadersOnItsOrigin() async throws {
+        #expect(try await detailKeys(Self.job(stepURL: "{{env.API}}")) == ["k-123", "k-123"])
+        #expect(try await detailKeys(Self.job(stepURL: "{{env.API}}", extra: "inherit_headers: false")) == ["-", "-"])
+        // Another origin (localhost is not 127.0.0.1): the key does not go there.
+        #expect(try await detailKeys(Self.job(stepURL: "OTHER_ORIGIN")) == ["-", "-"])
+    }
+
+    @Test func theStepsOwnHeaderWinsAndOriginsAreCompared() {
+        let job = HTTPRequestSpec(url: Template(literal: "https://api.example.com/items"),
+                                  headers: [NamedTemplate(name: "Accept", value: Template(literal: "text/plain")),
+                                            NamedTemplate(name: "X-Api-Key", value: Template(literal: "k"))])
+        var step = RequestStep(name: "d", perRecord: true,
+                               request: HTTPRequestSpec(url: Template(literal: "https://API.example.com/d"),
+                                                        headers: [NamedTemplate(name: "accept", value: Template(literal: "application/json"))]))
+        #expect(step.inheritedHeaders(from: job).map(\.name) == ["X-Api-Key"])
+        step.request.url = Template(literal: "https://api.example.com:8443/d")
+        #expect(step.inheritedHeaders(from: job).isEmpty)
+        step.request.url = Template(literal: "https://api.example.com.evil.test/d")
+        #expect(step.inheritedHeaders(from: job).isEmpty)
+        #expect(RequestStep.originPart(of: "{{env.API}}/x") == "{{env.API}}")
+        #expect(RequestStep.originPart(of: "{{env.API}}.evil.test/x") == nil)
+        #expect(RequestStep.originPart(of: "https://{{env.HOST}}/x") == nil)
+    }
+}
