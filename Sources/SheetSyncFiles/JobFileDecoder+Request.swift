@@ -19,6 +19,9 @@ extension JobFileDecoder {
     static let requestKeys = ["method", "url", "query", "headers", "body", "timeout", "proxy", "verify_tls", "ca_file",
                               "success_codes", "error", "on_failure", "retry", "max_response_bytes"]
     static let bodyKeys = ["json", "form", "multipart", "raw", "binary", "content_type"]
+    static let errorKeys = ["when", "code", "message", "retry"]
+    static let retryKeys = ["attempts", "on", "delay", "max_delay", "non_idempotent"]
+    static let multipartFileKeys = ["file", "filename", "content_type"]
 
     func decodeRequest(_ node: Node, scope: TemplateScope, isPush: Bool) -> HTTPRequestSpec? {
         guard let map = reader.mapping(node, context: "request", allowed: Self.requestKeys) else { return nil }
@@ -68,7 +71,7 @@ extension JobFileDecoder {
         if let n = map.value("success_codes"), let codes = reader.intList(n, "request.success_codes", range: 100...599) {
             spec.successCodes = codes
         }
-        if let n = map.value("error"), let errorMap = reader.mapping(n, context: "request.error", allowed: ["when", "code", "message", "retry"]) {
+        if let n = map.value("error"), let errorMap = reader.mapping(n, context: "request.error", allowed: Self.errorKeys) {
             spec.error = ErrorExtraction(code: errorMap.value("code").flatMap { reader.jsonPath($0, "request.error.code") },
                                          message: errorMap.value("message").flatMap { reader.jsonPath($0, "request.error.message") })
             if let whenNode = errorMap.value("when"), let text = reader.string(whenNode, "request.error.when") {
@@ -88,7 +91,7 @@ extension JobFileDecoder {
         if let n = map.value("on_failure"), let value = reader.enumValue(n, "request.on_failure", as: HTTPRequestSpec.FailurePolicy.self) {
             spec.onFailure = value
         }
-        if let n = map.value("retry"), let retryMap = reader.mapping(n, context: "request.retry", allowed: ["attempts", "on", "delay", "max_delay", "non_idempotent"]) {
+        if let n = map.value("retry"), let retryMap = reader.mapping(n, context: "request.retry", allowed: Self.retryKeys) {
             if let a = retryMap.value("attempts"), let value = reader.int(a, "request.retry.attempts", range: 1...20) { spec.retry.attempts = value }
             if let o = retryMap.value("on"), let codes = reader.intList(o, "request.retry.on", range: 100...599) { spec.retry.on = codes }
             if let d = retryMap.value("delay"), let value = reader.duration(d, "request.retry.delay") { spec.retry.initialDelay = value }
@@ -182,7 +185,7 @@ extension JobFileDecoder {
         for (keyNode, valueNode) in pairs {
             guard let name = keyNode.scalar?.string else { continue }
             if valueNode.mapping != nil {
-                guard let fileMap = reader.mapping(valueNode, context: "request.body.multipart.\(name)", allowed: ["file", "filename", "content_type"]),
+                guard let fileMap = reader.mapping(valueNode, context: "request.body.multipart.\(name)", allowed: Self.multipartFileKeys),
                       let fileNode = reader.required("file", in: fileMap),
                       let path = reader.template(fileNode, "file") else { continue }
                 checkReferences(path, node: fileNode, scope: scope)

@@ -9,6 +9,14 @@ struct JobFileDecoder {
     static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request", "overlap", "missed", "max_catchup"]
     static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps", "write", "skip_unchanged"]
     static let pushKeys = commonKeys + ["when", "on", "fields", "delivery", "write_back"]
+    // The keys of each nested mapping: `ConfigSchema` builds the editors' JSON Schema from
+    // these same lists, so a key the loader accepts is one the schema knows.
+    static let incrementalKeys = ["cursor", "start", "lookback"]
+    static let stepKeys = ["name", "per_record", "concurrency", "request", "values", "fields", "inherit_headers"]
+    static let childKeys = ["worksheet", "records", "fields", "children", "write"]
+    static let deliveryKeys = ["attempts", "backoff", "batch_size", "concurrency", "signing_secret"]
+    static let paginateKeys = ["style", "param", "start", "size_param", "size", "next", "in", "has_more", "total", "total_pages",
+                               "max_pages", "stop_on_empty", "stop_on_short_page", "delay", "requests_per_second", "allow_origins", "on_stale_resume"]
 
     /// What the decoder checks references against.
     struct Context {
@@ -172,7 +180,7 @@ struct JobFileDecoder {
             }
         }
         var incremental: IncrementalSpec?
-        if let node = mapping.value("incremental"), let map = reader.mapping(node, context: "incremental", allowed: ["cursor", "start", "lookback"]) {
+        if let node = mapping.value("incremental"), let map = reader.mapping(node, context: "incremental", allowed: Self.incrementalKeys) {
             let cursor = reader.required("cursor", in: map).flatMap { reader.jsonPath($0, "incremental.cursor") }
             let start = map.value("start").flatMap { reader.string($0, "incremental.start") }
             let lookback = map.value("lookback").flatMap { reader.duration($0, "incremental.lookback") }
@@ -204,7 +212,7 @@ struct JobFileDecoder {
         var steps: [RequestStep] = []
         var names = Set<String>()
         for item in items {
-            guard let map = reader.mapping(item, context: "steps", allowed: ["name", "per_record", "concurrency", "request", "values", "fields", "inherit_headers"]),
+            guard let map = reader.mapping(item, context: "steps", allowed: Self.stepKeys),
                   let nameNode = reader.required("name", in: map), let name = reader.string(nameNode, "steps.name") else { continue }
             guard WorksheetDefinition.isValidName(name), names.insert(name).inserted else {
                 sink.error(names.contains(name) ? "a step named '\(name)' already exists; step names must be unique" : "invalid step name '\(name)'; use letters, digits and '_'", at: nameNode.mark)
@@ -259,7 +267,7 @@ struct JobFileDecoder {
     /// worksheet of the level above and `parentFields` the fields its mapping fills. A
     /// child without `write` takes `write`, its parent's mode.
     private func decodeChild(_ node: Node, parent: WorksheetDefinition?, parentFields: [String], scope: TemplateScope, write inherited: WriteMode) -> ChildMapping? {
-        guard let map = reader.mapping(node, context: "children", allowed: ["worksheet", "records", "fields", "children", "write"]) else { return nil }
+        guard let map = reader.mapping(node, context: "children", allowed: Self.childKeys) else { return nil }
         let write = map.value("write").flatMap { reader.enumValue($0, "children.write", as: WriteMode.self) } ?? inherited
         var worksheet: WorksheetDefinition?
         var name = ""
@@ -295,9 +303,7 @@ struct JobFileDecoder {
     }
 
     private func decodePagination(_ node: Node) -> PaginationSpec? {
-        let keys = ["style", "param", "start", "size_param", "size", "next", "in", "has_more", "total", "total_pages",
-                    "max_pages", "stop_on_empty", "stop_on_short_page", "delay", "requests_per_second", "allow_origins", "on_stale_resume"]
-        guard let map = reader.mapping(node, context: "paginate", allowed: keys),
+        guard let map = reader.mapping(node, context: "paginate", allowed: Self.paginateKeys),
               let styleNode = reader.required("style", in: map, hint: " (page, offset, cursor, next_url or link_header)"),
               let style = reader.enumValue(styleNode, "paginate.style", as: PaginationSpec.Style.self) else { return nil }
         var spec = PaginationSpec(style: style)
@@ -398,7 +404,7 @@ struct JobFileDecoder {
         }
         var delivery = DeliverySpec()
         if let node = mapping.value("delivery"),
-           let map = reader.mapping(node, context: "delivery", allowed: ["attempts", "backoff", "batch_size", "concurrency", "signing_secret"]) {
+           let map = reader.mapping(node, context: "delivery", allowed: Self.deliveryKeys) {
             if let n = map.value("attempts"), let value = reader.int(n, "delivery.attempts", range: 1...100) { delivery.attempts = value }
             if let n = map.value("backoff") {
                 let items = n.sequence.map(Array.init) ?? [n]

@@ -15,6 +15,8 @@ import Yams
 /// ```
 struct SettingsFileDecoder {
     static let rootKeys = ["database", "timezone", "secrets_file", "env", "proxy", "http", "retention"]
+    static let proxyKeys = ["url", "username", "password"]
+    static let httpKeys = ["max_response_bytes", "user_agent"]
 
     let reader: NodeReader
     var sink: DiagnosticSink { reader.sink }
@@ -45,7 +47,7 @@ struct SettingsFileDecoder {
                 sink.error("expected a mapping of variable names to values for 'env', found \(reader.describe(n))", at: n.mark)
             }
         }
-        if let n = map.value("proxy"), let proxyMap = reader.mapping(n, context: "proxy", allowed: ["url", "username", "password"]),
+        if let n = map.value("proxy"), let proxyMap = reader.mapping(n, context: "proxy", allowed: Self.proxyKeys),
            let urlNode = reader.required("url", in: proxyMap), let url = reader.template(urlNode, "proxy.url") {
             let password = proxyMap.value("password").flatMap { reader.template($0, "proxy.password") }
             if let password, password.isLiteral, !password.text.isEmpty, let node = proxyMap.value("password") {
@@ -54,7 +56,7 @@ struct SettingsFileDecoder {
             settings.proxy = ProxySettings(url: url, username: proxyMap.value("username").flatMap { reader.template($0, "proxy.username") },
                                            password: password)
         }
-        if let n = map.value("http"), let httpMap = reader.mapping(n, context: "http", allowed: ["max_response_bytes", "user_agent"]) {
+        if let n = map.value("http"), let httpMap = reader.mapping(n, context: "http", allowed: Self.httpKeys) {
             if let b = httpMap.value("max_response_bytes"), let size = reader.byteSize(b, "http.max_response_bytes") { settings.http.maxResponseBytes = size }
             if let u = httpMap.value("user_agent"), let agent = reader.string(u, "http.user_agent") { settings.http.userAgent = agent }
         }

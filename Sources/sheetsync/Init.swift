@@ -34,6 +34,8 @@ struct Init: AsyncParsableCommand {
                 try text.write(to: url, atomically: false, encoding: .utf8)
             }
             try Self.addIgnoredFiles(to: root.appendingPathComponent(".gitignore"))
+            // The editors' schemas, named by the first line of each file (yaml-language-server).
+            try SchemaCommand.writeAll(to: root.appendingPathComponent(".sheetsync"))
         } catch {
             Output.err("error: cannot write the project in \(root.path): \(error.localizedDescription). Check that the directory is writable.")
             throw ExitCode.failure
@@ -45,6 +47,7 @@ struct Init: AsyncParsableCommand {
               schema/customers.yml   a worksheet: its key and typed fields
               jobs/customers.yml     a pull job that fills it from an API
               .gitignore             keeps the database and the secrets file out of git
+              .sheetsync/            JSON Schemas: editors with the YAML language server complete and check keys
 
             Next, try the example against the demo shop, then make it yours:
               sheetsync demo serve                       # in another terminal: prints the token
@@ -76,6 +79,7 @@ struct Init: AsyncParsableCommand {
 
     static let files: [(String, String)] = [
         ("sheetsync.yml", """
+            # yaml-language-server: $schema=.sheetsync/settings.schema.json
             # sheetsync project settings. Every key is optional.
             database: sheetsync.db          # the SQLite file the worksheets live in (a directory in the path is created)
             # timezone: UTC                 # time zone of schedules and backfill dates
@@ -87,6 +91,7 @@ struct Init: AsyncParsableCommand {
 
             """),
         ("schema/customers.yml", """
+            # yaml-language-server: $schema=../.sheetsync/worksheet.schema.json
             # A worksheet: one SQLite table, created and altered by `sheetsync migrate` (and by
             # every run). Types: text, integer, decimal, boolean, date, datetime, json.
             worksheet: customers
@@ -102,6 +107,7 @@ struct Init: AsyncParsableCommand {
 
             """),
         ("jobs/customers.yml", """
+            # yaml-language-server: $schema=../.sheetsync/job.schema.json
             # A pull job: request pages from an API and upsert the records into a worksheet.
             # Try it: `sheetsync test customers` shows the response and the rows it would make;
             # `sheetsync run customers` writes them.

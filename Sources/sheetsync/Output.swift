@@ -7,8 +7,8 @@ import SheetSyncCore
 /// ends any Unix tool: the HTTP client ignores SIGPIPE for its sockets, so a write to a
 /// closed pipe fails with EPIPE instead, and Foundation's `FileHandle.write` traps on it.
 enum Output {
-    static func out(_ text: String) {
-        write(text + "\n", to: STDOUT_FILENO)
+    static func out(_ text: String, terminator: String = "\n") {
+        write(text + terminator, to: STDOUT_FILENO)
     }
 
     static func err(_ text: String) {
@@ -47,7 +47,7 @@ enum Output {
     /// Prints diagnostics in compiler format and a count line; returns the error count.
     @discardableResult
     static func report(_ diagnostics: [Diagnostic], toStandardOutput: Bool = false) -> Int {
-        let print = toStandardOutput ? out : err
+        let print: (String) -> Void = toStandardOutput ? { out($0) } : { err($0) }
         for diagnostic in diagnostics { print(diagnostic.description) }
         let errors = diagnostics.filter { $0.severity == .error }.count
         let warnings = diagnostics.count - errors

@@ -13,7 +13,7 @@ struct SheetSyncCommand: AsyncParsableCommand {
             an SQL error), 2 partial success (rejected records), 64 bad command-line usage.
             """),
         version: "0.1.0",
-        subcommands: [Init.self, Demo.self, Run.self, Test.self, Infer.self, Backfill.self, State.self, Push.self, Deliveries.self, Replay.self, Serve.self, Status.self, History.self, Prune.self, Validate.self, Migrate.self, Query.self, Jobs.self, Verify.self]
+        subcommands: [Init.self, Demo.self, Run.self, Test.self, Infer.self, Backfill.self, State.self, Push.self, Deliveries.self, Replay.self, Serve.self, Status.self, History.self, Prune.self, Validate.self, Migrate.self, Query.self, Jobs.self, Verify.self, SchemaCommand.self]
     )
 
     static func main() async {

@@ -7,7 +7,7 @@ import SheetSyncTesting
 /// is said so (it hung, or printed a raw `bind(…)` error).
 struct CommandLineHelpTests {
     static let commands = ["init", "demo", "run", "test", "infer", "backfill", "state", "push", "deliveries", "replay", "serve",
-                           "status", "history", "prune", "validate", "migrate", "query", "jobs", "verify"]
+                           "status", "history", "prune", "validate", "migrate", "query", "jobs", "verify", "schema"]
 
     /// Hard line breaks in the source were re-wrapped by the parser into lines of one or
     /// two words mid-paragraph ("…jobs/*.yml (jobs) and\nan\noptional sheetsync.yml").
