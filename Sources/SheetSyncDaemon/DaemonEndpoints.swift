@@ -5,10 +5,15 @@ import SheetSyncCore
 import SheetSyncSchedule
 import SheetSyncStore
 
-/// `/healthz`, `/status` and `/metrics` of `sheetsync serve`.
+/// `/` (the status page), `/healthz`, `/status` and `/metrics` of `sheetsync serve`.
 public enum DaemonEndpoints {
     public static func router(daemon: Daemon, scheduler: JobScheduler) -> Router<BasicRequestContext> {
         let router = Router()
+        router.get("/") { _, _ -> Response in
+            let page = await StatusPage.render(daemon: daemon, scheduler: scheduler)
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                            body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
         router.get("/healthz") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "ok\n")))
         }

@@ -303,6 +303,17 @@ extension WorksheetDatabase {
         }
     }
 
+    /// Pending deliveries per job that have been tried at least once (waiting to retry).
+    public func retryingCounts() throws(StoreError) -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT job, count(*) AS n FROM _sheetsync_deliveries WHERE state = 'pending' AND attempts > 0 GROUP BY job") {
+                counts[row["job"]] = row["n"]
+            }
+            return counts
+        }
+    }
+
     /// HTTP requests per job: how many and their total duration, for metrics.
     public func requestStats() throws(StoreError) -> [(job: String, count: Int, milliseconds: Int)] {
         try read { db in
