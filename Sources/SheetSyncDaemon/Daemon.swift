@@ -26,10 +26,8 @@ public actor Daemon: ScheduleDelegate {
     private var pushing: Set<String> = []
     /// Push jobs with a delivery loop in the push loop (`PushLoop`).
     private var pushLoops: Set<String> = []
-    /// Runs per job and status since the daemon started, for /metrics.
-    public private(set) var runCounts: [String: [String: Int]] = [:]
-    public private(set) var rowCounts: [String: [String: Int]] = [:]
-    public private(set) var durations: [Double] = []
+    /// What `/metrics` serves (swift-metrics into a Prometheus registry of its own).
+    public nonisolated let metrics = DaemonMetrics()
     /// Why the daemon stopped by itself, if it did (the database file removed under it).
     public private(set) var failure: DaemonError?
     /// Called once when `failure` is set: the session shuts down.
@@ -91,11 +89,13 @@ public actor Daemon: ScheduleDelegate {
             try? database.finishRun(run, status: .skipped, counts: WriteCounts(), requests: 0,
                                     errorMessage: "tick \(WorksheetDatabase.timestamp(tick)) skipped: the previous run was still going (overlap: skip)")
         }
-        runCounts[job, default: [:]]["skipped", default: 0] += 1
+        metrics.skipped(job: job)
     }
 
     public func run(job name: String, tick: Date, catchUp: Bool) async {
         guard let job = project.job(named: name), !stopRequest.isRequested else { return }
+        // How late the tick fired (a catch-up run of a missed tick is late on purpose).
+        if !catchUp { metrics.lateness(seconds: Date().timeIntervalSince(tick)) }
         await acquire()
         // A run waiting for its turn when the shutdown came does not start (catch-up runs neither).
         guard !stopRequest.isRequested, databaseIsInPlace() else { return release() }
@@ -109,14 +109,7 @@ public actor Daemon: ScheduleDelegate {
             "inserted": "\(summary.counts.inserted)", "updated": "\(summary.counts.updated)", "unchanged": "\(summary.counts.unchanged)",
             "skipped": "\(summary.counts.skipped)", "rejected": "\(summary.counts.rejectedTotal)",
         ])
-        runCounts[name, default: [:]][summary.status.rawValue, default: 0] += 1
-        rowCounts[name, default: [:]]["inserted", default: 0] += summary.counts.inserted
-        rowCounts[name, default: [:]]["updated", default: 0] += summary.counts.updated
-        rowCounts[name, default: [:]]["unchanged", default: 0] += summary.counts.unchanged
-        rowCounts[name, default: [:]]["skipped", default: 0] += summary.counts.skipped
-        rowCounts[name, default: [:]]["rejected", default: 0] += summary.counts.rejectedTotal
-        durations.append(seconds)
-        if durations.count > 10_000 { durations.removeFirst(durations.count - 10_000) }
+        metrics.runFinished(job: name, summary: summary)
     }
 
     /// Push jobs whose delivery loop is running, by name.

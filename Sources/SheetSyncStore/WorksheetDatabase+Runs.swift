@@ -314,6 +314,17 @@ extension WorksheetDatabase {
         }
     }
 
+    /// Recorded HTTP requests per job and status (`none` for a request without an answer),
+    /// for metrics; the ledger keeps what `retention:` allows.
+    public func requestStatusCounts() throws(StoreError) -> [(job: String, status: String, count: Int)] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT r.job, coalesce(CAST(q.status AS TEXT), 'none') AS answer, count(*) AS n
+                FROM _sheetsync_requests q JOIN _sheetsync_runs r ON r.id = q.run_id GROUP BY r.job, answer ORDER BY r.job, answer
+                """).map { ($0["job"], $0["answer"], $0["n"]) }
+        }
+    }
+
     /// HTTP requests per job: how many and their total duration, for metrics.
     public func requestStats() throws(StoreError) -> [(job: String, count: Int, milliseconds: Int)] {
         try read { db in

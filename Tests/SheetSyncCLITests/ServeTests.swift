@@ -74,6 +74,14 @@ struct ServeTests {
         #expect(metrics.contains(#"sheetsync_runs_total{job="orders",status="succeeded"}"#))
         #expect(metrics.contains(#"sheetsync_deliveries{job="shipped",state="delivered"}"#))
         #expect(metrics.contains("sheetsync_scheduler_lateness_seconds_count"))
+        // Issue 18: through swift-metrics into swift-prometheus — histograms of run durations
+        // and lateness, records, rows by outcome, requests by status.
+        #expect(metrics.contains(#"sheetsync_run_duration_seconds_bucket{job="orders",le="0.5"}"#), "\(metrics)")
+        #expect(metrics.contains(#"sheetsync_scheduler_lateness_seconds_bucket{le="0.1"}"#))
+        #expect(metrics.contains(#"sheetsync_records_total{job="orders"}"#))
+        #expect(metrics.contains(#/sheetsync_rows_total\{job="orders",outcome="inserted"\} [1-9]\d*\n/#), "\(metrics)")
+        #expect(metrics.contains(#"sheetsync_requests{job="orders",status="200"}"#))
+        #expect(metrics.contains("sheetsync_up 1"))
 
         // A second daemon on the same database refuses to run the schedule.
         let second = try CLI.run(["serve", "--http", "off", "--project", path], environment: environment)
