@@ -112,6 +112,18 @@ public actor Daemon: ScheduleDelegate {
         metrics.runFinished(job: name, summary: summary)
     }
 
+    private var notifying = false
+
+    /// Sends the failure notifications that are due (retries of ones that failed), one
+    /// pass at a time; the push loop asks every second.
+    public func sendNotifications() async {
+        guard !notifying, !stopRequest.isRequested else { return }
+        notifying = true
+        let runner = self.runner
+        await runner.sendDueNotifications()
+        notifying = false
+    }
+
     /// Push jobs whose delivery loop is running, by name.
     public var pushLoopJobs: [String] { pushLoops.sorted() }
 

@@ -24,6 +24,8 @@ struct PushLoop: Service {
                     for job in await daemon.claimPushLoops() {
                         group.addTask { await deliver(job) }
                     }
+                    // Failure notifications whose retry came due (those of runs go at once).
+                    group.addTask { await daemon.sendNotifications() }
                     try? await clock.sleep(for: interval)
                 }
             }

@@ -187,6 +187,8 @@ public enum ConfigSchema {
             "on": described("Push: which changes are sent.", array(of: enumeration(operations))),
             "delivery": delivery,
             "write_back": described("Push: worksheet field → JSON path into the receiver's answer.", map(of: jsonPath)),
+            "notify": oneOf(described("false: no notifications for this job; true: the project's (the default).", type("boolean")),
+                            notify(&types, context: "notify")),
         ], required: ["kind", "worksheet", "request"], description: "A sheetsync job (jobs/NAME.yml). 'sheetsync validate' checks what a schema cannot.")
         // Keys of one kind only: a pull job has no 'delivery', a push job no 'paginate'.
         if case .object(var object) = root {
@@ -248,6 +250,16 @@ public enum ConfigSchema {
         ], required: ["url"])
     }
 
+    static func notify(_ types: inout TypeTable, context: String) -> JSONValue {
+        types.object(context, keys: NodeReader.notifyKeys, [
+            "url": described("The webhook to post to: a {{secret.…}} (a webhook URL is a credential).", template),
+            "on": described("Which events: failure, still_failing, recovery (default all).", array(of: enumeration(NotifySettings.Event.allCases.map(\.rawValue)))),
+            "repeat_after": described("Report a job that keeps failing again every N failures in a row (default 10; 0: never).", integer(0...10_000)),
+            "attempts": described("Attempts per message, the first included (default 5).", integer(1...100)),
+            "backoff": described("Delays between attempts (default [10s, 1m, 5m, 30m]).", array(of: duration)),
+        ], required: ["url"], description: "Failure notifications: a JSON message with a Slack-compatible 'text' when a job fails, keeps failing or recovers.")
+    }
+
     // MARK: - schema/*.yml
 
     static func worksheet(_ types: inout TypeTable) -> JSONValue {
@@ -285,6 +297,7 @@ public enum ConfigSchema {
                 "user_agent": type("string"),
             ]),
             "retention": retention,
+            "notify": notify(&types, context: "notify"),
         ], description: "sheetsync project settings (sheetsync.yml). Every key is optional.")
     }
 }

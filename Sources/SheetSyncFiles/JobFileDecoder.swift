@@ -6,7 +6,7 @@ import Yams
 /// project's worksheets, environment and secrets. Every problem is reported with
 /// its position; decoding carries on past errors so that one pass finds them all.
 struct JobFileDecoder {
-    static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request", "overlap", "missed", "max_catchup"]
+    static let commonKeys = ["kind", "description", "worksheet", "schedule", "timezone", "params", "request", "overlap", "missed", "max_catchup", "notify"]
     static let pullKeys = commonKeys + ["paginate", "records", "key", "fields", "children", "incremental", "steps", "write", "skip_unchanged"]
     static let pushKeys = commonKeys + ["when", "on", "fields", "delivery", "write_back"]
     // The keys of each nested mapping: `ConfigSchema` builds the editors' JSON Schema from
@@ -129,12 +129,21 @@ struct JobFileDecoder {
         let overlap = mapping.value("overlap").flatMap { reader.enumValue($0, "overlap", as: OverlapPolicy.self) }
         let missed = mapping.value("missed").flatMap { reader.enumValue($0, "missed", as: MissedPolicy.self) }
         let maxCatchup = mapping.value("max_catchup").flatMap { reader.int($0, "max_catchup", range: 1...10_000) }
+        var notify = JobNotify.project
+        if let n = mapping.value("notify") {
+            if n.scalar != nil {
+                if let on = reader.bool(n, "notify") { notify = on ? .project : .off }
+            } else if let settings = reader.notify(n, "notify") {
+                notify = .custom(settings)
+            }
+        }
         guard let kind, !sink.hasErrors else { return nil }
         var job = JobDefinition(name: name, kind: kind, worksheet: worksheetName, schedule: schedule, timezone: timezone,
                                 description: description, params: params, file: sink.file)
         if let overlap { job.overlap = overlap }
         if let missed { job.missed = missed }
         if let maxCatchup { job.maxCatchup = maxCatchup }
+        job.notify = notify
         return job
     }
 

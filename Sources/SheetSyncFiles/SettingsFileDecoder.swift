@@ -14,7 +14,7 @@ import Yams
 /// retention: { requests: 30d, runs: 90d, rejects: 90d, deliveries: 90d, step_failures: 90d }   # or 'forever'
 /// ```
 struct SettingsFileDecoder {
-    static let rootKeys = ["database", "timezone", "secrets_file", "env", "proxy", "http", "retention"]
+    static let rootKeys = ["database", "timezone", "secrets_file", "env", "proxy", "http", "retention", "notify"]
     static let proxyKeys = ["url", "username", "password"]
     static let httpKeys = ["max_response_bytes", "user_agent"]
 
@@ -66,6 +66,7 @@ struct SettingsFileDecoder {
                 if let value = retention(node, "retention.\(key)") { settings.retention[key] = value }
             }
         }
+        if let n = map.value("notify") { settings.notify = reader.notify(n, "notify") }
         return settings
     }
 

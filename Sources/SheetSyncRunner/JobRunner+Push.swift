@@ -9,6 +9,8 @@ import SheetSyncTransform
 /// What a push pass did.
 public struct PushSummary: Sendable {
     public var job: String
+    /// The run recorded for the pass (nil when nothing was due and no run was recorded).
+    public var run: Int64?
     public var delivered = 0
     public var failed = 0
     public var skipped = 0
@@ -67,6 +69,10 @@ extension JobRunner {
         let started = ContinuousClock.now
         var summary = await pushPass(job, wait: wait, dryRun: dryRun, trigger: trigger)
         summary.duration = ContinuousClock.now - started
+        if !dryRun {
+            let status: RunStatus = summary.error != nil || summary.disabled != nil ? .failed : (summary.failed > 0 ? .partial : .succeeded)
+            await notifyAfterRun(job, run: summary.run, status: status, errorMessage: summary.errorMessage)
+        }
         return summary
     }
 
@@ -93,6 +99,7 @@ extension JobRunner {
                 return summary
             }
             let run = try database.beginRun(job: job.name, trigger: trigger)
+            summary.run = run
             // Recorded when this block is left; errors are caught inside it, so that the
             // run's record says the pass failed (a defer runs before an outer catch).
             defer {

@@ -201,6 +201,8 @@ public struct JobRunner: Sendable {
         } catch {
             logger.error("could not record the end of run \(run): \(error.message)")
         }
+        // Backfill windows report in their own output; every other run may notify.
+        if trigger != .backfill { await notifyAfterRun(job, run: run, status: summary.status, errorMessage: summary.errorMessage) }
         return summary
     }
 }

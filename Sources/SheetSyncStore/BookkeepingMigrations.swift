@@ -233,6 +233,26 @@ enum BookkeepingMigrations {
             PRIMARY KEY (worksheet, key)
         ) WITHOUT ROWID;
         """),
+        // Failure notifications (`notify:`), queued in the run's end and sent with retries,
+        // as push deliveries are: the ledger says what was sent and what failed.
+        (13, "v13-notifications", """
+        CREATE TABLE _sheetsync_notifications (
+            id INTEGER PRIMARY KEY,
+            notification_id TEXT NOT NULL UNIQUE,   -- sent as webhook-id: the same on every attempt
+            job TEXT NOT NULL,
+            event TEXT NOT NULL,                    -- failure, still_failing, recovery
+            run_id INTEGER,
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending',  -- pending, delivered, failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            last_status INTEGER,
+            last_error TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            delivered_at TEXT
+        );
+        CREATE INDEX _sheetsync_notifications_due ON _sheetsync_notifications(state, next_attempt_at);
+        """),
     ]
 
     /// Applies every migration not yet recorded.

@@ -30,6 +30,8 @@ public struct JobDefinition: Sendable, Hashable {
     public var missed: MissedPolicy = .once
     /// With `missed: all`, at most this many catch-up runs.
     public var maxCatchup = 100
+    /// `notify:` of the job: the project's (default), none, or its own.
+    public var notify: JobNotify = .project
     /// The file the job came from, relative to the project.
     public var file: String
 

@@ -12,6 +12,8 @@ public struct ProjectSettings: Sendable, Hashable {
     public var http: HTTPDefaults
     /// How long the ledgers keep their rows (`retention:`).
     public var retention: RetentionSettings
+    /// Failure notifications for every job (`notify:`); nil: none.
+    public var notify: NotifySettings?
 
     public init(database: String? = nil, timezone: String? = nil, env: [String: String] = [:], secretsFile: String? = nil,
                 proxy: ProxySettings? = nil, http: HTTPDefaults = HTTPDefaults(), retention: RetentionSettings = RetentionSettings()) {
