@@ -11,7 +11,9 @@ struct SchemaCommand: AsyncParsableCommand {
         discussion: paragraphs("""
             The schemas list every key the loader accepts, with its type: an editor with the YAML \
             language server completes and checks them. Put this line first in a file to use one:
+
               # yaml-language-server: $schema=../.sheetsync/job.schema.json
+
             'sheetsync init' writes the three files to .sheetsync/ and puts that line in its files; \
             --write DIR writes them elsewhere. 'sheetsync validate' still checks what a schema cannot \
             (paths, templates, references).

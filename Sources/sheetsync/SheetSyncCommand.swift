@@ -32,10 +32,23 @@ struct SheetSyncCommand: AsyncParsableCommand {
         }
         do {
             var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+            do {
+                if var asyncCommand = command as? AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+            } catch let error as ValidationError {
+                // A value refused while running (`state --set foo=1`) is shown with the
+                // command's own usage, not the root's.
+                let name = type(of: command)._commandName
+                FileHandle.standardError.write(Data("""
+                    Error: \(error.message)
+                    Usage: \(usageString(for: type(of: command)))
+                      See 'sheetsync \(name) --help' for more information.
+
+                    """.utf8))
+                Foundation.exit(64)
             }
         } catch {
             exit(withError: error)

@@ -81,4 +81,16 @@ struct CommandLineHelpTests {
         let json = try CLI.run(["run", "orders", "--log-level", "debug", "--log-format", "json", "--project", project.url.path])
         #expect(json.stderr.contains(#/"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"/#), "\(json.stderr)")
     }
+
+    /// A value refused once the command runs showed the root's usage ("sheetsync <subcommand>").
+    @Test func aRefusedValueShowsTheCommandsUsage() throws {
+        let project = try ProjectDirectory(files: ProjectDirectory.orders.merging([
+            "jobs/orders.yml": "kind: pull\nworksheet: orders\nrequest: { url: 'http://127.0.0.1:9/orders' }\n",
+        ]) { $1 })
+        let result = try CLI.run(["state", "orders", "--set", "foo=1", "--project", project.url.path])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("Error: --set expects cursor=VALUE, got 'foo=1'"), "\(result.stderr)")
+        #expect(result.stderr.contains("Usage: sheetsync state "), "\(result.stderr)")
+        #expect(!result.stderr.contains("sheetsync <subcommand>"), "\(result.stderr)")
+    }
 }
