@@ -234,7 +234,7 @@ public enum ConfigSchema {
         return types.object(context, keys: JobFileDecoder.requestKeys, [
             "method": enumeration(HTTPRequestSpec.Method.allCases.map(\.rawValue)),
             "url": described("The URL: static and dynamic parts ({{env.API}}/orders).", template),
-            "query": described("Query parameters: name → template (a value of templates that render empty is left out).", templateMap),
+            "query": described("Query parameters: name → template (an empty {{state.…}} value is left out).", templateMap),
             "headers": described("Headers: name → template.", templateMap),
             "body": bodyOrRecord,
             "timeout": duration,

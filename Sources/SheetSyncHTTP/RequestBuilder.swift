@@ -24,10 +24,12 @@ public struct RequestBuilder: Sendable {
             var query: [(String, String)] = []
             for item in spec.query {
                 let value = try item.value.renderText(values)
-                // A value made of templates that render empty is left out, as most clients do
-                // (`updated_since={{state.cursor}}` on a first run sent `updated_since=`, which
-                // APIs refuse as a bad date); a literal "" is sent as `name=`, as written.
-                if value.isEmpty, !item.value.references.isEmpty { continue }
+                // A value of saved state that is empty — no state yet — is left out:
+                // `updated_since={{state.cursor}}` on a first run sent `updated_since=`, which
+                // APIs refuse as a bad date. Any other empty value is sent as `name=`: a blank
+                // given on purpose (`--param ip=`, a literal "").
+                let references = item.value.references
+                if value.isEmpty, !references.isEmpty, references.allSatisfy({ $0.source == .state }) { continue }
                 query.append((item.name, value))
             }
             query += extraQuery
