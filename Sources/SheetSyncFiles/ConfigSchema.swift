@@ -281,7 +281,7 @@ public enum ConfigSchema {
     static func settings(_ types: inout TypeTable) -> JSONValue {
         let kept = described("How long to keep them: 30d, 12h, or forever.", duration)
         let retention = types.object("retention", keys: RetentionSettings.keys, [
-            "requests": kept, "runs": kept, "rejects": kept, "deliveries": kept, "step_failures": kept,
+            "requests": kept, "runs": kept, "rejects": kept, "deliveries": kept, "step_failures": kept, "notifications": kept,
         ])
         return types.object("", keys: SettingsFileDecoder.rootKeys, [
             "database": described("The SQLite file (relative to the project; its directory is created).", type("string")),

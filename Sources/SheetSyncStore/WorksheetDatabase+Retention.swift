@@ -61,6 +61,8 @@ extension WorksheetDatabase {
             ("rejects", "_sheetsync_rejects", "rejected_at < \(cutoff(retention.rejects))", []),
             ("deliveries", "_sheetsync_deliveries",
              "state IN ('delivered', 'skipped') AND coalesce(delivered_at, created_at) < \(cutoff(retention.deliveries))", []),
+            ("notifications", "_sheetsync_notifications",
+             "state IN ('delivered', 'failed') AND created_at < \(cutoff(retention.notifications))", []),
         ]
     }
 }

@@ -31,6 +31,11 @@ struct PruneTests {
             ('p', 'orders', '[3]', 'chg_3', 'insert', 3, 'pending', \(old), NULL),       -- undelivered: kept
             ('p', 'orders', '[4]', 'chg_4', 'insert', 4, 'failed', \(old), NULL),        -- undelivered: kept
             ('p', 'orders', '[5]', 'chg_5', 'insert', 5, 'delivered', \(now), \(now));   -- recent: kept
+        INSERT INTO _sheetsync_notifications (notification_id, job, event, payload, state, created_at) VALUES
+            ('ntf_1', 'o', 'failure', '{}', 'delivered', \(old)),   -- removed
+            ('ntf_2', 'o', 'failure', '{}', 'failed', \(old)),      -- removed
+            ('ntf_3', 'o', 'recovery', '{}', 'pending', \(old)),    -- waiting to be sent: kept
+            ('ntf_4', 'o', 'recovery', '{}', 'delivered', \(now));  -- recent: kept
         """
 
     static let counts = """
@@ -38,7 +43,8 @@ struct PruneTests {
                (SELECT group_concat(url) FROM (SELECT url FROM _sheetsync_requests ORDER BY id)) || ' | ' ||
                (SELECT group_concat(reason) FROM _sheetsync_rejects) || ' | ' ||
                (SELECT group_concat(error) FROM _sheetsync_step_failures) || ' | ' ||
-               (SELECT group_concat(change_id) FROM (SELECT change_id FROM _sheetsync_deliveries ORDER BY id)) AS ledgers
+               (SELECT group_concat(change_id) FROM (SELECT change_id FROM _sheetsync_deliveries ORDER BY id)) || ' | ' ||
+               (SELECT group_concat(notification_id) FROM (SELECT notification_id FROM _sheetsync_notifications ORDER BY id)) AS ledgers
         """
 
     func seeded(settings: String? = nil) throws -> ProjectDirectory {
@@ -54,12 +60,12 @@ struct PruneTests {
     @Test func pruneRemovesWhatRetentionSaysAndPrintsIt() throws {
         let project = try seeded()
         let path = project.url.path
-        let all = "1,2,3,4 | http://x/1,http://x/2,http://x/3,http://x/4 | old,new | old,new | chg_1,chg_2,chg_3,chg_4,chg_5"
+        let all = "1,2,3,4 | http://x/1,http://x/2,http://x/3,http://x/4 | old,new | old,new | chg_1,chg_2,chg_3,chg_4,chg_5 | ntf_1,ntf_2,ntf_3,ntf_4"
         #expect(try queryValue(Self.counts, project: path) == all)
 
         let dry = try CLI.run(["prune", "--dry-run", "--project", path])
         #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
-        for line in ["runs: 2 ", "requests: 2 ", "rejects: 1 ", "step_failures: 1 ", "deliveries: 2 "] {
+        for line in ["runs: 2 ", "requests: 2 ", "rejects: 1 ", "step_failures: 1 ", "deliveries: 2 ", "notifications: 2 "] {
             #expect(dry.stdout.contains(line), "missing '\(line)' in:\n\(dry.stdout)")
         }
         #expect(dry.stderr.contains("nothing was removed"), "\(dry.stderr)")
@@ -68,12 +74,12 @@ struct PruneTests {
         let prune = try CLI.run(["prune", "--project", path])
         #expect(prune.status == 0, "\(prune.stdout)\(prune.stderr)")
         #expect(prune.stdout.contains("runs: 2 removed"), "\(prune.stdout)")
-        #expect(try queryValue(Self.counts, project: path) == "2,4 | http://x/3,http://x/4 | new | new | chg_3,chg_4,chg_5")
+        #expect(try queryValue(Self.counts, project: path) == "2,4 | http://x/3,http://x/4 | new | new | chg_3,chg_4,chg_5 | ntf_3,ntf_4")
 
         // Nothing left to remove.
         let again = try CLI.run(["prune", "--project", path])
         #expect(again.stdout.contains("runs: 0 removed"), "\(again.stdout)")
-        #expect(try queryValue(Self.counts, project: path) == "2,4 | http://x/3,http://x/4 | new | new | chg_3,chg_4,chg_5")
+        #expect(try queryValue(Self.counts, project: path) == "2,4 | http://x/3,http://x/4 | new | new | chg_3,chg_4,chg_5 | ntf_3,ntf_4")
     }
 
     @Test func retentionIsReadFromSheetsyncYml() throws {
@@ -82,7 +88,7 @@ struct PruneTests {
         let path = project.url.path
         let prune = try CLI.run(["prune", "--project", path])
         #expect(prune.status == 0, "\(prune.stdout)\(prune.stderr)")
-        #expect(try queryValue(Self.counts, project: path) == "1,2,3,4 | http://x/1,http://x/3,http://x/4 | new | new | chg_1,chg_2,chg_3,chg_4,chg_5")
+        #expect(try queryValue(Self.counts, project: path) == "1,2,3,4 | http://x/1,http://x/3,http://x/4 | new | new | chg_1,chg_2,chg_3,chg_4,chg_5 | ntf_3,ntf_4")
     }
 
     @Test func badRetentionIsReportedAtItsPosition() throws {

@@ -13,8 +13,10 @@ public struct RetentionSettings: Sendable, Hashable {
     public var deliveries: Duration?
     /// `_sheetsync_step_failures`.
     public var stepFailures: Duration?
+    /// `_sheetsync_notifications` that were delivered or failed for good.
+    public var notifications: Duration? = .seconds(90 * 86_400)
 
-    public static let keys = ["requests", "runs", "rejects", "deliveries", "step_failures"]
+    public static let keys = ["requests", "runs", "rejects", "deliveries", "step_failures", "notifications"]
 
     public init(requests: Duration? = .seconds(30 * 86_400), runs: Duration? = .seconds(90 * 86_400),
                 rejects: Duration? = .seconds(90 * 86_400), deliveries: Duration? = .seconds(90 * 86_400),
@@ -34,6 +36,7 @@ public struct RetentionSettings: Sendable, Hashable {
             case "runs": runs
             case "rejects": rejects
             case "deliveries": deliveries
+            case "notifications": notifications
             default: stepFailures
             }
         }
@@ -43,6 +46,7 @@ public struct RetentionSettings: Sendable, Hashable {
             case "runs": runs = newValue
             case "rejects": rejects = newValue
             case "deliveries": deliveries = newValue
+            case "notifications": notifications = newValue
             default: stepFailures = newValue
             }
         }
