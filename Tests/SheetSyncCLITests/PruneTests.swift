@@ -31,11 +31,11 @@ struct PruneTests {
             ('p', 'orders', '[3]', 'chg_3', 'insert', 3, 'pending', \(old), NULL),       -- undelivered: kept
             ('p', 'orders', '[4]', 'chg_4', 'insert', 4, 'failed', \(old), NULL),        -- undelivered: kept
             ('p', 'orders', '[5]', 'chg_5', 'insert', 5, 'delivered', \(now), \(now));   -- recent: kept
-        INSERT INTO _sheetsync_notifications (notification_id, job, event, payload, state, created_at) VALUES
-            ('ntf_1', 'o', 'failure', '{}', 'delivered', \(old)),   -- removed
-            ('ntf_2', 'o', 'failure', '{}', 'failed', \(old)),      -- removed
-            ('ntf_3', 'o', 'recovery', '{}', 'pending', \(old)),    -- waiting to be sent: kept
-            ('ntf_4', 'o', 'recovery', '{}', 'delivered', \(now));  -- recent: kept
+        INSERT INTO _sheetsync_notifications (notification_id, job, event, payload, state, created_at, next_attempt_at) VALUES
+            ('ntf_1', 'o', 'failure', '{}', 'delivered', \(old), \(old)),                   -- removed
+            ('ntf_2', 'o', 'failure', '{}', 'failed', \(old), \(old)),                      -- removed
+            ('ntf_3', 'o', 'recovery', '{}', 'pending', \(old), '2999-01-01T00:00:00Z'),   -- waiting for its retry: kept
+            ('ntf_4', 'o', 'recovery', '{}', 'delivered', \(now), \(now));                  -- recent: kept
         """
 
     static let counts = """
@@ -108,7 +108,7 @@ struct PruneTests {
         let serve = try ChildProcess(["serve", "--http", "off", "--project", path])
         defer { serve.stop() }
         let pruned = try eventually(within: 60) {
-            try queryValue(Self.counts, project: path) == "2,4 | http://x/3,http://x/4 | new | new | chg_3,chg_4,chg_5"
+            try queryValue(Self.counts, project: path) == "2,4 | http://x/3,http://x/4 | new | new | chg_3,chg_4,chg_5 | ntf_3,ntf_4"
         }
         let left = try queryValue(Self.counts, project: path)
         #expect(pruned, "the daemon did not prune: \(left)\n\(serve.stderr.suffix(2000))")
