@@ -68,8 +68,11 @@ extension JobRunner {
 
     /// Sends every notification that is due, once each; failures are rescheduled.
     public func sendDueNotifications() async {
-        guard let database, let due = try? database.dueNotifications(now: WorksheetDatabase.timestamp(Date())), !due.isEmpty else { return }
+        let now = WorksheetDatabase.timestamp(Date())
+        guard let database, let due = try? database.dueNotifications(now: now), !due.isEmpty else { return }
         for message in due {
+            // One sender per message: the request's timeout is 10 s, the claim a minute.
+            guard (try? database.claimNotification(message.id, now: now, until: WorksheetDatabase.timestamp(Date().addingTimeInterval(60)))) == true else { continue }
             let job = project.job(named: message.job)
             guard let settings = (job?.notify ?? .project).resolved(project: project.settings.notify) else {
                 try? database.finishNotification(message.id, delivered: false, status: nil,

@@ -63,6 +63,18 @@ extension WorksheetDatabase {
         }
     }
 
+    /// Takes a due message for sending: moves its next attempt to `until`, so that another
+    /// sender (the daemon's loop beside a run that just ended, another process) does not send
+    /// it at the same time; a sender that dies mid-send leaves it to be sent again then.
+    /// False when someone else took it first.
+    public func claimNotification(_ id: Int64, now: String, until: String) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: "UPDATE _sheetsync_notifications SET next_attempt_at = ? WHERE id = ? AND state = 'pending' AND next_attempt_at <= ?",
+                           arguments: [until, id, now])
+            return db.changesCount == 1
+        }
+    }
+
     /// Records an attempt: delivered, retried at `nextAttempt`, or failed for good (nil).
     public func finishNotification(_ id: Int64, delivered: Bool, status: Int?, error: String?, nextAttempt: String?) throws(StoreError) {
         try write { db in
