@@ -80,4 +80,41 @@ struct InitCLITests {
         #expect(piped.status == 0)
         #expect(!piped.stderr.contains("records/s") && !piped.stderr.contains("\u{1B}"), "\(piped.stderr.debugDescription)")
     }
+
+    /// Issue 18: a per-record step without its own Authorization header got 401 on every
+    /// call. It sends the job request's headers (same origin), unless `inherit_headers: false`.
+    @Test func aPerRecordStepSendsTheJobsTokenThroughTheBinary() throws {
+        let parent = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let directory = parent.appendingPathComponent("p")
+        #expect(try CLI.run(["init", directory.path]).status == 0)
+        let jobFile = directory.appendingPathComponent("jobs/customers.yml")
+        let job = try String(contentsOf: jobFile, encoding: .utf8)
+            .replacingOccurrences(of: "  name: \"$.name\"\n", with: "")
+            .replacingOccurrences(of: "request:\n  url: \"{{env.SHOP_URL}}/v1/customers\"", with: """
+                steps:
+                  - name: order
+                    per_record: true
+                    request: { url: "{{env.SHOP_URL}}/v1/orders/ord_00001", retry: { attempts: 1 } }
+                    fields: { name: $.id }
+                request:
+                  url: "{{env.SHOP_URL}}/v1/customers"
+                """)
+        #expect(job.contains("per_record: true") && !job.contains("name: \"$.name\""), "\(job)")
+        try job.write(to: jobFile, atomically: true, encoding: .utf8)
+        let (shop, url, token) = try startDemoShop()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        let env = ["SHOP_URL": url, "SHOP_TOKEN": token]
+
+        let run = try CLI.run(["run", "customers", "--project", directory.path], environment: env)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        let names = try CLI.run(["query", "--project", directory.path, "--format", "csv", "SELECT count(*) FROM customers WHERE name = 'ord_00001'"])
+        #expect(names.stdout.split(whereSeparator: \.isNewline).last == "50", "\(names.stdout)")
+
+        try job.replacingOccurrences(of: "    per_record: true\n", with: "    per_record: true\n    inherit_headers: false\n")
+            .write(to: jobFile, atomically: true, encoding: .utf8)
+        let without = try CLI.run(["run", "customers", "--project", directory.path], environment: env)
+        #expect(without.status == 1, "\(without.stdout)\(without.stderr)")
+        #expect(without.stderr.contains("HTTP 401"), "\(without.stderr)")
+    }
 }
