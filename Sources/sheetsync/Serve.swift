@@ -7,7 +7,7 @@ import SheetSyncFiles
 /// `sheetsync serve`: the scheduler daemon.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run every job on its schedule until SIGTERM/SIGINT, with /healthz, /metrics and /status on loopback.",
+        abstract: "Run every job on its schedule until SIGTERM/SIGINT, with a status page at / and /healthz, /metrics, /status on loopback.",
         discussion: paragraphs("""
             Pull jobs run on their 'schedule'; push jobs deliver continuously (checked every second).
             SIGTERM or SIGINT stops new work: runs in flight stop after the page being written (recorded
@@ -72,7 +72,7 @@ struct Serve: AsyncParsableCommand {
         let session: DaemonSession
         do {
             session = try await DaemonSession(project: project, database: database, configuration: configuration, logger: logger) { url in
-                Output.err("sheetsync serve: endpoints at \(url)/healthz, /status, /metrics")
+                Output.err("sheetsync serve: endpoints at \(url)/healthz, /status, /metrics; the status page at \(url)/")
             }
         } catch let error as DaemonError {
             Output.err("error: \(error.message)")
