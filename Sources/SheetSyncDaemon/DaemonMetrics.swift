@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Metrics
 import Prometheus
 import SheetSyncRunner
@@ -58,13 +59,25 @@ public final class DaemonMetrics: Sendable {
     /// The text `/metrics` serves: what was recorded, and the ledgers' current numbers read
     /// from the database (deliveries by state, recorded requests by status).
     func exposition(database: WorksheetDatabase) -> String {
-        for count in (try? database.deliveryCounts()) ?? [] {
-            Gauge(label: "sheetsync_deliveries", dimensions: [("job", count.job), ("state", count.state)], factory: factory).record(count.count)
-        }
-        for count in (try? database.requestStatusCounts()) ?? [] {
-            Gauge(label: "sheetsync_requests", dimensions: [("job", count.job), ("status", count.status)], factory: factory).record(count.count)
-        }
+        setGauges("sheetsync_deliveries", names: ["job", "state"], ((try? database.deliveryCounts()) ?? []).map { ([$0.job, $0.state], $0.count) })
+        setGauges("sheetsync_requests", names: ["job", "status"], ((try? database.requestStatusCounts()) ?? []).map { ([$0.job, $0.status], $0.count) })
         return registry.emitToString()
+    }
+
+    /// Label sets each database-read gauge has been given, so that one the database no longer
+    /// returns (no pending delivery left: its GROUP BY row is gone) reads 0 rather than its
+    /// last value.
+    private let gaugeLabels = Mutex<[String: Set<[String]>]>([:])
+
+    private func setGauges(_ label: String, names: [String], _ values: [(labels: [String], count: Int)]) {
+        let current = Set(values.map(\.labels))
+        let gone = gaugeLabels.withLock { seen -> Set<[String]> in
+            let stale = (seen[label] ?? []).subtracting(current)
+            seen[label, default: []].formUnion(current)
+            return stale
+        }
+        for labels in gone { Gauge(label: label, dimensions: Array(zip(names, labels)), factory: factory).record(0) }
+        for (labels, count) in values { Gauge(label: label, dimensions: Array(zip(names, labels)), factory: factory).record(count) }
     }
 }
 

@@ -21,9 +21,11 @@ public enum StatusPage {
     }
 
     public static func render(project: Project, database: WorksheetDatabase, upcoming: [String: Date], now: Date = Date()) -> String {
-        let runs = (try? database.runs(job: nil, limit: 500)) ?? []
+        // Each job's own last run (as /status reads it): a job that runs hourly beside jobs that
+        // run every second has its last run far outside the recent ones.
         var lastRun: [String: RunRecord] = [:]
-        for run in runs where lastRun[run.job] == nil { lastRun[run.job] = run }
+        for job in project.jobs { lastRun[job.name] = (try? database.runs(job: job.name, limit: 1))?.first }
+        let runs = (try? database.runs(job: nil, limit: 500)) ?? []
         let failures = runs.filter { $0.status == "failed" || $0.status == "partial" || $0.status == "interrupted" }.prefix(10)
         var deliveries: [String: [String: Int]] = [:]
         for count in (try? database.deliveryCounts()) ?? [] { deliveries[count.job, default: [:]][count.state] = count.count }
@@ -61,12 +63,9 @@ public enum StatusPage {
             var error = ""
             if let run = lastRun[job.name] {
                 last = "<span class=\"status \(escape(cssClass(run.status)))\">\(escape(run.status))</span> \(escape(run.startedAt))"
-                if let counts = run.deliveries {
-                    result = counts.map { "\($0.outcome == "pending" ? "waiting" : $0.outcome) \($0.count)" }.joined(separator: ", ")
-                } else {
-                    result = "\(run.inserted) inserted, \(run.updated) updated, \(run.unchanged) unchanged" + (run.rejected > 0 ? ", \(run.rejected) rejected" : "")
-                }
-                error = [run.errorCode.map { "[\($0)]" }, run.errorMessage].compactMap { $0 }.joined(separator: " ")
+                result = run.deliveriesText
+                    ?? "\(run.inserted) inserted, \(run.updated) updated, \(run.unchanged) unchanged" + (run.rejected > 0 ? ", \(run.rejected) rejected" : "")
+                error = run.errorText
             }
             html += "<tr data-job=\"\(escape(job.name))\"><td>\(escape(job.name))</td><td>\(escape(job.kind.name))</td><td>\(escape(job.worksheet))</td>"
             html += "<td>\(escape(schedule))</td><td>\(escape(next))</td><td>\(last)</td><td>\(escape(result))</td><td class=\"error\">\(escape(String(error.prefix(500))))</td></tr>\n"
@@ -91,7 +90,7 @@ public enum StatusPage {
         } else {
             html += "<table id=\"failures\"><thead><tr><th>run</th><th>job</th><th>started</th><th>status</th><th>error</th></tr></thead><tbody>\n"
             for run in failures {
-                let error = [run.errorCode.map { "[\($0)]" }, run.errorMessage].compactMap { $0 }.joined(separator: " ")
+                let error = run.errorText
                 html += "<tr><td class=\"num\">\(run.id)</td><td>\(escape(run.job))</td><td>\(escape(run.startedAt))</td>"
                 html += "<td><span class=\"status \(escape(cssClass(run.status)))\">\(escape(run.status))</span></td><td class=\"error\">\(escape(String(error.prefix(500))))</td></tr>\n"
             }

@@ -41,6 +41,17 @@ public struct RunRecord: Sendable {
     /// For a push job's run: deliveries by outcome (`delivered`, `failed`, `skipped`,
     /// `pending`), from its details; nil for pull runs, which count rows.
     public var deliveries: [(outcome: String, count: Int)]?
+
+    /// A push run's deliveries as `history` and the status page show them
+    /// (`delivered 50, failed 0, skipped 2, waiting 0`); nil for pull runs.
+    public var deliveriesText: String? {
+        deliveries.map { counts in counts.map { "\($0.outcome == "pending" ? "waiting" : $0.outcome) \($0.count)" }.joined(separator: ", ") }
+    }
+
+    /// The error as shown to people: `[code] message`, either part when present ("" for none).
+    public var errorText: String {
+        [errorCode.map { "[\($0)]" }, errorMessage].compactMap { $0 }.joined(separator: " ")
+    }
 }
 
 /// Counts of one page or run, per worksheet.

@@ -65,11 +65,8 @@ struct History: AsyncParsableCommand {
                 let rows = run.deliveries == nil
                     ? [String(run.inserted), String(run.updated), String(run.unchanged)] + (showsSkipped ? [String(run.skipped)] : []) + [String(run.rejected)]
                     : Array(repeating: "-", count: showsSkipped ? 5 : 4)
-                let pushed = run.deliveries.map { counts in
-                    counts.map { "\($0.outcome == "pending" ? "waiting" : $0.outcome) \($0.count)" }.joined(separator: ", ")
-                }
-                return [String(run.id), run.job, run.trigger, run.startedAt, run.status, String(run.requests)] + rows
-                    + [[pushed, run.errorCode.map { "[\($0)]" }, run.errorMessage].compactMap { $0 }.joined(separator: " ")]
+                let result = [run.deliveriesText, run.errorText.isEmpty ? nil : run.errorText].compactMap { $0 }.joined(separator: " ")
+                return [String(run.id), run.job, run.trigger, run.startedAt, run.status, String(run.requests)] + rows + [result]
             }))
     }
 }
