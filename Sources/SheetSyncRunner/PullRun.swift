@@ -318,7 +318,7 @@ final class PullRun {
         let mode = pull.write
         let children = children(of: page)
         let halfway = halfway()
-        let first = Self.confirming(page.unchanged, children: reader.mapper.childWorksheets, sheets: sheets)
+        let first = Self.confirming(page, children: reader.mapper.childWorksheets, sheets: sheets)
         let write = Task {
             let counts = try database.writePage(rows: batches, into: worksheet, children: children, rejects: page.rejects, job: job, run: run,
                                                 state: state, stepFailures: stepFailures, requests: requests, halfway: halfway, write: mode,
@@ -357,10 +357,25 @@ final class PullRun {
         page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
     }
 
-    private static func confirming(_ unchanged: UnchangedRecords?, children: [String],
+    /// What the page's transaction does first, for a job that skips unchanged records: a
+    /// page skipped whole is confirmed (or, its digest gone, read record by record and
+    /// written); records skipped one by one are confirmed (`confirmUnchanged`); the page's
+    /// digest is handed to the sink, to store once the page is written.
+    private static func confirming(_ page: TransformedPage, children: [String],
                                    sheets: [String: WorksheetDefinition]) -> (@Sendable (PageSink) throws -> Void)? {
-        guard let unchanged else { return nil }
-        return { sink in try confirmUnchanged(unchanged, sink, children: children, sheets: sheets) }
+        let (unchanged, whole) = (page.unchanged, page.whole)
+        guard unchanged != nil || whole != nil else { return nil }
+        return { sink in
+            sink.page = whole?.digest
+            if let whole, whole.skipped {
+                if try sink.confirmUnchangedPage(children: children) { return }
+                guard let read = try whole.remap?() else { return }
+                sink.page = read.whole?.digest
+                try sink.write(read.rows, children: Self.children(of: read, sheets: sheets), rejects: read.rejects)
+                return
+            }
+            try confirmUnchanged(unchanged, sink, children: children, sheets: sheets)
+        }
     }
 
     /// In the page's transaction: the records the reader skipped as unchanged are counted
@@ -423,5 +438,9 @@ struct WorksheetDigests: StoredDigests {
 
     func lookUp(_ keys: [[SQLValue]]) throws -> [StoredDigest?] {
         try database.storedDigests(keys: keys, worksheet: worksheet)
+    }
+
+    func page(_ digest: [UInt8]) throws -> PageDigest? {
+        try database.storedPage(digest, worksheet: worksheet)
     }
 }

@@ -253,6 +253,27 @@ enum BookkeepingMigrations {
         );
         CREATE INDEX _sheetsync_notifications_due ON _sheetsync_notifications(state, next_attempt_at);
         """),
+        // Digests of whole pages (`skip_unchanged`): a page whose bytes are those of a page
+        // every record of which is still as it made it is not split or read at all. Each
+        // record's digest names the page it was last stored or confirmed with; the triggers
+        // drop a page's digest as soon as one of its records' digests goes (another writer's
+        // guard) or moves to another page (see `WorksheetDatabase+Digests`).
+        (14, "v14-page-digests", """
+        ALTER TABLE _sheetsync_digests ADD COLUMN page BLOB;
+        CREATE TABLE _sheetsync_page_digests (
+            worksheet TEXT NOT NULL,
+            digest BLOB NOT NULL,
+            records INTEGER NOT NULL,
+            cursor TEXT,
+            child_rows TEXT,
+            outline TEXT NOT NULL,                  -- the page without its records (what pagination reads)
+            PRIMARY KEY (worksheet, digest)
+        ) WITHOUT ROWID;
+        CREATE TRIGGER _sheetsync_page_digest_gone AFTER DELETE ON _sheetsync_digests WHEN OLD.page IS NOT NULL
+        BEGIN DELETE FROM _sheetsync_page_digests WHERE worksheet = OLD.worksheet AND digest = OLD.page; END;
+        CREATE TRIGGER _sheetsync_page_digest_moved AFTER UPDATE ON _sheetsync_digests WHEN OLD.page IS NOT NULL AND (OLD.page IS NOT NEW.page OR OLD.digest IS NOT NEW.digest)
+        BEGIN DELETE FROM _sheetsync_page_digests WHERE worksheet = OLD.worksheet AND digest = OLD.page; END;
+        """),
     ]
 
     /// Applies every migration not yet recorded.

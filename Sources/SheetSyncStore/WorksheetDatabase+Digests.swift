@@ -29,6 +29,20 @@ import SheetSyncCore
 /// worksheet stores them (`json_array` of the stored values, on both sides). A schema change
 /// (`migrate`) drops every digest and guard; the next run of the job makes its guards again
 /// before it reads or stores a digest.
+///
+/// Whole pages (a page held in memory, the usual case): the page's bytes are digested too
+/// (`RecordDigester.pageDigest`). A page is stored in `_sheetsync_page_digests` (its record
+/// count, largest cursor value, child row counts and the page without its records) once
+/// every record of it is stored or confirmed with it, each record's digest naming the page
+/// (`page`); triggers on `_sheetsync_digests` drop the page's digest the moment one of its
+/// records' digests is deleted (by a guard: someone else wrote the row) or changes or moves
+/// to another page (a later page wrote the same key). The next sync reads nothing of a page
+/// whose digest is stored: it counts its records unchanged in the page's transaction after
+/// confirming the page's digest is still there, and reads the page record by record if it
+/// is gone. A page with any record written (a changed record) is stored only when all of
+/// its other records already name it; a later sync of the same bytes, whose records are
+/// then all confirmed, moves them to the page and stores it. A page with a rejected record
+/// or two records with one key is never stored whole.
 extension WorksheetDatabase {
     /// One worksheet a pull job writes and its direct child worksheets, each with the
     /// columns linking it to the parent's key (child column, parent key field).
@@ -89,6 +103,7 @@ extension WorksheetDatabase {
                                            arguments: [digestTriggerPrefix.count, digestTriggerPrefix])
         for trigger in triggers { try db.execute(sql: "DROP TRIGGER IF EXISTS \(SQL.quote(trigger))") }
         try db.execute(sql: "DELETE FROM _sheetsync_digests")
+        try db.execute(sql: "DELETE FROM _sheetsync_page_digests")
     }
 
     static func literal(_ text: String) -> String {
@@ -119,6 +134,16 @@ extension WorksheetDatabase {
         }
     }
 
+    /// What is stored for the page whose digest is `digest`, nil for nothing: a hint read
+    /// outside any page's transaction, confirmed in it (`PageSink.confirmUnchangedPage`).
+    public func storedPage(_ digest: [UInt8], worksheet: String) throws(StoreError) -> PageDigest? {
+        try read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT records, cursor, outline FROM _sheetsync_page_digests WHERE worksheet = ? AND digest = ?"),
+                                             arguments: [worksheet, Data(digest)]) else { return nil }
+            return PageDigest(digest: digest, records: row["records"], cursor: row["cursor"], outline: row["outline"])
+        }
+    }
+
     /// `json_array(?2, …)` for a key of `width` values bound from the second parameter on:
     /// the key as the guards compare it (`json_array` of the stored values).
     static func keyArray(_ width: Int) -> String {
@@ -140,7 +165,7 @@ extension PageSink {
         // written again, so the later record wins.
         try storeDigests()
         let check = BoundStatement(try db.cachedStatement(sql: """
-            SELECT child_rows FROM _sheetsync_digests WHERE worksheet = ?1 AND key = \(WorksheetDatabase.keyArray(width)) AND digest = ?\(width + 2)
+            SELECT child_rows, page FROM _sheetsync_digests WHERE worksheet = ?1 AND key = \(WorksheetDatabase.keyArray(width)) AND digest = ?\(width + 2)
             """), db)
         check.bind(worksheet.name, at: 1)
         var stale: [Int] = []
@@ -151,9 +176,13 @@ extension PageSink {
             var found = false
             try check.forEachRow { row in
                 found = true
-                guard case .text(let counts) = row.column(0) else { return }
-                for (level, count) in counts.split(separator: ",").enumerated() where level < childRows.count {
-                    childRows[level] += Int(count) ?? 0
+                var rows: [Int] = []
+                if case .text(let counts) = row.column(0) { rows = counts.split(separator: ",").map { Int($0) ?? 0 } }
+                for (level, count) in rows.enumerated() where level < childRows.count { childRows[level] += count }
+                if let page {
+                    pageKeys.insert(key)
+                    addPageChildRows(rows)
+                    if row.column(1) != .blob(page.digest) { pageMovedKeys.append(key) }
                 }
             }
             if !found { stale.append(position) }
@@ -163,14 +192,74 @@ extension PageSink {
         return stale
     }
 
+    /// In the page's transaction: whether the whole page (`page`) is still stored — every
+    /// record of it as it made its rows, nobody wrote them since — and if so counts its
+    /// records and their child rows unchanged. When it returns false the caller reads the
+    /// page record by record and writes it.
+    public func confirmUnchangedPage(children: [String]) throws -> Bool {
+        guard let page else { return false }
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT records, child_rows FROM _sheetsync_page_digests WHERE worksheet = ? AND digest = ?"),
+                                         arguments: [worksheet.name, Data(page.digest)]) else { return false }
+        counts.byWorksheet[worksheet.name, default: UpsertCounts()].unchanged += row["records"] as Int
+        let rows = (row["child_rows"] as String?)?.split(separator: ",").map { Int($0) ?? 0 } ?? []
+        for (name, count) in zip(children, rows) { counts.byWorksheet[name, default: UpsertCounts()].unchanged += count }
+        self.page = nil  // nothing to store again
+        return true
+    }
+
+    private func addPageChildRows(_ rows: [Int]) {
+        if pageChildRows.count < rows.count { pageChildRows += Array(repeating: 0, count: rows.count - pageChildRows.count) }
+        for (level, count) in rows.enumerated() { pageChildRows[level] += count }
+    }
+
     /// Keeps the digests of rows about to be written, to store after the page's writes.
     func keepDigests(of rows: RowBatch) {
         guard rows.digests.count == rows.rows.count, !rows.digests.isEmpty else { return }
         let keyIndexes = worksheet.key.compactMap { rows.columns.firstIndex(of: $0) }
         guard keyIndexes.count == worksheet.key.count else { return }
         for (index, row) in rows.rows.enumerated() where !rows.digests[index].digest.isEmpty {
-            pendingDigests.append((keyIndexes.map { row[$0] }, rows.digests[index]))
+            let key = keyIndexes.map { row[$0] }
+            pendingDigests.append((key, rows.digests[index]))
+            if page != nil {
+                pageKeys.insert(key)
+                addPageChildRows(rows.digests[index].childRows)
+                pageWroteRecords = true
+            }
         }
+    }
+
+    /// Whether a key's values are stored as they are bound (same storage class): then the
+    /// key as the guards compute it (`json_array` of the stored values) is built from them
+    /// without reading the row back. Not so for a `number` key (stored as REAL whatever was
+    /// bound), nor for `insert` or `update`, which may leave no row.
+    var keysBindAsStored: Bool {
+        let boundTypes: Set<FieldType> = [.text, .integer, .boolean, .decimal, .date, .datetime]
+        return mode == .upsert && worksheet.key.allSatisfy { worksheet.field(named: $0).map { boundTypes.contains($0.type) } ?? false }
+    }
+
+    /// Stores the page's digest when every record of it is stored or confirmed with it (see
+    /// the rule above): records confirmed with another page's digest are moved to this one
+    /// first, when the page wrote none (a page with changes waits for a sync that confirms
+    /// it whole, so a sync with changes spread over every page does no extra writes).
+    func storePageDigest() throws {
+        guard let page, keysBindAsStored, !pageRejected, pageKeys.count == page.records else { return }
+        let width = worksheet.key.count
+        if !pageMovedKeys.isEmpty {
+            guard !pageWroteRecords else { return }
+            let move = BoundStatement(try db.cachedStatement(sql: """
+                UPDATE _sheetsync_digests SET page = ?1 WHERE worksheet = ?\(width + 2) AND key = \(WorksheetDatabase.keyArray(width))
+                """), db)
+            move.bind(.blob(page.digest), at: 1)
+            move.bind(worksheet.name, at: Int32(width + 2))
+            for key in pageMovedKeys {
+                for (position, value) in key.enumerated() { move.bind(value, at: Int32(position + 2)) }
+                _ = try move.execute()
+            }
+        }
+        try db.execute(sql: """
+            INSERT OR REPLACE INTO _sheetsync_page_digests (worksheet, digest, records, cursor, child_rows, outline) VALUES (?, ?, ?, ?, ?, ?)
+            """, arguments: [worksheet.name, Data(page.digest), page.records, page.cursor,
+                             pageChildRows.isEmpty ? nil : pageChildRows.map(String.init).joined(separator: ","), page.outline])
     }
 
     /// Stores the digests of the records this page wrote (after their children, whose
@@ -181,29 +270,27 @@ extension PageSink {
         guard !pendingDigests.isEmpty else { return }
         let key = worksheet.key
         let store: BoundStatement
-        // The key as the guards compute it is `json_array` of the stored values. An upsert
-        // leaves every row of the page in place, and for these types the values bound are
-        // stored as they are (same storage class): the key is built from them, without
-        // reading the row back. Otherwise (a `number` key, stored as REAL whatever was
-        // bound; `insert` or `update`, which may leave no row) it is read from the row.
-        let boundTypes: Set<FieldType> = [.text, .integer, .boolean, .decimal, .date, .datetime]
-        if mode == .upsert, key.allSatisfy({ worksheet.field(named: $0).map { boundTypes.contains($0.type) } ?? false }) {
+        // An update, not a replace, of a stored digest: the triggers that drop the digest of
+        // the page it named see it (a replace's delete fires no trigger).
+        let replace = "ON CONFLICT (worksheet, key) DO UPDATE SET digest = excluded.digest, cursor = excluded.cursor, child_rows = excluded.child_rows, page = excluded.page"
+        if keysBindAsStored {
             store = BoundStatement(try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO _sheetsync_digests (worksheet, digest, cursor, child_rows, key) VALUES (?1, ?2, ?3, ?4, json_array(\((0..<key.count).map { "?\($0 + 5)" }.joined(separator: ", "))))
+                INSERT INTO _sheetsync_digests (worksheet, digest, cursor, child_rows, page, key) VALUES (?1, ?2, ?3, ?4, ?5, json_array(\((0..<key.count).map { "?\($0 + 6)" }.joined(separator: ", ")))) \(replace)
                 """), db)
         } else {
-            let match = key.enumerated().map { "t.\(SQL.quote($0.element)) = ?\($0.offset + 5)" }.joined(separator: " AND ")
+            let match = key.enumerated().map { "t.\(SQL.quote($0.element)) = ?\($0.offset + 6)" }.joined(separator: " AND ")
             store = BoundStatement(try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO _sheetsync_digests (worksheet, digest, cursor, child_rows, key)
-                SELECT ?1, ?2, ?3, ?4, json_array(\(key.map { "t.\(SQL.quote($0))" }.joined(separator: ", "))) FROM \(SQL.quote(worksheet.name)) t WHERE \(match)
+                INSERT INTO _sheetsync_digests (worksheet, digest, cursor, child_rows, page, key)
+                SELECT ?1, ?2, ?3, ?4, ?5, json_array(\(key.map { "t.\(SQL.quote($0))" }.joined(separator: ", "))) FROM \(SQL.quote(worksheet.name)) t WHERE \(match) \(replace)
                 """), db)
         }
         store.bind(worksheet.name, at: 1)
+        store.bind(page.map { .blob($0.digest) } ?? .null, at: 5)
         for (keyValues, digest) in pendingDigests {
             store.bind(.blob(digest.digest), at: 2)
             store.bind(digest.cursor.map(SQLValue.text) ?? .null, at: 3)
             store.bind(digest.childRows.isEmpty ? .null : .text(digest.childRows.map(String.init).joined(separator: ",")), at: 4)
-            for (position, value) in keyValues.enumerated() { store.bind(value, at: Int32(position + 5)) }
+            for (position, value) in keyValues.enumerated() { store.bind(value, at: Int32(position + 6)) }
             _ = try store.execute()
         }
         pendingDigests = []

@@ -160,6 +160,7 @@ extension WorksheetDatabase {
                     throw error
                 }
                 try sink.storeDigests()
+                try sink.storePageDigest()
                 try db.execute(sql: "DELETE FROM _sheetsync_writing")
                 try Self.saveState(state, job: job, db)
                 return sink.counts
@@ -356,6 +357,17 @@ public final class PageSink {
     /// The digests to store once the page's rows and children are written (see
     /// `WorksheetDatabase+Digests`).
     var pendingDigests: [(key: [SQLValue], digest: RecordDigest)] = []
+    /// The whole page, when its digest is to be stored once every record of it is stored
+    /// or confirmed with it (see `WorksheetDatabase+Digests`); set before anything is written.
+    public var page: PageDigest?
+    /// Of the page: the keys of its records stored or confirmed, their child rows per child
+    /// worksheet, those confirmed whose digest names another page, whether any was written,
+    /// whether any was rejected.
+    var pageKeys = Set<[SQLValue]>()
+    var pageChildRows: [Int] = []
+    var pageMovedKeys: [[SQLValue]] = []
+    var pageWroteRecords = false
+    var pageRejected = false
 
     init(db: Database, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)? = nil, mode: WriteMode = .upsert) {
         self.db = db
@@ -381,6 +393,7 @@ public final class PageSink {
             skippedKeys = []
         }
         if !rejects.isEmpty {
+            pageRejected = true
             let statement = try db.cachedStatement(sql: "INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES (?, ?, ?, ?, ?)")
             for reject in rejects {
                 try statement.execute(arguments: [job, run, reject.worksheet, reject.reason, reject.raw])

@@ -32,6 +32,8 @@ public typealias StoredDigest = RecordDigest
 public protocol StoredDigests: Sendable {
     /// What is stored for each row key (nil: nothing).
     func lookUp(_ keys: [[SQLValue]]) throws -> [StoredDigest?]
+    /// What is stored for the page whose digest is `digest` (nil: nothing).
+    func page(_ digest: [UInt8]) throws -> PageDigest?
 }
 
 extension PageReader {

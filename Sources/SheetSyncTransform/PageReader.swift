@@ -102,10 +102,29 @@ public struct PageReader: Sendable {
             let records = mapper.job.readsResponseMetadata ? [JSONValue.object(JSONObject())] : []
             return (.object(JSONObject()), try mapper.transform(records: records, metadata: metadata))
         }
+        // A job that skips unchanged records digests the whole page first: a page stored
+        // whole is not read at all (see `WorksheetDatabase+Digests`).
+        let pageDigest = mapper.digester?.forResponse(mapper.job.readsResponseMetadata ? metadata : nil).pageDigest(body)
         var page: TransformedPage?
         do {
+            if let pageDigest, let stored, let known = try stored.page(pageDigest) {
+                var skipped = TransformedPage(rows: RowBatch(columns: mapper.columns), recordCount: known.records)
+                skipped.cursorMax = known.cursor
+                let reader = self
+                skipped.whole = WholePage(digest: known, skipped: true) {
+                    try reader.read(body, metadata: metadata, stored: nil).page
+                }
+                var document = JSONValue.null
+                try Self.parsing { document = try JSONReader.parse(Array(known.outline.utf8)) }
+                return (document, skipped)
+            }
             let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, metadata: metadata, batchSize: .max, stored: stored) { page = $0 }
-            return (outline.document, page ?? TransformedPage(rows: RowBatch(columns: mapper.columns)))
+            var result = page ?? TransformedPage(rows: RowBatch(columns: mapper.columns))
+            if let pageDigest {
+                result.whole = WholePage(digest: PageDigest(digest: pageDigest, records: outline.recordCount, cursor: outline.cursorMax,
+                                                            outline: outline.document.jsonText), skipped: false)
+            }
+            return (outline.document, result)
         } catch let error as PageReadError {
             throw error
         } catch {

@@ -31,6 +31,11 @@ public struct RecordDigester: Sendable {
         self.hash = hash
     }
 
+    /// The digest of a whole page's bytes (the store keeps these apart from records').
+    func pageDigest(_ body: [UInt8]) -> [UInt8] {
+        hash(seed + Array("page\n".utf8) + body)
+    }
+
     /// The digest of one record's bytes.
     func digest(_ record: UnsafeBufferPointer<UInt8>, buffer: inout [UInt8]) -> [UInt8] {
         buffer.removeAll(keepingCapacity: true)

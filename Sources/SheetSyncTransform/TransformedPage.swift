@@ -19,6 +19,9 @@ public struct TransformedPage: Sendable {
     public var unchanged: UnchangedRecords?
     /// Which of the mapping's paths found a member in the page's records.
     public var matches = PathMatches()
+    /// The whole page's digest, for a job that skips unchanged records (a page read from
+    /// memory): stored with the page, or, when `skipped`, found stored already.
+    public var whole: WholePage?
 
     public init(rows: RowBatch, children: [ChildRows] = [], rejects: [Reject] = [], recordCount: Int = 0) {
         self.rows = rows
@@ -74,5 +77,23 @@ public struct PathMatches: Sendable, Equatable {
             for field in found[level].indices where other.found[level][field] { found[level][field] = true }
             mapped[level] += other.mapped[level]
         }
+    }
+}
+
+/// A page read from memory by a job that skips unchanged records: its digest, to store once
+/// every record of it is stored or confirmed (`PageSink.page`), or, when the store held it
+/// already, the page not read at all: no rows, its record count and cursor as stored.
+public struct WholePage: Sendable {
+    public var digest: PageDigest
+    /// The store held the page's digest: nothing of it was read.
+    public var skipped: Bool
+    /// When skipped: the page read record by record (without asking the store), for when
+    /// the page's transaction finds its digest gone.
+    public let remap: (@Sendable () throws -> TransformedPage)?
+
+    public init(digest: PageDigest, skipped: Bool, remap: (@Sendable () throws -> TransformedPage)? = nil) {
+        self.digest = digest
+        self.skipped = skipped
+        self.remap = remap
     }
 }

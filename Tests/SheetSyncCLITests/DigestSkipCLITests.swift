@@ -68,6 +68,7 @@ struct DigestSkipCLITests {
         #expect(try sync().stdout.contains("orders: 5 inserted"))
         #expect(try state(project) == synced)
         #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests WHERE worksheet = 'orders'") == "5")
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_page_digests") == "1")
         let outbox = try shell(project, "SELECT count(*) FROM _sheetsync_outbox")
         let stamps = try shell(project, "SELECT group_concat(_updated_at) FROM orders; SELECT group_concat(_updated_at) FROM items")
 
@@ -86,10 +87,13 @@ struct DigestSkipCLITests {
             INSERT INTO items (order_id, sku, qty) VALUES ('o4', 'Z', 1);
             """)
         #expect(try shell(project, "SELECT group_concat(key) FROM (SELECT key FROM _sheetsync_digests ORDER BY key)") == #"["o5"]"#)
+        // …and with them the page's digest: the page is read record by record.
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_page_digests") == "0")
         let repaired = try sync()
         #expect(try state(project) == synced, "\(repaired.stdout)")
         #expect(repaired.stdout.contains("orders: 0 inserted, 1 updated, 4 unchanged"), "\(repaired.stdout)")
         #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests") == "5")
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_page_digests") == "1")
 
         // The skip is real: a write the guards cannot see (inside a transaction marked as a
         // pull page's own, which sheetsync never commits) is left as it is by the next sync.
@@ -101,6 +105,7 @@ struct DigestSkipCLITests {
         try "key: [id]\nfields:\n  id: text\n  status: text\n  note: text\n".write(to: project.url.appendingPathComponent("schema/orders.yml"), atomically: true, encoding: .utf8)
         #expect(try CLI.run(["migrate", "--project", path], environment: environment).status == 0)
         #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests") == "0")
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_page_digests") == "0")
         #expect(try shell(project, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_sheetsync\\_digest\\_%' ESCAPE '\\'") == "0")
         _ = try sync()
         #expect(try shell(project, "SELECT status FROM orders WHERE id = 'o5'") == "new")
@@ -196,5 +201,95 @@ struct DigestSkipCLITests {
         let second = try sync()
         #expect(try shell(project, "SELECT status FROM orders WHERE id = 'k'") == "first", "\(second.stdout)")
         #expect(second.stdout.contains("orders: 0 inserted, 2 updated, 1499 unchanged"), "\(second.stdout)")
+    }
+
+    /// Whole pages: a page whose records are all as it left them is stored whole and not read
+    /// next time; a changed record, a record another page wrote, another writer's edit or a
+    /// rejected record each keep a page from being skipped whole, and the rows always end up
+    /// as the API sent them.
+    @Test func aPageIsSkippedWholeOnlyWhileEveryRecordOfItIsAsItLeftIt() throws {
+        let job = """
+            kind: pull
+            worksheet: orders
+            request: { url: "{{env.API}}/page1", retry: { attempts: 1 } }
+            paginate: { style: next_url, next: $.next }
+            skip_unchanged: true
+            records: $.data
+            fields: { id: $.id, status: $.status }
+            children:
+              - worksheet: items
+                records: $.items
+                fields: { order_id: $parent.id, sku: $.sku, qty: $.qty }
+            """
+        let project = try ProjectDirectory(files: ["schema/orders.yml": Self.files["schema/orders.yml"]!, "schema/items.yml": Self.files["schema/items.yml"]!,
+                                                   "jobs/orders-sync.yml": job])
+        let apiFiles = try ProjectDirectory(files: [:])
+        let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+        defer { server.stop() }
+        func order(_ id: String, _ status: String, qty: String = "1") -> String { #"{"id": "\#(id)", "status": "\#(status)", "items": [{"sku": "A", "qty": \#(qty)}]}"# }
+        func serve(_ first: [String], _ second: [String]) throws {
+            try #"{"data": [\#(first.joined(separator: ", "))], "next": "\#(url)/page2"}"#
+                .write(to: apiFiles.url.appendingPathComponent("page1.json"), atomically: true, encoding: .utf8)
+            try #"{"data": [\#(second.joined(separator: ", "))]}"#
+                .write(to: apiFiles.url.appendingPathComponent("page2.json"), atomically: true, encoding: .utf8)
+        }
+        func sync(status: Int32 = 0) throws -> String {
+            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
+            #expect(result.status == status, "\(result.stdout)\(result.stderr)")
+            return result.stdout
+        }
+        func pages() throws -> String { try shell(project, "SELECT count(*) FROM _sheetsync_page_digests") }
+        func orders() throws -> String { try shell(project, "SELECT group_concat(id || ':' || status, ' ') FROM (SELECT * FROM orders ORDER BY id)") }
+
+        try serve([order("o1", "new"), order("o2", "new")], [order("o3", "new"), order("o4", "new")])
+        #expect(try sync().contains("orders: 4 inserted"))
+        #expect(try pages() == "2")
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_digests WHERE page IS NULL") == "0")
+        #expect(try shell(project, "SELECT count(DISTINCT page) FROM _sheetsync_digests") == "2")
+
+        // Unchanged: both pages skipped whole, nothing written; a write no guard sees stays.
+        _ = try shell(project, "BEGIN; INSERT INTO _sheetsync_writing VALUES (1); UPDATE orders SET status = 'unseen' WHERE id = 'o3'; DELETE FROM _sheetsync_writing; COMMIT;")
+        let unchanged = try sync()
+        #expect(unchanged.contains("orders: 0 inserted, 0 updated, 4 unchanged"), "\(unchanged)")
+        #expect(unchanged.contains("items: 0 inserted, 0 updated, 4 unchanged"), "\(unchanged)")
+        #expect(try orders() == "o1:new o2:new o3:unseen o4:new")
+        _ = try shell(project, "UPDATE orders SET status = 'edited' WHERE id = 'o3'")
+        #expect(try pages() == "1", "the edit dropped page 2's digest")
+        #expect(try sync().contains("orders: 0 inserted, 1 updated, 3 unchanged"))
+        #expect(try orders() == "o1:new o2:new o3:new o4:new")
+        #expect(try pages() == "2")
+
+        // A changed record: its page is written record by record and not stored whole (o4
+        // still names the old page); the next sync of the same bytes confirms it whole.
+        try serve([order("o1", "new"), order("o2", "new")], [order("o3", "paid"), order("o4", "new")])
+        #expect(try sync().contains("orders: 0 inserted, 1 updated, 3 unchanged"))
+        #expect(try pages() == "1")
+        #expect(try sync().contains("orders: 0 inserted, 0 updated, 4 unchanged"))
+        #expect(try pages() == "2")
+        #expect(try shell(project, "SELECT count(DISTINCT page) FROM _sheetsync_digests") == "2")
+
+        // o2 moves to page 2 with other values: page 1's digest goes (its o2 is no longer as
+        // page 1 made it), and o2 ends as page 2 says.
+        try serve([order("o1", "new")], [order("o2", "moved"), order("o3", "paid"), order("o4", "new")])
+        #expect(try sync().contains("orders: 0 inserted, 1 updated, 3 unchanged"))
+        #expect(try orders() == "o1:new o2:moved o3:paid o4:new")
+        #expect(try sync().contains("orders: 0 inserted, 0 updated, 4 unchanged"))
+        #expect(try pages() == "2")
+        // The same key twice in a page: never stored whole; the later record wins.
+        try serve([order("o1", "new")], [order("o2", "first"), order("o2", "second"), order("o3", "paid"), order("o4", "new")])
+        _ = try sync()
+        _ = try sync()
+        #expect(try pages() == "1")
+        #expect(try orders() == "o1:new o2:second o3:paid o4:new")
+
+        // A record with a rejected child row: its page is never stored whole, and the
+        // record is written on every sync.
+        try serve([order("o1", "new"), order("o5", "new", qty: #""lots""#)], [order("o2", "moved"), order("o3", "paid"), order("o4", "new")])
+        #expect(try sync(status: 2).contains("orders: 1 inserted, 1 updated, 3 unchanged"))
+        #expect(try sync(status: 2).contains("orders: 0 inserted, 0 updated, 5 unchanged"))
+        // Stored: page 2, and the earlier page 1 that held o1 alone (still true of o1), not
+        // this page 1 of two records.
+        #expect(try shell(project, "SELECT group_concat(records) FROM (SELECT records FROM _sheetsync_page_digests ORDER BY records)") == "1,3")
+        #expect(try shell(project, "SELECT count(*) FROM _sheetsync_rejects WHERE worksheet = 'items'") == "2")
     }
 }

@@ -21,7 +21,7 @@ struct WorksheetStoreTests {
         #expect(pragmas.0 == "wal")
         #expect(pragmas.1 == 10_000)
         #expect(pragmas.2 == 1)
-        let migrations = ["v1-bookkeeping", "v2-backfills", "v3-step-failures", "v4-push", "v5-payload-seals", "v6-batches-and-origin", "v7-run-owners", "v8-in-flight", "v9-skipped-count", "v10-test-values", "v11-record-digests", "v12-raw-record-digests", "v13-notifications"]
+        let migrations = ["v1-bookkeeping", "v2-backfills", "v3-step-failures", "v4-push", "v5-payload-seals", "v6-batches-and-origin", "v7-run-owners", "v8-in-flight", "v9-skipped-count", "v10-test-values", "v11-record-digests", "v12-raw-record-digests", "v13-notifications", "v14-page-digests"]
         #expect(try database.appliedMigrations() == migrations)
         // Opening again applies nothing twice.
         #expect(try WorksheetDatabase(path: file.path).appliedMigrations() == migrations)
@@ -29,7 +29,7 @@ struct WorksheetStoreTests {
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '\\_sheetsync\\_%' ESCAPE '\\' ORDER BY name")
         }
         #expect(tables == ["_sheetsync_backfill_windows", "_sheetsync_backfills", "_sheetsync_deliveries", "_sheetsync_digests", "_sheetsync_fields",
-                           "_sheetsync_migrations", "_sheetsync_notifications", "_sheetsync_outbox", "_sheetsync_pushed", "_sheetsync_rejects", "_sheetsync_requests",
+                           "_sheetsync_migrations", "_sheetsync_notifications", "_sheetsync_outbox", "_sheetsync_page_digests", "_sheetsync_pushed", "_sheetsync_rejects", "_sheetsync_requests",
                            "_sheetsync_runs", "_sheetsync_schema_changes", "_sheetsync_state", "_sheetsync_step_failures",
                            "_sheetsync_test_values", "_sheetsync_worksheets", "_sheetsync_writing"])
     }

@@ -36,3 +36,23 @@ public struct RecordDigest: Sendable, Hashable {
         self.childRows = childRows
     }
 }
+
+/// What is stored for a whole page whose records may all be skipped next time
+/// (`skip_unchanged`): the page's digest as sent, and what reading it found.
+public struct PageDigest: Sendable, Hashable {
+    /// The page's digest (`RecordDigester.pageDigest`).
+    public var digest: [UInt8]
+    /// Records in the page.
+    public var records: Int
+    /// The largest incremental cursor value among them.
+    public var cursor: String?
+    /// The page as JSON text without its records (`"data": []`): what pagination reads.
+    public var outline: String
+
+    public init(digest: [UInt8], records: Int, cursor: String?, outline: String) {
+        self.digest = digest
+        self.records = records
+        self.cursor = cursor
+        self.outline = outline
+    }
+}
