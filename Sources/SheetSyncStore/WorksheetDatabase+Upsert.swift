@@ -99,7 +99,36 @@ extension WorksheetDatabase {
         }
         var counts = UpsertCounts()
         let middle = halfway == nil ? -1 : batch.rows.count / 2
-        for (index, row) in batch.rows.enumerated() {
+        var start = 0
+        if !checkFirst, mode != .update, batch.rows.count >= insertChunk {
+            // A first load: rows go in `insertChunk` at a time, one statement each (`multiInsertSQL`).
+            let multi = BoundStatement(try db.cachedStatement(sql: multiInsertSQL(columns: batch.columns, worksheet: worksheet, rows: insertChunk)), db)
+            let width = Int32(batch.columns.count)
+            multi.bind(now, at: width * Int32(insertChunk) + 1)
+            multi.bind(source, at: width * Int32(insertChunk) + 2)
+            while start + insertChunk <= batch.rows.count {
+                let chunk = batch.rows[start..<(start + insertChunk)]
+                if (start..<(start + insertChunk)).contains(middle) { halfway?() }
+                for (offset, row) in chunk.enumerated() {
+                    for (position, value) in row.enumerated() { multi.bind(value, at: Int32(offset) * width + Int32(position + 1)) }
+                }
+                let inserted = try multi.execute()
+                counts.inserted += inserted
+                if mode == .insert || inserted == chunk.count {
+                    counts.unchanged += chunk.count - inserted
+                } else {
+                    // Some keys existed (or came twice): each row of the chunk is updated if it
+                    // differs. A row just inserted does not; a later row with a key met earlier
+                    // in the chunk does, as it would have one by one.
+                    var updated = 0
+                    for row in chunk where try updateRow(row) { updated += 1 }
+                    counts.updated += updated
+                    counts.unchanged += chunk.count - inserted - updated
+                }
+                start += insertChunk
+            }
+        }
+        for (index, row) in batch.rows.enumerated() where index >= start {
             if index == middle { halfway?() }
             if mode == .insert {
                 if try insertRow(row) { counts.inserted += 1 } else { counts.unchanged += 1 }
@@ -124,6 +153,25 @@ extension WorksheetDatabase {
             }
         }
         return counts
+    }
+
+    /// Rows per multi-row insert on a first load (`multiInsertSQL`); a batch's last rows
+    /// that do not fill one go one by one.
+    static let insertChunk = 50
+
+    /// `INSERT … VALUES (…), (…), … ON CONFLICT (key) DO NOTHING` for `rows` rows: row `r`'s
+    /// columns are parameters `r·n+1…r·n+n`, the timestamp `rows·n+1`, the source `rows·n+2`.
+    /// One statement per chunk instead of one per row: SQLite's change count says how many
+    /// rows were new, and when all were (a first load) nothing else is needed.
+    static func multiInsertSQL(columns: [String], worksheet: WorksheetDefinition, rows: Int) -> String {
+        let n = columns.count
+        let (time, source) = (rows * n + 1, rows * n + 2)
+        var sql = "INSERT INTO \(SQL.quote(worksheet.name)) (\(columns.map(SQL.quote).joined(separator: ", ")), \"_created_at\", \"_updated_at\", \"_synced_at\", \"_source\") VALUES "
+        sql += (0..<rows).map { row in
+            "(" + (0..<n).map { "?\(row * n + $0 + 1)" }.joined(separator: ", ") + ", ?\(time), ?\(time), ?\(time), ?\(source))"
+        }.joined(separator: ", ")
+        sql += " ON CONFLICT (\(worksheet.key.map(SQL.quote).joined(separator: ", "))) DO NOTHING"
+        return sql
     }
 
     /// The statements of an upsert. Parameters are numbered: `?1…?n` are the

@@ -124,6 +124,41 @@ struct WorksheetStoreTests {
         #expect(try database.upsert(batch, into: sheet, source: "j") == UpsertCounts(inserted: 2, updated: 1))
     }
 
+    /// A batch of new rows goes in 50 at a time (one multi-row insert each); where some keys
+    /// exist already or come twice, each mode counts and leaves the rows exactly as writing
+    /// the same rows one by one does.
+    @Test(arguments: [WriteMode.upsert, .insert])
+    func multiRowInsertsCountAndWriteAsRowByRow(mode: WriteMode) throws {
+        let sheet = WorksheetDefinition(name: "orders", key: ["id"], fields: [.init(name: "id", type: .text), .init(name: "status", type: .text)])
+        // Existing: e10 (same values as the batch), e20 and e70 (other values).
+        let existing = RowBatch(columns: ["id", "status"], rows: [[.text("e10"), .text("s10")], [.text("e20"), .text("old")], [.text("e70"), .text("old")]])
+        // 130 rows, the first new: rows 10, 20 and 70 have the existing keys; row 40 repeats
+        // row 30's key with other values, row 45 row 31's with the same; the last 30 rows go one by one.
+        var rows: [[SQLValue]] = (0..<130).map { [.text("n\($0)"), .text("s\($0)")] }
+        rows[10] = [.text("e10"), .text("s10")]
+        rows[20] = [.text("e20"), .text("s20")]
+        rows[70] = [.text("e70"), .text("s70")]
+        rows[40] = [.text("n30"), .text("changed")]
+        rows[45] = [.text("n31"), .text("s31")]
+        let batch = RowBatch(columns: ["id", "status"], rows: rows)
+        func write(_ batches: [RowBatch]) throws -> (UpsertCounts, [String]) {
+            let file = TemporaryDatabase()
+            let database = try WorksheetDatabase(path: file.path)
+            try database.migrate([sheet])
+            _ = try database.upsert(existing, into: sheet, source: "j")
+            var counts = UpsertCounts()
+            for batch in batches { counts += try database.upsert(batch, into: sheet, source: "j", mode: mode) }
+            let stored = try file.rawConnection().read { try String.fetchAll($0, sql: "SELECT id || '=' || status FROM orders ORDER BY id") }
+            return (counts, stored)
+        }
+        let (together, storedTogether) = try write([batch])
+        let (oneByOne, storedOneByOne) = try write(rows.map { RowBatch(columns: ["id", "status"], rows: [$0]) })
+        #expect(together == oneByOne)
+        #expect(storedTogether == storedOneByOne)
+        #expect(together.inserted == 125)
+        #expect(together == (mode == .upsert ? UpsertCounts(inserted: 125, updated: 3, unchanged: 2) : UpsertCounts(inserted: 125, unchanged: 5)))
+    }
+
     @Test func openInTheSqlite3ShellWhileHeld() throws {
         let file = TemporaryDatabase()
         let database = try WorksheetDatabase(path: file.path)
