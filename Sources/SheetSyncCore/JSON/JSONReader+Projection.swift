@@ -40,6 +40,9 @@ extension JSONReader {
         var members: [JSONObject.Member] = []
         skipWhitespace()
         if peek(UInt8(ascii: "}")) { index += 1; depth -= 1; return .object(JSONObject(members)) }
+        // At most the projection's members are kept (fewer when some are missing or a name
+        // comes twice… then the array grows as usual): one allocation instead of several.
+        members.reserveCapacity(projection.members.count)
         while true {
             skipWhitespace()
             guard peek(UInt8(ascii: "\"")) else { throw error("unexpected \(describeCurrent()), expected a member name in double quotes") }
