@@ -292,4 +292,46 @@ struct DigestSkipCLITests {
         #expect(try shell(project, "SELECT group_concat(records) FROM (SELECT records FROM _sheetsync_page_digests ORDER BY records)") == "1,3")
         #expect(try shell(project, "SELECT count(*) FROM _sheetsync_rejects WHERE worksheet = 'items'") == "2")
     }
+
+    /// Records are found by key, whatever the key holds (quotes, backslashes, non-ASCII,
+    /// numbers written as text, integers, two columns): the key as the page stores it and
+    /// as the reader and the page's transaction look it up is the same text.
+    @Test(arguments: [("key: [id]", "id: text"), ("key: [id]", "id: integer"), ("key: [region, id]", "id: text")])
+    func recordsAreSkippedWhateverTheirKeyHolds(key: String, idType: String) throws {
+        let job = """
+            kind: pull
+            worksheet: orders
+            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
+            skip_unchanged: true
+            records: $.data
+            fields: { region: $.region, id: $.id, status: $.status }
+            """
+        let project = try ProjectDirectory(files: ["schema/orders.yml": "\(key)\nfields:\n  region: text\n  \(idType)\n  status: text\n",
+                                                   "jobs/orders-sync.yml": job])
+        let ids = idType == "id: integer" ? ["1", "22", "-3"] : [#""o\"1\\x""#, #""é ü 😀""#, #""007""#]
+        // Two pages' worth of records in one page: the reader looks up, the page confirms.
+        let records = ids.enumerated().map { #"{"region": "eu", "id": \#($0.element), "status": "s\#($0.offset)"}"# }
+        let apiFiles = try ProjectDirectory(files: ["orders.json": #"{"data": [\#(records.joined(separator: ", "))]}"#])
+        let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+        defer { server.stop() }
+        func sync() throws -> String {
+            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
+            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+            return result.stdout
+        }
+        #expect(try sync().contains("orders: 3 inserted"))
+        // Page digests off the table (dropping them leaves the records' digests): the next
+        // syncs go record by record.
+        _ = try shell(project, "DELETE FROM _sheetsync_page_digests")
+        // Written where no guard sees it: still there after the next sync proves every record was skipped.
+        _ = try shell(project, "BEGIN; INSERT INTO _sheetsync_writing VALUES (1); UPDATE orders SET status = 'unseen'; DELETE FROM _sheetsync_writing; COMMIT;")
+        #expect(try sync().contains("orders: 0 inserted, 0 updated, 3 unchanged"))
+        #expect(try shell(project, "SELECT group_concat(status) FROM orders") == "unseen,unseen,unseen")
+        // An edit the guards see: that record alone is written again.
+        let first = idType == "id: integer" ? "1" : #"'o"1\x'"#
+        _ = try shell(project, "DELETE FROM _sheetsync_page_digests; UPDATE orders SET status = 'edited' WHERE id = \(first)")
+        #expect(try sync().contains("orders: 0 inserted, 1 updated, 2 unchanged"))
+        #expect(try shell(project, "SELECT status FROM orders WHERE id = \(first)") == "s0")
+        #expect(try shell(project, "SELECT count(*) FROM orders WHERE status = 'unseen'") == "2")
+    }
 }
