@@ -96,9 +96,10 @@ extension RunSummary {
     /// credentials (401, 403, 407), the connection (refused, DNS, TLS), the request or the
     /// job itself. Every window of a backfill would fail the same way.
     public var failsEveryWindow: Bool {
-        guard status == .failed, let code = errorCode else { return false }
-        if ["connection", "tls", "invalid_request", "refused_url", "proxy_authentication", "invalid_job"].contains(code) { return true }
-        guard code == "status", let message = errorMessage else { return false }
-        return ["HTTP 401 ", "HTTP 403 ", "HTTP 407 "].contains { message.hasPrefix($0) }
+        guard status == .failed else { return false }
+        // The status as a number: the recorded code may be the server's own (`request.error`).
+        if let errorStatus, [401, 403, 407].contains(errorStatus) { return true }
+        guard let code = errorCode else { return false }
+        return ["connection", "tls", "invalid_request", "refused_url", "proxy_authentication", "invalid_job"].contains(code)
     }
 }

@@ -186,6 +186,7 @@ public struct JobRunner: Sendable {
             summary.status = failure.code == .interrupted ? .interrupted : failure.continued ? .partial : .failed
             summary.errorCode = failure.recordedCode
             summary.errorMessage = redactor(for: job).redact(failure.message)
+            summary.errorStatus = failure.httpStatus
             // Coded failures only; a shutdown is news, not an error. A run from the command
             // line or a backfill prints its summary with the error: logged again it would
             // show twice (issue 18), so there it is a debug line.

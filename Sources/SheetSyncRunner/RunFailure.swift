@@ -80,6 +80,9 @@ extension JobRunner {
             }
         }
 
+        /// The HTTP status of the response this failure came from, when there was one.
+        var httpStatus: Int? { (underlying as? HTTPStepError)?.status }
+
         /// What the run records as `error_code`.
         var recordedCode: String? {
             code == .unclassified ? nil : remoteCode ?? code.rawValue

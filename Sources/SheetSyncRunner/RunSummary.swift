@@ -14,6 +14,8 @@ public struct RunSummary: Sendable {
     public var duration: Duration = .zero
     public var errorCode: String?
     public var errorMessage: String?
+    /// The HTTP status of the response that failed the run, when one did.
+    public var errorStatus: Int?
     /// Worksheets in the order they should be reported (the job's first, then children).
     public var worksheets: [String] = []
     public var pages = 0

@@ -78,6 +78,8 @@ struct BackfillCLITests {
             fields: { id: $.id, status: $.status, updated_at: $.updated_at }
             """
         files["jobs/orders.yml"] = job
+        // The server's own error code recorded instead of 'status': still a 401.
+        files["jobs/coded.yml"] = job.replacingOccurrences(of: "  retry: { attempts: 1 }\n", with: "  retry: { attempts: 1 }\n  error: { code: $.error.code, message: $.error.message }\n")
         files["jobs/same.yml"] = job.replacingOccurrences(of: #"  query: { updated_since: "{{window.start}}", updated_before: "{{window.end}}" }"# + "\n", with: "")
         let project = try ProjectDirectory(files: files)
         let path = project.url.path
@@ -97,6 +99,13 @@ struct BackfillCLITests {
         #expect(wrong.stderr.split(separator: "\n").filter { $0.hasPrefix("window ") }.count == 1, "\(wrong.stderr)")
         let failed = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs WHERE status = 'failed'", "--format", "csv", "--project", path])
         #expect(csvValue(failed.stdout) == "1", "\(failed.stdout)")
+
+        let coded = try CLI.run(["backfill", "coded"] + range, environment: ["SHOP_URL": url, "SHOP_TOKEN": "wrong"])
+        #expect(coded.status == 1)
+        #expect(coded.stderr.contains("the first window failed and no other was started"), "\(coded.stderr)")
+        #expect(coded.stderr.split(separator: "\n").filter { $0.hasPrefix("window ") }.count == 1, "\(coded.stderr)")
+        let codes = try CLI.run(["query", "SELECT group_concat(DISTINCT error_code) FROM _sheetsync_runs WHERE job = 'coded'", "--format", "csv", "--project", path])
+        #expect(csvValue(codes.stdout) == "unauthorized", "\(codes.stdout)")
 
         let same = try CLI.run(["backfill", "same", "--from", "2024-01-01", "--to", "2024-01-03", "--project", path],
                                environment: ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"])
