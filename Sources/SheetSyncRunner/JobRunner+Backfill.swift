@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SheetSyncCore
 import SheetSyncStore
@@ -30,7 +31,7 @@ extension JobRunner {
                          progress: @Sendable (BackfillReport) -> Void) async throws(StoreError) -> BackfillReport {
         guard let database else { throw StoreError(.cannotOpen, "no database is open") }
         let plan = try database.startBackfill(job: job.name, from: from, to: to, step: step, timezone: timezone,
-                                              windows: windows, restart: restart)
+                                              params: Self.backfillIdentity(params), windows: windows, restart: restart)
         let started = ContinuousClock.now
         var report = BackfillReport(total: plan.windows.count, done: plan.windows.filter(\.done).count, failed: 0, rows: 0,
                                     elapsed: .zero, last: nil, resumed: plan.resumed)
@@ -82,6 +83,14 @@ extension JobRunner {
             }
         }
         return nil
+    }
+
+    /// What a backfill's `--param` values add to its identity: '' for none, otherwise a
+    /// SHA-256 of the names and values in order (the values themselves are not recorded).
+    static func backfillIdentity(_ params: [String: String]) -> String {
+        guard !params.isEmpty else { return "" }
+        let text = params.sorted { $0.key < $1.key }.map { "\($0.key.utf8.count):\($0.key)=\($0.value.utf8.count):\($0.value)" }.joined(separator: "\n")
+        return SHA256.hash(data: Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Whether any request of `job` uses `{{window.…}}`: without, every window of a backfill

@@ -274,6 +274,12 @@ enum BookkeepingMigrations {
         CREATE TRIGGER _sheetsync_page_digest_moved AFTER UPDATE ON _sheetsync_digests WHEN OLD.page IS NOT NULL AND (OLD.page IS NOT NEW.page OR OLD.digest IS NOT NEW.digest)
         BEGIN DELETE FROM _sheetsync_page_digests WHERE worksheet = OLD.worksheet AND digest = OLD.page; END;
         """),
+        // A backfill's `--param` values are part of what it is: the same range with other
+        // parameters is another backfill. Kept as a digest (the values are not recorded);
+        // '' for none, as every backfill before had.
+        (15, "v15-backfill-params", """
+        ALTER TABLE _sheetsync_backfills ADD COLUMN params TEXT NOT NULL DEFAULT '';
+        """),
     ]
 
     /// Applies every migration not yet recorded.

@@ -75,4 +75,36 @@ struct BackfillTests {
             }
         }
     }
+
+    /// The same range with other `--param` values is another backfill: it runs every
+    /// window (before, it found the first one's windows done and ran nothing); the same
+    /// values again are the same backfill. The values are not recorded, only a digest.
+    @Test func otherParametersAreAnotherBackfill() async throws {
+        let failures = WindowFailures()
+        let job = Self.job.replacingOccurrences(of: #"query: { from: "{{window.start}}", to: "{{window.end}}" }"#,
+                                                with: #"query: { from: "{{window.start}}", to: "{{window.end}}", region: "{{param.region}}" }"#)
+        try await withLoopbackServer(PagedAPI.router(failures: failures)) { server in
+            try await withHarness(files: ["schema/records.yml": PaginationTests.schema, "jobs/j.yml": job,
+                                          "sheetsync.yml": "env: { API: '\(server.baseURL)' }\n"], environment: [:]) { harness in
+                let job = try harness.job("j")
+                func backfill(_ region: String) async throws -> BackfillReport {
+                    try await harness.runner.backfill(job, windows: windows(), from: "a", to: "b", step: "10m", timezone: "UTC",
+                                                      concurrency: 1, restart: false, params: ["region": region]) { _ in }
+                }
+                let eu = try await backfill("eu-secretish")
+                #expect(!eu.resumed)
+                #expect(eu.done == 3)
+                #expect(await failures.calls.count == 3)
+                let us = try await backfill("us")
+                #expect(!us.resumed, "another region is another backfill")
+                #expect(us.done == 3)
+                #expect(await failures.calls.count == 6)
+                let again = try await backfill("us")
+                #expect(again.resumed)
+                #expect(await failures.calls.count == 6)
+                #expect(try harness.rows("SELECT count(DISTINCT params) FROM _sheetsync_backfills")[0][0] as Int == 2)
+                #expect(try harness.rows("SELECT count(*) FROM _sheetsync_backfills WHERE params LIKE '%eu-secretish%'")[0][0] as Int == 0)
+            }
+        }
+    }
 }

@@ -21,7 +21,7 @@ struct WorksheetStoreTests {
         #expect(pragmas.0 == "wal")
         #expect(pragmas.1 == 10_000)
         #expect(pragmas.2 == 1)
-        let migrations = ["v1-bookkeeping", "v2-backfills", "v3-step-failures", "v4-push", "v5-payload-seals", "v6-batches-and-origin", "v7-run-owners", "v8-in-flight", "v9-skipped-count", "v10-test-values", "v11-record-digests", "v12-raw-record-digests", "v13-notifications", "v14-page-digests"]
+        let migrations = ["v1-bookkeeping", "v2-backfills", "v3-step-failures", "v4-push", "v5-payload-seals", "v6-batches-and-origin", "v7-run-owners", "v8-in-flight", "v9-skipped-count", "v10-test-values", "v11-record-digests", "v12-raw-record-digests", "v13-notifications", "v14-page-digests", "v15-backfill-params"]
         #expect(try database.appliedMigrations() == migrations)
         // Opening again applies nothing twice.
         #expect(try WorksheetDatabase(path: file.path).appliedMigrations() == migrations)
