@@ -51,6 +51,26 @@ struct DigestSkipCLITests {
             """)
     }
 
+    /// A pull job into `orders` from `{{env.API}}/orders` that skips unchanged records.
+    static func skippingJob(fields: String, extra: String = "") -> String {
+        """
+        kind: pull
+        worksheet: orders
+        request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
+        skip_unchanged: true
+        records: $.data
+        fields: { \(fields) }
+
+        """ + extra
+    }
+
+    /// Runs `orders-sync` against the API at `url`, expecting `status`.
+    func sync(_ project: ProjectDirectory, api url: String, status: Int32 = 0) throws -> CLIResult {
+        let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
+        #expect(result.status == status, "\(result.stdout)\(result.stderr)")
+        return result
+    }
+
     @Test func rowsWrittenByOthersAreWrittenAgainAndUntouchedOnesAreSkipped() throws {
         let apiFiles = try ProjectDirectory(files: ["orders.json": Self.api])
         let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
@@ -124,15 +144,8 @@ struct DigestSkipCLITests {
     /// in order (the later wins, as without skipping); a skipped record still moves the
     /// incremental cursor.
     @Test func theLaterOfTwoRecordsWithOneKeyWinsAndSkippedRecordsMoveTheCursor() throws {
-        let job = """
-            kind: pull
-            worksheet: orders
-            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
-            skip_unchanged: true
-            records: $.data
-            fields: { id: $.id, status: $.status, updated: $.updated }
-            incremental: { cursor: $.updated, start: "2024-01-01T00:00:00Z" }
-            """
+        let job = Self.skippingJob(fields: "id: $.id, status: $.status, updated: $.updated",
+                                   extra: #"incremental: { cursor: $.updated, start: "2024-01-01T00:00:00Z" }"# + "\n")
         let project = try ProjectDirectory(files: ["schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n  updated: datetime\n",
                                                    "jobs/orders-sync.yml": job])
         let apiFiles = try ProjectDirectory(files: ["orders.json": """
@@ -141,11 +154,7 @@ struct DigestSkipCLITests {
             """])
         let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
         defer { server.stop() }
-        func sync() throws -> CLIResult {
-            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
-            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-            return result
-        }
+        func sync() throws -> CLIResult { try self.sync(project, api: url) }
         func cursor() throws -> String { try shell(project, "SELECT value FROM _sheetsync_state WHERE job = 'orders-sync' AND name = 'cursor'") }
         _ = try sync()
         #expect(try cursor() == "2024-03-01T00:00:00Z")
@@ -172,14 +181,7 @@ struct DigestSkipCLITests {
     /// 1,000 records at a time in one transaction): a record skipped in a later batch whose
     /// key an earlier batch wrote is written again, so the later record wins.
     @Test func aLaterBatchOfOnePageSeesTheEarlierBatchesWrites() throws {
-        let job = """
-            kind: pull
-            worksheet: orders
-            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
-            skip_unchanged: true
-            records: $.data
-            fields: { id: $.id, status: $.status, pad: $.pad }
-            """
+        let job = Self.skippingJob(fields: "id: $.id, status: $.status, pad: $.pad")
         let project = try ProjectDirectory(files: ["schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n  pad: text\n",
                                                    "jobs/orders-sync.yml": job])
         let pad = String(repeating: "p", count: 1600)
@@ -189,11 +191,7 @@ struct DigestSkipCLITests {
         let apiFiles = try ProjectDirectory(files: ["orders.json": body([record("k", "first")] + others)])
         let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
         defer { server.stop() }
-        func sync() throws -> CLIResult {
-            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
-            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-            return result
-        }
+        func sync() throws -> CLIResult { try self.sync(project, api: url) }
         #expect(try sync().stdout.contains("orders: 1500 inserted"))
         // k changed in the first batch, then k as stored (its digest known) in the second.
         try body([record("k", "second")] + others[..<1200] + [record("k", "first")] + others[1200...])
@@ -233,11 +231,7 @@ struct DigestSkipCLITests {
             try #"{"data": [\#(second.joined(separator: ", "))]}"#
                 .write(to: apiFiles.url.appendingPathComponent("page2.json"), atomically: true, encoding: .utf8)
         }
-        func sync(status: Int32 = 0) throws -> String {
-            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
-            #expect(result.status == status, "\(result.stdout)\(result.stderr)")
-            return result.stdout
-        }
+        func sync(status: Int32 = 0) throws -> String { try self.sync(project, api: url, status: status).stdout }
         func pages() throws -> String { try shell(project, "SELECT count(*) FROM _sheetsync_page_digests") }
         func orders() throws -> String { try shell(project, "SELECT group_concat(id || ':' || status, ' ') FROM (SELECT * FROM orders ORDER BY id)") }
 
@@ -298,27 +292,15 @@ struct DigestSkipCLITests {
     /// as the reader and the page's transaction look it up is the same text.
     @Test(arguments: [("key: [id]", "id: text"), ("key: [id]", "id: integer"), ("key: [region, id]", "id: text")])
     func recordsAreSkippedWhateverTheirKeyHolds(key: String, idType: String) throws {
-        let job = """
-            kind: pull
-            worksheet: orders
-            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
-            skip_unchanged: true
-            records: $.data
-            fields: { region: $.region, id: $.id, status: $.status }
-            """
+        let job = Self.skippingJob(fields: "region: $.region, id: $.id, status: $.status")
         let project = try ProjectDirectory(files: ["schema/orders.yml": "\(key)\nfields:\n  region: text\n  \(idType)\n  status: text\n",
                                                    "jobs/orders-sync.yml": job])
         let ids = idType == "id: integer" ? ["1", "22", "-3"] : [#""o\"1\\x""#, #""é ü 😀""#, #""007""#]
-        // Two pages' worth of records in one page: the reader looks up, the page confirms.
         let records = ids.enumerated().map { #"{"region": "eu", "id": \#($0.element), "status": "s\#($0.offset)"}"# }
         let apiFiles = try ProjectDirectory(files: ["orders.json": #"{"data": [\#(records.joined(separator: ", "))]}"#])
         let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
         defer { server.stop() }
-        func sync() throws -> String {
-            let result = try CLI.run(["run", "orders-sync", "--project", project.url.path], environment: ["API": url])
-            #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
-            return result.stdout
-        }
+        func sync() throws -> String { try self.sync(project, api: url).stdout }
         #expect(try sync().contains("orders: 3 inserted"))
         // Page digests off the table (dropping them leaves the records' digests): the next
         // syncs go record by record.
