@@ -225,12 +225,15 @@ final class PullRun {
             return try await stream({ each in try body.withUnsafeBufferPointer { try each($0) } }, response: response, url: url)
         }
         let document: JSONValue
-        let page: TransformedPage
+        var page: TransformedPage
         do {
             (document, page) = try reader.read(body, metadata: Self.metadata(response), stored: storedDigests)
         } catch {
             throw failure(error, response: response, url: url)
         }
+        // A page that echoes one of the run's secrets (a `next` link with the API key in
+        // it) is not stored whole: its outline would keep the secret in the database.
+        if let whole = page.whole, !whole.skipped, containsSecret(whole.digest.outline) { page.whole = nil }
         summary.records += page.recordCount
         summary.pages += 1
         pathMatches.merge(page.matches)
@@ -412,11 +415,23 @@ final class PullRun {
     private func stateChanges(after decision: PageDecision) -> [String: String?] {
         guard keepsState else { return [:] }
         if let next = decision.next {
+            // A next position that carries one of the run's secrets (an API echoing its key
+            // in a `next` link) is not saved: the database never holds a secret. An
+            // interrupted run of such a job starts again at its first page (upserts make
+            // that safe; the cursor moves only after the last page).
+            guard !containsSecret(next.json), !containsSecret(requestCursor) else {
+                return [StateKey.resumePosition: nil, StateKey.resumeRequestCursor: nil, StateKey.resumeCursorMax: nil]
+            }
             return [StateKey.resumePosition: next.json, StateKey.resumeRequestCursor: requestCursor, StateKey.resumeCursorMax: cursorMax]
         }
         var changes: [String: String?] = [StateKey.resumePosition: nil, StateKey.resumeRequestCursor: nil, StateKey.resumeCursorMax: nil]
         if pull.incremental != nil, decision.loopError == nil, let cursorMax { changes[StateKey.cursor] = cursorMax }
         return changes
+    }
+
+    /// Whether `text` holds one of the run's secrets (in any form the redactor masks).
+    private func containsSecret(_ text: String) -> Bool {
+        !redactor.isEmpty && redactor.redact(text) != text
     }
 
     // MARK: - Failures

@@ -91,6 +91,47 @@ struct SecretCanaryTests {
         }
     }
 
+    /// An API that echoes its key in the `next` link: the page is not stored whole
+    /// (`skip_unchanged`) and the next position is not saved for resuming — a run killed
+    /// after its first page starts over — so no byte of the database holds the key.
+    @Test func aNextLinkCarryingTheKeyIsNeverStored() throws {
+        let job = """
+            kind: pull
+            worksheet: orders
+            request: { url: "{{env.API}}/page1", query: { api_key: "{{secret.CANARY}}" }, retry: { attempts: 1 } }
+            paginate: { style: next_url, next: $.next }
+            skip_unchanged: true
+            records: $.data
+            fields: { id: $.id, status: $.status }
+            """
+        let project = try ProjectDirectory(files: ["schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n", "jobs/orders.yml": job])
+        let apiFiles = try ProjectDirectory(files: ["page2.json": #"{"data": [{"id": "b", "status": "new"}]}"#])
+        let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+        defer { server.stop() }
+        try #"{"data": [{"id": "a", "status": "new"}], "next": "\#(url)/page2?api_key=\#(Self.canary)"}"#
+            .write(to: apiFiles.url.appendingPathComponent("page1.json"), atomically: true, encoding: .utf8)
+        let environment = ["API": url, "CANARY": Self.canary]
+        func databaseHoldsTheCanary() -> Bool {
+            ["", "-wal"].contains { suffix in
+                (try? Data(contentsOf: project.url.appendingPathComponent("sheetsync.db" + suffix)))?.range(of: Data(Self.canary.utf8)) != nil
+            }
+        }
+
+        let killed = try CLI.run(["run", "orders", "--project", project.url.path], environment: environment.merging(["SHEETSYNC_FAULT": "after-commit:1"]) { $1 })
+        #expect(killed.status != 0)
+        #expect(!databaseHoldsTheCanary(), "the next position was saved with the key")
+        let rerun = try CLI.run(["run", "orders", "--project", project.url.path], environment: environment)
+        #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+        #expect(!(rerun.stdout + rerun.stderr).contains("resuming"), "\(rerun.stderr)")
+        #expect(rerun.stdout.contains("2 records in 2 pages"), "\(rerun.stdout)")
+        let again = try CLI.run(["run", "orders", "--project", project.url.path], environment: environment)
+        #expect(again.stdout.contains("orders: 0 inserted, 0 updated, 2 unchanged"), "\(again.stdout)")
+        let pages = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_page_digests", "--format", "csv", "--project", project.url.path])
+        #expect(csvValue(pages.stdout) == "1", "page 2 only: \(pages.stdout)")
+        #expect(!databaseHoldsTheCanary(), "the canary is in the database")
+        #expect(!(killed.stdout + killed.stderr + rerun.stdout + rerun.stderr + again.stdout + again.stderr).contains(Self.canary))
+    }
+
     // MARK: - Canaries in data and in error bodies (issue 12)
 
     /// `Tests/SheetSyncCLITests/Fixtures/echo_api.py`: an API that returns placeholders as
