@@ -196,6 +196,12 @@ public struct JobRunner: Sendable {
             }
         }
         summary.duration = ContinuousClock.now - started
+        // What the run recorded and prints passes the redactor once more as a whole: no
+        // warning or stop reason may carry a secret a server echoed (each is built from the
+        // job's own text today; this keeps it so).
+        let redactor = redactor(for: job)
+        summary.warnings = summary.warnings.map(redactor.redact)
+        summary.stopReason = summary.stopReason.map(redactor.redact)
         do {
             try database.finishRun(run, status: summary.status, counts: summary.counts, requests: summary.requests,
                                    errorCode: summary.errorCode, errorMessage: summary.errorMessage, details: summary.details)
