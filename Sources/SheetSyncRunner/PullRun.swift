@@ -228,7 +228,7 @@ final class PullRun {
         var page: TransformedPage
         do {
             (document, page) = try reader.read(body, metadata: Self.metadata(response), stored: storedDigests)
-        } catch {
+        } catch let error as PageReadError {
             throw failure(error, response: response, url: url)
         }
         // A page that echoes one of the run's secrets (a `next` link with the API key in

@@ -136,11 +136,13 @@ extension WorksheetDatabase {
 
     /// What is stored for the page whose digest is `digest`, nil for nothing: a hint read
     /// outside any page's transaction, confirmed in it (`PageSink.confirmUnchangedPage`).
+    /// Values are cast in SQL: the table is anyone's to write, and a value of another type
+    /// must not stop the run.
     public func storedPage(_ digest: [UInt8], worksheet: String) throws(StoreError) -> PageDigest? {
         try read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT records, cursor, outline FROM _sheetsync_page_digests WHERE worksheet = ? AND digest = ?"),
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT CAST(records AS INTEGER) AS records, CAST(cursor AS TEXT) AS cursor, CAST(outline AS TEXT) AS outline FROM _sheetsync_page_digests WHERE worksheet = ? AND digest = ?"),
                                              arguments: [worksheet, Data(digest)]) else { return nil }
-            return PageDigest(digest: digest, records: row["records"], cursor: row["cursor"], outline: row["outline"])
+            return PageDigest(digest: digest, records: row["records"] ?? 0, cursor: row["cursor"], outline: row["outline"] ?? "")
         }
     }
 
@@ -198,10 +200,11 @@ extension PageSink {
     /// page record by record and writes it.
     public func confirmUnchangedPage(children: [String]) throws -> Bool {
         guard let page else { return false }
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT records, child_rows FROM _sheetsync_page_digests WHERE worksheet = ? AND digest = ?"),
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT CAST(records AS INTEGER) AS records, CAST(child_rows AS TEXT) AS child_rows FROM _sheetsync_page_digests WHERE worksheet = ? AND digest = ?"),
                                          arguments: [worksheet.name, Data(page.digest)]) else { return false }
-        counts.byWorksheet[worksheet.name, default: UpsertCounts()].unchanged += row["records"] as Int
-        let rows = (row["child_rows"] as String?)?.split(separator: ",").map { Int($0) ?? 0 } ?? []
+        // Numbers from a table anyone may write: never below zero.
+        counts.byWorksheet[worksheet.name, default: UpsertCounts()].unchanged += max(0, row["records"] as Int? ?? 0)
+        let rows = (row["child_rows"] as String?)?.split(separator: ",").map { max(0, Int($0) ?? 0) } ?? []
         for (name, count) in zip(children, rows) { counts.byWorksheet[name, default: UpsertCounts()].unchanged += count }
         self.page = nil  // nothing to store again
         return true

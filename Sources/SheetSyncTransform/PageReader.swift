@@ -96,40 +96,38 @@ public struct PageReader: Sendable {
     /// when the job reads `$response.…` — its row is built from the status and headers —
     /// and no records when it does not and the status is 204 (No Content); any other
     /// empty body is not JSON, an error as before.
-    public func read(_ body: [UInt8], metadata: JSONValue? = nil, stored: (any StoredDigests)? = nil) throws(PageReadError) -> (document: JSONValue, page: TransformedPage) {
+    ///
+    /// Errors are `PageReadError`s, except what `stored` throws (the store's own errors),
+    /// which pass through as they are: a database that failed is not a page that is not JSON.
+    public func read(_ body: [UInt8], metadata: JSONValue? = nil, stored: (any StoredDigests)? = nil) throws -> (document: JSONValue, page: TransformedPage) {
         if body.allSatisfy(Self.isWhiteSpace), let metadata,
            mapper.job.readsResponseMetadata || ResponseMetadata.status(in: metadata) == 204 {
             let records = mapper.job.readsResponseMetadata ? [JSONValue.object(JSONObject())] : []
             return (.object(JSONObject()), try mapper.transform(records: records, metadata: metadata))
         }
         // A job that skips unchanged records digests the whole page first: a page stored
-        // whole is not read at all (see `WorksheetDatabase+Digests`).
+        // whole is not read at all (see `WorksheetDatabase+Digests`). What is stored is a
+        // hint (another tool may have written it): an outline that is not JSON or a negative
+        // count, and the page is read as if nothing were stored.
         let pageDigest = mapper.digester?.forResponse(mapper.job.readsResponseMetadata ? metadata : nil).pageDigest(body)
-        var page: TransformedPage?
-        do {
-            if let pageDigest, let stored, let known = try stored.page(pageDigest) {
-                var skipped = TransformedPage(rows: RowBatch(columns: mapper.columns), recordCount: known.records)
-                skipped.cursorMax = known.cursor
-                let reader = self
-                skipped.whole = WholePage(digest: known, skipped: true) {
-                    try reader.read(body, metadata: metadata, stored: nil).page
-                }
-                var document = JSONValue.null
-                try Self.parsing { document = try JSONReader.parse(Array(known.outline.utf8)) }
-                return (document, skipped)
+        if let pageDigest, let stored, let known = try stored.page(pageDigest), known.records >= 0,
+           let document = try? JSONReader.parse(Array(known.outline.utf8)) {
+            var skipped = TransformedPage(rows: RowBatch(columns: mapper.columns), recordCount: known.records)
+            skipped.cursorMax = known.cursor
+            let reader = self
+            skipped.whole = WholePage(digest: known, skipped: true) {
+                try reader.read(body, metadata: metadata, stored: nil).page
             }
-            let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, metadata: metadata, batchSize: .max, stored: stored) { page = $0 }
-            var result = page ?? TransformedPage(rows: RowBatch(columns: mapper.columns))
-            if let pageDigest {
-                result.whole = WholePage(digest: PageDigest(digest: pageDigest, records: outline.recordCount, cursor: outline.cursorMax,
-                                                            outline: outline.document.jsonText), skipped: false)
-            }
-            return (outline.document, result)
-        } catch let error as PageReadError {
-            throw error
-        } catch {
-            throw PageReadError(.invalidJSON, "\(error)", underlying: error)
+            return (document, skipped)
         }
+        var page: TransformedPage?
+        let outline = try read({ each in try body.withUnsafeBufferPointer { try each($0) } }, metadata: metadata, batchSize: .max, stored: stored) { page = $0 }
+        var result = page ?? TransformedPage(rows: RowBatch(columns: mapper.columns))
+        if let pageDigest {
+            result.whole = WholePage(digest: PageDigest(digest: pageDigest, records: outline.recordCount, cursor: outline.cursorMax,
+                                                        outline: outline.document.jsonText), skipped: false)
+        }
+        return (outline.document, result)
     }
 
     // MARK: - Helpers

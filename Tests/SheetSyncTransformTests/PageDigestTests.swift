@@ -70,4 +70,30 @@ struct PageDigestTests {
         #expect(read.page.whole == nil)
         #expect(store.pageLookups == 0)
     }
+
+    struct StoreDown: Error {}
+
+    /// A store that fails: its error passes through as it is (it was reported as a body that
+    /// is not JSON).
+    final class FailingStore: StoredDigests, @unchecked Sendable {
+        func lookUp(_ keys: [[SQLValue]]) throws -> [StoredDigest?] { throw StoreDown() }
+        func page(_ digest: [UInt8]) throws -> PageDigest? { throw StoreDown() }
+    }
+
+    @Test func theStoresErrorsAreNotTakenForBadJSON() throws {
+        #expect(throws: StoreDown.self) { try reader().read(Self.body, stored: FailingStore()) }
+    }
+
+    /// What is stored is a hint: an outline that is not JSON or a negative count, and the
+    /// page is read as if nothing were stored.
+    @Test(arguments: [("not json", 2), (#"{"data":[]}"#, -1)])
+    func aBrokenStoredPageIsReadAfterAll(outline: String, records: Int) throws {
+        let reader = try reader()
+        let store = Pages()
+        let digest = try #require(try reader.read(Self.body, stored: store).page.whole?.digest.digest)
+        store.pages[digest] = PageDigest(digest: digest, records: records, cursor: nil, outline: outline)
+        let read = try reader.read(Self.body, stored: store)
+        #expect(read.page.whole?.skipped == false)
+        #expect(read.page.rows.rows.count == 2)
+    }
 }
