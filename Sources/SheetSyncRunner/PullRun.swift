@@ -253,15 +253,6 @@ final class PullRun {
         return decision
     }
 
-    /// The job's worksheet and its direct children with their links, for the digest guards.
-    static func digestFamily(_ pull: PullJob, worksheet: WorksheetDefinition, sheets: [String: WorksheetDefinition]) -> WorksheetDatabase.DigestFamily {
-        WorksheetDatabase.DigestFamily(worksheet: worksheet, children: pull.children.compactMap { child in
-            guard let sheet = sheets[child.worksheet] else { return nil }
-            let links = worksheet.key.compactMap { key in child.fields.first { $0.isParentField(key) }.map { (column: $0.field, parentKey: key) } }
-            return (sheet, links)
-        })
-    }
-
     /// What `$response.…` fields read.
     static func metadata(_ response: HTTPResponseData) -> JSONValue {
         ResponseMetadata.document(status: response.status, headers: response.headers)
@@ -356,40 +347,8 @@ final class PullRun {
         Self.children(of: page, sheets: sheets)
     }
 
-    private static func children(of page: TransformedPage, sheets: [String: WorksheetDefinition]) -> [(ChildRows, WorksheetDefinition)] {
+    static func children(of page: TransformedPage, sheets: [String: WorksheetDefinition]) -> [(ChildRows, WorksheetDefinition)] {
         page.children.compactMap { child in sheets[child.worksheet].map { (child, $0) } }
-    }
-
-    /// What the page's transaction does first, for a job that skips unchanged records: a
-    /// page skipped whole is confirmed (or, its digest gone, read record by record and
-    /// written); records skipped one by one are confirmed (`confirmUnchanged`); the page's
-    /// digest is handed to the sink, to store once the page is written.
-    private static func confirming(_ page: TransformedPage, children: [String],
-                                   sheets: [String: WorksheetDefinition]) -> (@Sendable (PageSink) throws -> Void)? {
-        let (unchanged, whole) = (page.unchanged, page.whole)
-        guard unchanged != nil || whole != nil else { return nil }
-        return { sink in
-            sink.page = whole?.digest
-            if let whole, whole.skipped {
-                if try sink.confirmUnchangedPage(children: children) { return }
-                guard let read = try whole.remap?() else { return }
-                sink.page = read.whole?.digest
-                try sink.write(read.rows, children: Self.children(of: read, sheets: sheets), rejects: read.rejects)
-                return
-            }
-            try confirmUnchanged(unchanged, sink, children: children, sheets: sheets)
-        }
-    }
-
-    /// In the page's transaction: the records the reader skipped as unchanged are counted
-    /// so if their digests are still stored; the others are mapped and written now.
-    private static func confirmUnchanged(_ unchanged: UnchangedRecords?, _ sink: PageSink, children: [String],
-                                         sheets: [String: WorksheetDefinition]) throws {
-        guard let unchanged else { return }
-        let stale = try sink.confirmUnchanged((unchanged.keys, unchanged.digests), children: children)
-        guard !stale.isEmpty else { return }
-        let page = try unchanged.remap(stale)
-        try sink.write(page.rows, children: Self.children(of: page, sheets: sheets), rejects: page.rejects)
     }
 
     /// The crash tests' mid-write point for this page, if a fault hook is set.
@@ -443,19 +402,5 @@ final class PullRun {
     private func failure(_ error: PageReadError, response: HTTPResponseData, url: String) -> JobRunner.RunFailure {
         let message = error.code == .invalidJSON ? JobRunner.notJSON(response, url: redactor.redact(url), error.message) : error.message
         return JobRunner.RunFailure(error, message: message, continued: continues)
-    }
-}
-
-/// The store's digests of one worksheet, as the page reader asks for them.
-struct WorksheetDigests: StoredDigests {
-    let database: WorksheetDatabase
-    let worksheet: String
-
-    func lookUp(_ keys: [[SQLValue]]) throws -> [StoredDigest?] {
-        try database.storedDigests(keys: keys, worksheet: worksheet)
-    }
-
-    func page(_ digest: [UInt8]) throws -> PageDigest? {
-        try database.storedPage(digest, worksheet: worksheet)
     }
 }

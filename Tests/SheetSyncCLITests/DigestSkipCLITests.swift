@@ -9,18 +9,7 @@ struct DigestSkipCLITests {
     static let files: [String: String] = [
         "schema/orders.yml": "key: [id]\nfields:\n  id: text\n  status: text\n",
         "schema/items.yml": "key: [order_id, sku]\nfields:\n  order_id: text\n  sku: text\n  qty: integer\n",
-        "jobs/orders-sync.yml": """
-            kind: pull
-            worksheet: orders
-            request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
-            skip_unchanged: true
-            records: $.data
-            fields: { id: $.id, status: $.status }
-            children:
-              - worksheet: items
-                records: $.items
-                fields: { order_id: $parent.id, sku: $.sku, qty: $.qty }
-            """,
+        "jobs/orders-sync.yml": skippingJob(fields: "id: $.id, status: $.status", extra: items),
         "jobs/to-crm.yml": """
             kind: push
             worksheet: orders
@@ -51,12 +40,21 @@ struct DigestSkipCLITests {
             """)
     }
 
-    /// A pull job into `orders` from `{{env.API}}/orders` that skips unchanged records.
-    static func skippingJob(fields: String, extra: String = "") -> String {
+    /// The line items of an order, as children of the job.
+    static let items = """
+        children:
+          - worksheet: items
+            records: $.items
+            fields: { order_id: $parent.id, sku: $.sku, qty: $.qty }
+
+        """
+
+    /// A pull job into `orders` from `{{env.API}}/PATH` that skips unchanged records.
+    static func skippingJob(path: String = "orders", fields: String, extra: String = "") -> String {
         """
         kind: pull
         worksheet: orders
-        request: { url: "{{env.API}}/orders", retry: { attempts: 1 } }
+        request: { url: "{{env.API}}/\(path)", retry: { attempts: 1 } }
         skip_unchanged: true
         records: $.data
         fields: { \(fields) }
@@ -206,19 +204,8 @@ struct DigestSkipCLITests {
     /// rejected record each keep a page from being skipped whole, and the rows always end up
     /// as the API sent them.
     @Test func aPageIsSkippedWholeOnlyWhileEveryRecordOfItIsAsItLeftIt() throws {
-        let job = """
-            kind: pull
-            worksheet: orders
-            request: { url: "{{env.API}}/page1", retry: { attempts: 1 } }
-            paginate: { style: next_url, next: $.next }
-            skip_unchanged: true
-            records: $.data
-            fields: { id: $.id, status: $.status }
-            children:
-              - worksheet: items
-                records: $.items
-                fields: { order_id: $parent.id, sku: $.sku, qty: $.qty }
-            """
+        let job = Self.skippingJob(path: "page1", fields: "id: $.id, status: $.status",
+                                   extra: "paginate: { style: next_url, next: $.next }\n" + Self.items)
         let project = try ProjectDirectory(files: ["schema/orders.yml": Self.files["schema/orders.yml"]!, "schema/items.yml": Self.files["schema/items.yml"]!,
                                                    "jobs/orders-sync.yml": job])
         let apiFiles = try ProjectDirectory(files: [:])
