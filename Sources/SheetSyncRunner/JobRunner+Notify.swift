@@ -51,7 +51,7 @@ extension JobRunner {
     /// The event a run makes, and the failures in a row it counts (this run's, or those it
     /// recovered from). Runs skipped, interrupted or still running do not count.
     static func event(job: String, run: Int64, status: RunStatus, settings: NotifySettings,
-                      database: WorksheetDatabase) throws(StoreError) -> (kind: NotifySettings.Event, failures: Int)? {
+                      database: any WorksheetStore) throws(StoreError) -> (kind: NotifySettings.Event, failures: Int)? {
         switch status {
         case .failed:
             let failures = try database.failuresInARow(job: job, upTo: run)

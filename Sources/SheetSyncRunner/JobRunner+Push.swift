@@ -78,8 +78,12 @@ extension JobRunner {
 
     private func pushPass(_ job: JobDefinition, wait: Duration, dryRun: Bool, trigger: RunTrigger) async -> PushSummary {
         var summary = PushSummary(job: job.name)
-        guard case .push(let push) = job.kind, let worksheet = project.worksheet(named: job.worksheet), let database else {
+        guard case .push(let push) = job.kind, let worksheet = project.worksheet(named: job.worksheet), let store = database else {
             summary.error = "'\(job.name)' is not a push job with a defined worksheet"
+            return summary
+        }
+        guard let database = store.sqlite else {
+            summary.error = Self.pushNeedsSQLite(store)
             return summary
         }
         do {
@@ -252,9 +256,16 @@ extension JobRunner {
 
     /// Gives up on every change of the job waiting to be delivered (`push --drop-pending`).
     public func dropPending(_ job: JobDefinition) throws(StoreError) -> Int {
-        guard let database else { return 0 }
+        guard let store = database else { return 0 }
+        guard let database = store.sqlite else { throw StoreError(.unsupported, Self.pushNeedsSQLite(store)) }
         try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
         return try database.dropPending(job: job.name, worksheet: job.worksheet)
+    }
+
+    /// Why a push job cannot run on `store`: change capture and the delivery ledger are
+    /// built for SQLite only so far (issue 19 brings them to PostgreSQL).
+    static func pushNeedsSQLite(_ store: any WorksheetStore) -> String {
+        "push jobs need an SQLite database for now: change capture and the delivery ledger are not built for PostgreSQL yet (the database is \(store.location)); run push jobs of this project against an SQLite file"
     }
 
     /// An error's message for a push summary and its run record, secrets masked.

@@ -26,7 +26,7 @@ extension JobRunner {
 
     /// Runs the setup steps in order and returns what they extracted and which failed.
     func runSetupSteps(_ steps: [RequestStep], values: TemplateValues, builder: RequestBuilder, redactor: Redactor,
-                       run: Int64, summary: inout RunSummary, database: WorksheetDatabase) async throws -> SetupOutcome {
+                       run: Int64, summary: inout RunSummary, database: any WorksheetStore) async throws -> SetupOutcome {
         var outcome = SetupOutcome()
         for step in steps {
             var stepValues = values
@@ -76,7 +76,7 @@ extension JobRunner {
     /// stored values stay as they were; every other field updates normally.
     func enrich(_ page: TransformedPage, steps: [RequestStep], worksheet: WorksheetDefinition, values: TemplateValues,
                 builder: RequestBuilder, redactor: Redactor, run: Int64, summary: inout RunSummary,
-                database: WorksheetDatabase) async throws -> (batches: [RowBatch], failures: [StepFailure]) {
+                database: any WorksheetStore) async throws -> (batches: [RowBatch], failures: [StepFailure]) {
         guard !steps.isEmpty, !page.rows.rows.isEmpty else { return ([page.rows], []) }
         let stepFields = steps.flatMap(\.fields).map(\.field)
         let count = page.rows.rows.count

@@ -11,7 +11,7 @@ import SheetSyncTransform
 public struct JobRunner: Sendable {
     public let project: Project
     /// `nil` only for previews of a project whose database does not exist yet.
-    public let database: WorksheetDatabase?
+    public let database: (any WorksheetStore)?
     public let transport: HTTPTransport
     public let logger: Logger
     /// Test hook: called at fixed points of a pull run (crash tests kill the process there).
@@ -21,7 +21,7 @@ public struct JobRunner: Sendable {
     /// Called after each page a pull run has read (`sheetsync run` on a terminal shows it).
     public let progress: (@Sendable (RunProgress) -> Void)?
 
-    public init(project: Project, database: WorksheetDatabase?, transport: HTTPTransport, logger: Logger, faults: FaultHook? = nil,
+    public init(project: Project, database: (any WorksheetStore)?, transport: HTTPTransport, logger: Logger, faults: FaultHook? = nil,
                 stop: RunStopRequest? = nil, progress: (@Sendable (RunProgress) -> Void)? = nil) {
         self.project = project
         self.database = database

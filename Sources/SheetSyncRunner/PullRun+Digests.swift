@@ -21,7 +21,7 @@ extension PullRun {
     /// written); records skipped one by one are confirmed (`confirmUnchanged`); the page's
     /// digest is handed to the sink, to store once the page is written.
     static func confirming(_ page: TransformedPage, children: [String],
-                           sheets: [String: WorksheetDefinition]) -> (@Sendable (PageSink) throws -> Void)? {
+                           sheets: [String: WorksheetDefinition]) -> (@Sendable (any PageWriter) throws -> Void)? {
         let (unchanged, whole) = (page.unchanged, page.whole)
         guard unchanged != nil || whole != nil else { return nil }
         return { sink in
@@ -39,7 +39,7 @@ extension PullRun {
 
     /// In the page's transaction: the records the reader skipped as unchanged are counted
     /// so if their digests are still stored; the others are mapped and written now.
-    static func confirmUnchanged(_ unchanged: UnchangedRecords?, _ sink: PageSink, children: [String],
+    static func confirmUnchanged(_ unchanged: UnchangedRecords?, _ sink: any PageWriter, children: [String],
                                  sheets: [String: WorksheetDefinition]) throws {
         guard let unchanged else { return }
         let stale = try sink.confirmUnchanged((unchanged.keys, unchanged.digests), children: children)
@@ -51,7 +51,7 @@ extension PullRun {
 
 /// The store's digests of one worksheet, as the page reader asks for them.
 struct WorksheetDigests: StoredDigests {
-    let database: WorksheetDatabase
+    let database: any WorksheetStore
     let worksheet: String
 
     func lookUp(_ keys: [[SQLValue]]) throws -> [StoredDigest?] {

@@ -30,7 +30,7 @@ final class PullRun {
     let builder: RequestBuilder
     let redactor: Redactor
     let run: Int64
-    let database: WorksheetDatabase
+    let database: any WorksheetStore
     let logger: Logger
     /// False for backfill windows: no resume state, no cursor.
     let keepsState: Bool
@@ -62,7 +62,7 @@ final class PullRun {
     /// Prepares the run: mapper, template values, and where to start (a saved position
     /// when an earlier run was interrupted).
     init(runner: JobRunner, job: JobDefinition, pull: PullJob, params: [String: String], run: Int64, window: BackfillWindow?,
-         summary: RunSummary, logger: Logger, database: WorksheetDatabase) throws {
+         summary: RunSummary, logger: Logger, database: any WorksheetStore) throws {
         guard let worksheet = runner.project.worksheet(named: job.worksheet) else {
             throw JobRunner.RunFailure(.invalidJob, "worksheet '\(job.worksheet)' is not defined in schema/")
         }

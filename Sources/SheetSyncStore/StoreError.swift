@@ -1,6 +1,6 @@
 import Foundation
 
-/// An error from the SQLite store, with a stable code and a message that says what
+/// An error from the store (SQLite or PostgreSQL), with a stable code and a message that says what
 /// to do about it.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
@@ -12,6 +12,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case newerDatabase = "newer_database"
         /// The file at the database's path is no longer the one open (removed or replaced).
         case fileReplaced = "file_replaced"
+        /// The store in use does not have this feature (yet): PostgreSQL without push jobs.
+        case unsupported = "unsupported"
+        /// The database server cannot be reached, or refused the connection.
+        case cannotConnect = "cannot_connect"
     }
 
     public var code: Code

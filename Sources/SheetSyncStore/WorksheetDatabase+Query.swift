@@ -7,6 +7,12 @@ public struct QueryResult: Sendable {
     public var rows: [[SQLValue]]
     /// Rows changed by the last statement, for write statements.
     public var changes: Int
+
+    public init(columns: [String], rows: [[SQLValue]], changes: Int) {
+        self.columns = columns
+        self.rows = rows
+        self.changes = changes
+    }
 }
 
 extension WorksheetDatabase {

@@ -104,7 +104,7 @@ extension WorksheetDatabase {
                           rejects: [Reject], job: String, run: Int64?, state: [String: String?] = [:],
                           stepFailures: [StepFailure] = [], requests: [RequestAttempt] = [],
                           halfway: (() -> Void)? = nil, write mode: WriteMode = .upsert,
-                          first: (@Sendable (PageSink) throws -> Void)? = nil) throws(StoreError) -> WriteCounts {
+                          first: (@Sendable (any PageWriter) throws -> Void)? = nil) throws(StoreError) -> WriteCounts {
         do {
             return try writePageParts(rows: rows, into: worksheet, children: children, rejects: rejects, job: job, run: run, state: state,
                                       stepFailures: stepFailures, requests: requests, halfway: halfway, mode: mode, first: first)
@@ -118,8 +118,8 @@ extension WorksheetDatabase {
     private func writePageParts(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
                                 rejects: [Reject], job: String, run: Int64?, state: [String: String?],
                                 stepFailures: [StepFailure], requests: [RequestAttempt], halfway: (() -> Void)?,
-                                mode: WriteMode, first: ((PageSink) throws -> Void)?) throws -> WriteCounts {
-        try writeInParts(into: worksheet, job: job, run: run, requests: requests, halfway: halfway, write: mode) { sink in
+                                mode: WriteMode, first: ((any PageWriter) throws -> Void)?) throws -> WriteCounts {
+        try writeInSink(into: worksheet, job: job, run: run, requests: requests, halfway: halfway, write: mode) { sink in
             try first?(sink)
             for batch in rows { try sink.write(batch) }
             if !stepFailures.isEmpty {
@@ -144,7 +144,12 @@ extension WorksheetDatabase {
     /// (crash tests stop the process there). `write` is the job's `WriteMode`.
     public func writeInParts(into worksheet: WorksheetDefinition, job: String, run: Int64?, requests: [RequestAttempt] = [],
                              halfway: (() -> Void)? = nil, write mode: WriteMode = .upsert,
-                             _ body: (PageSink) throws -> [String: String?]) throws -> WriteCounts {
+                             _ body: (any PageWriter) throws -> [String: String?]) throws -> WriteCounts {
+        try writeInSink(into: worksheet, job: job, run: run, requests: requests, halfway: halfway, write: mode, body)
+    }
+
+    func writeInSink(into worksheet: WorksheetDefinition, job: String, run: Int64?, requests: [RequestAttempt],
+                     halfway: (() -> Void)?, write mode: WriteMode, _ body: (PageSink) throws -> [String: String?]) throws -> WriteCounts {
         var bodyError: (any Error)?
         do {
             return try write { db in
@@ -339,7 +344,7 @@ extension WorksheetDatabase {
 
 /// Where the parts of one page go, inside the page's transaction. Valid only within
 /// the `writeInParts` closure that hands it over.
-public final class PageSink {
+public final class PageSink: PageWriter {
     let db: Database
     let worksheet: WorksheetDefinition
     let job: String
