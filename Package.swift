@@ -29,6 +29,8 @@ let package = Package(
         // with the Prometheus back end, so other back ends can be plugged in the same way.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The PostgreSQL store (issue 19): worksheets and sheetsync's own tables on a server.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .target(name: "SheetSyncCore"),
@@ -50,6 +52,18 @@ let package = Package(
                 // SQLite's C API, for binding values on the page-write path (BoundStatement).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 "CSheetSyncSQLite",
+            ]
+        ),
+        // The PostgreSQL implementation of `WorksheetStore`; only the executable wires it in.
+        .target(
+            name: "SheetSyncPostgres",
+            dependencies: [
+                "SheetSyncCore", "SheetSyncStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -114,7 +128,7 @@ let package = Package(
             name: "sheetsync",
             dependencies: [
                 "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP", "SheetSyncTransform", "SheetSyncRunner",
-                "SheetSyncDemo", "SheetSyncDaemon",
+                "SheetSyncDemo", "SheetSyncDaemon", "SheetSyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -93,7 +93,7 @@ public struct Delivery: Sendable, Equatable {
     /// The bits come from the system's generator (`getrandom`); Foundation's `UUID()` on
     /// Linux opened, read and closed /dev/urandom for each id (three system calls per change
     /// taken in, strace 2026-12-01).
-    static func randomID(prefix: String) -> String {
+    public static func randomID(prefix: String) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var generator = SystemRandomNumberGenerator()
         var random = (generator.next() as UInt64, generator.next() as UInt64)

@@ -7,13 +7,18 @@ import Foundation
 /// A pid alone is not enough: pids are reused. The owner is the pid plus a token made of the
 /// host name, the boot id and the process's start time (clock ticks after boot, from
 /// `/proc/PID/stat`): a later process that gets the same pid started at another time.
-struct RunOwner: Equatable, Sendable {
-    var pid: Int32
+public struct RunOwner: Equatable, Sendable {
+    public var pid: Int32
     /// `host/boot id/start ticks`.
-    var token: String
+    public var token: String
+
+    public init(pid: Int32, token: String) {
+        self.pid = pid
+        self.token = token
+    }
 
     /// What another process can tell about an owner.
-    enum Liveness: Equatable {
+    public enum Liveness: Equatable, Sendable {
         case alive
         case gone
         /// Recorded on another host (a database on a shared volume): not judged.
@@ -21,13 +26,13 @@ struct RunOwner: Equatable, Sendable {
     }
 
     /// This process.
-    static let current: RunOwner = {
+    public static let current: RunOwner = {
         let pid = getpid()
         return RunOwner(pid: pid, token: "\(RunOwner.hostName)/\(RunOwner.bootID ?? "")/\(RunOwner.startTicks(of: pid) ?? "")")
     }()
 
     /// Whether the owner still runs, judged from this process.
-    var liveness: Liveness {
+    public var liveness: Liveness {
         let parts = token.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 3, parts[0] == Self.hostName else { return .unknown }
         if let boot = Self.bootID, !parts[1].isEmpty, parts[1] != boot { return .gone }

@@ -42,6 +42,27 @@ public struct RunRecord: Sendable {
     /// `pending`), from its details; nil for pull runs, which count rows.
     public var deliveries: [(outcome: String, count: Int)]?
 
+    public init(id: Int64, job: String, trigger: String, startedAt: String, endedAt: String?, status: String, requests: Int,
+                inserted: Int, updated: Int, unchanged: Int, skipped: Int = 0, rejected: Int, deleted: Int,
+                errorCode: String?, errorMessage: String?, deliveries: [(outcome: String, count: Int)]? = nil) {
+        self.id = id
+        self.job = job
+        self.trigger = trigger
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.status = status
+        self.requests = requests
+        self.inserted = inserted
+        self.updated = updated
+        self.unchanged = unchanged
+        self.skipped = skipped
+        self.rejected = rejected
+        self.deleted = deleted
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.deliveries = deliveries
+    }
+
     /// A push run's deliveries as `history` and the status page show them
     /// (`delivered 50, failed 0, skipped 2, waiting 0`); nil for pull runs.
     public var deliveriesText: String? {

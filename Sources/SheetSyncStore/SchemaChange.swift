@@ -17,6 +17,12 @@ public struct SchemaChange: Sendable, CustomStringConvertible {
     /// The SQL that carries the change out, for `migrate --dry-run`.
     public var statements: [String]
 
+    public init(worksheet: String, kind: Kind, statements: [String]) {
+        self.worksheet = worksheet
+        self.kind = kind
+        self.statements = statements
+    }
+
     /// Removing or retyping a field, or changing the key, can lose data and needs
     /// `--allow-destructive`.
     public var isDestructive: Bool {
@@ -47,6 +53,11 @@ public struct SchemaPlan: Sendable {
     /// Worksheet tables sheetsync created whose schema file is gone. They are left
     /// alone: sheetsync never drops a worksheet table.
     public var orphanedWorksheets: [String]
+
+    public init(changes: [SchemaChange], orphanedWorksheets: [String]) {
+        self.changes = changes
+        self.orphanedWorksheets = orphanedWorksheets
+    }
 
     public var isEmpty: Bool { changes.isEmpty }
     public var destructiveChanges: [SchemaChange] { changes.filter(\.isDestructive) }

@@ -9,6 +9,12 @@ public struct BackfillProgress: Sendable {
     /// True when an earlier backfill with the same job, range, step, zone and parameters was picked
     /// up: an interrupted one, or a finished one (then every window is done).
     public var resumed: Bool
+
+    public init(id: Int64, windows: [(position: Int, window: BackfillWindow, done: Bool)], resumed: Bool) {
+        self.id = id
+        self.windows = windows
+        self.resumed = resumed
+    }
 }
 
 extension WorksheetDatabase {

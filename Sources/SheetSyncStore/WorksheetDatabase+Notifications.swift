@@ -14,6 +14,19 @@ public struct NotificationRecord: Sendable, Equatable {
     public var state: String
     public var attempts: Int
     public var lastError: String?
+
+    public init(id: Int64, notificationID: String, job: String, event: String, run: Int64?, payload: String, state: String,
+                attempts: Int, lastError: String?) {
+        self.id = id
+        self.notificationID = notificationID
+        self.job = job
+        self.event = event
+        self.run = run
+        self.payload = payload
+        self.state = state
+        self.attempts = attempts
+        self.lastError = lastError
+    }
 }
 
 /// The failure notification ledger (`notify:`).

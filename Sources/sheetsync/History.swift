@@ -21,11 +21,11 @@ struct History: AsyncParsableCommand {
     func run() async throws {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
         let path = global.databasePath(for: project)
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard global.databaseExists(for: project) else {
             Output.err("No runs yet: \(path) does not exist.")
             return
         }
-        let database = try global.openDatabase(for: project)
+        let database = try global.openStore(for: project)
         let runs: [RunRecord]
         do {
             runs = try database.runs(job: job, limit: limit)

@@ -182,8 +182,7 @@ struct Infer: AsyncParsableCommand {
         let runner: JobRunner
         do {
             // An existing database gives the saved cursor ({{state.cursor}}); none is created.
-            let exists = FileManager.default.fileExists(atPath: global.databasePath(for: project))
-            runner = JobRunner(project: project, database: exists ? try global.openDatabase(for: project) : nil,
+            runner = JobRunner(project: project, database: global.databaseExists(for: project) ? try global.openStore(for: project) : nil,
                                transport: try JobRunner.makeTransport(for: project), logger: global.makeLogger())
         } catch let error as ExitCode {
             throw error

@@ -25,7 +25,9 @@ struct Migrate: AsyncParsableCommand {
         let project = try global.loadProject(blockingOn: isSchemaProblem)
         do {
             if dryRun {
-                let plan = try WorksheetDatabase.plan(for: project.worksheets, atPath: global.databasePath(for: project))
+                let plan = global.postgresURL(for: project) != nil
+                    ? try global.openStore(for: project).plan(for: project.worksheets)
+                    : try WorksheetDatabase.plan(for: project.worksheets, atPath: global.databasePath(for: project))
                 if plan.isEmpty {
                     Output.out("-- nothing to change: the tables match schema/")
                 } else {
@@ -37,13 +39,13 @@ struct Migrate: AsyncParsableCommand {
                 reportOrphans(plan)
                 return
             }
-            let database = try global.openDatabase(for: project)
+            let database = try global.openStore(for: project)
             let plan = try database.migrate(project.worksheets, allowDestructive: allowDestructive, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
             if plan.isEmpty {
-                Output.out("Up to date: \(project.worksheets.count) worksheet(s) in \(database.path)")
+                Output.out("Up to date: \(project.worksheets.count) worksheet(s) in \(database.location)")
             } else {
                 for change in plan.changes { Output.out("- " + change.description) }
-                Output.out("Applied \(plan.changes.count) change(s) to \(database.path)")
+                Output.out("Applied \(plan.changes.count) change(s) to \(database.location)")
             }
             reportOrphans(plan)
             warnAboutBrokenJobs(project)

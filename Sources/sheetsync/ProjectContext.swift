@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SheetSyncCore
 import SheetSyncFiles
+import SheetSyncPostgres
 import SheetSyncStore
 
 extension GlobalOptions {
@@ -38,9 +39,43 @@ extension GlobalOptions {
         project.databaseURL(override: database).path
     }
 
-    /// Opens the project's database, creating sheetsync's own tables if needed — and the
-    /// directory it goes in (`database: data/shop.db` in a fresh clone).
-    func openDatabase(for project: Project) throws -> WorksheetDatabase {
+    /// The PostgreSQL URL, when the project's database is on a server: `--db`, else
+    /// `SHEETSYNC_DB`, else `database:` in sheetsync.yml — the first one set decides.
+    func postgresURL(for project: Project) -> String? {
+        let setting = [database, project.environment["SHEETSYNC_DB"], project.settings.database]
+            .compactMap { $0 }.first { !$0.isEmpty }
+        return setting.flatMap { PostgresLocation.isURL($0) ? $0 : nil }
+    }
+
+    /// Whether the database is there to be read: the file exists, or it is on a server
+    /// (where connecting says whether it is reachable).
+    func databaseExists(for project: Project) -> Bool {
+        postgresURL(for: project) != nil || FileManager.default.fileExists(atPath: databasePath(for: project))
+    }
+
+    /// The database for a command that works on either store: PostgreSQL when the
+    /// project names a `postgres://` URL, else the SQLite file (see `openDatabase`).
+    func openStore(for project: Project) throws -> any WorksheetStore {
+        guard let url = postgresURL(for: project) else { return try openDatabase(for: project) }
+        do {
+            let location = try PostgresLocation.parse(url, environment: project.environment)
+            return try PostgresStore(location, password: try location.password(secret: { project.secrets.value($0) },
+                                                                             environment: project.environment))
+        } catch {
+            Output.err("error: \(error.message)")
+            throw ExitCode.failure
+        }
+    }
+
+    /// Opens the project's SQLite database, creating sheetsync's own tables if needed — and
+    /// the directory it goes in (`database: data/shop.db` in a fresh clone). `command`
+    /// names what needs SQLite when the project's database is PostgreSQL.
+    func openDatabase(for project: Project, command: String = "this command") throws -> WorksheetDatabase {
+        if let url = postgresURL(for: project) {
+            let shown = (try? PostgresLocation.parse(url, environment: project.environment).display) ?? "a PostgreSQL URL"
+            Output.err("error: \(command) needs an SQLite database for now; this project's database is \(shown). On PostgreSQL, pull jobs, backfills, 'migrate', 'query', 'history' and 'state' work; push jobs, 'serve', 'status', 'prune' and the delivery commands come with issue 19's next steps. Pass --db FILE to use an SQLite file instead.")
+            throw ExitCode.failure
+        }
         let path = databasePath(for: project)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: directory.path) {

@@ -23,11 +23,11 @@ struct Prune: AsyncParsableCommand {
     func run() async throws {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
         let path = global.databasePath(for: project)
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard global.databaseExists(for: project) else {
             Output.err("Nothing to prune: \(path) does not exist.")
             return
         }
-        let database = try global.openDatabase(for: project)
+        let database = try global.openDatabase(for: project, command: "'sheetsync prune'")
         let results: [PruneResult]
         do {
             results = try database.prune(project.settings.retention, dryRun: dryRun)

@@ -29,13 +29,18 @@ struct Query: AsyncParsableCommand {
         // Only sheetsync.yml matters here (it may name the database); broken jobs do not stop a query.
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
         let path = global.databasePath(for: project)
-        if !FileManager.default.fileExists(atPath: path) {
+        if !global.databaseExists(for: project) {
             Output.err("error: Unable to open database '\(path)', the file does not exist. Run 'sheetsync migrate' (or a job) first, or pass --db.")
             throw ExitCode.failure
         }
         let result: QueryResult
+        let server = global.postgresURL(for: project) != nil ? try global.openStore(for: project) : nil
         do {
-            result = try WorksheetDatabase.query(path: path, sql: sql, allowWrite: write)
+            if let server {
+                result = try server.query(sql: sql, allowWrite: write)
+            } else {
+                result = try WorksheetDatabase.query(path: path, sql: sql, allowWrite: write)
+            }
         } catch {
             Output.err("error: \(error.message)")
             throw ExitCode.failure

@@ -85,8 +85,7 @@ struct JobContext {
             Output.err("error: job '\(jobName)' uses no parameter '\(name)'\(Suggestion.didYouMean(name, in: known)) (\(list)); a parameter is a {{param.NAME}} in \(jobFile) or a default under its 'params:'")
             throw ExitCode.failure
         }
-        let exists = FileManager.default.fileExists(atPath: global.databasePath(for: project))
-        let database = createDatabase || exists ? try global.openDatabase(for: project) : nil
+        let database = createDatabase || global.databaseExists(for: project) ? try global.openStore(for: project) : nil
         let transport: HTTPTransportBox
         do {
             transport = HTTPTransportBox(try JobRunner.makeTransport(for: project))

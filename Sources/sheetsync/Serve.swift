@@ -64,7 +64,7 @@ struct Serve: AsyncParsableCommand {
         }
         let project = try global.loadProject(blockingOn: isSchemaProblem)
         let path = global.databasePath(for: project)
-        let database = try global.openDatabase(for: project)
+        let database = try global.openDatabase(for: project, command: "'sheetsync serve'")
         let configuration = DaemonConfiguration(
             projectDirectory: global.projectURL, databasePath: path,
             endpoint: address.map { DaemonConfiguration.Endpoint(host: $0.host, port: $0.port) },

@@ -37,7 +37,7 @@ struct State: AsyncParsableCommand {
             Output.err("error: no job '\(job)' (no file jobs/\(job).yml)\(Suggestion.didYouMean(job, in: project.jobs.map(\.name)))")
             throw ExitCode.failure
         }
-        let database = try global.openDatabase(for: project)
+        let database = try global.openStore(for: project)
         do {
             if let assignment {
                 let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)

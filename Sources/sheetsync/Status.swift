@@ -17,7 +17,7 @@ struct Status: AsyncParsableCommand {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
         // Looking does not create: without a database every job is shown as never run.
         let path = global.databasePath(for: project)
-        let database = FileManager.default.fileExists(atPath: path) ? try global.openDatabase(for: project) : nil
+        let database = global.databaseExists(for: project) ? try global.openDatabase(for: project, command: "'sheetsync status'") : nil
         if database == nil { Output.err("no database yet at \(path): no job has run") }
         let zone = project.settings.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         var upcoming: [String: Date] = [:]

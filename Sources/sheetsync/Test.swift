@@ -61,7 +61,7 @@ struct Test: AsyncParsableCommand {
             let missing = TestValues.missing(in: context.job, given: params)
             if saved == nil, !missing.isEmpty, TestValues.isInteractive {
                 // Asked on a terminal; the answers are kept, so the database is made if needed.
-                let database = try store ?? global.openDatabase(for: context.project)
+                let database = try store ?? global.openStore(for: context.project)
                 store = database
                 let last = (try? database.testValues(job: context.job.name)) ?? [:]
                 params.merge(try TestValues.ask(missing, job: context.job.name, last: last)) { $1 }

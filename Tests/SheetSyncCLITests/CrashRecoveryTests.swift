@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// A paginated incremental run killed with SIGKILL at random points, then run again,
-/// must end exactly where an uninterrupted run ends.
+/// must end exactly where an uninterrupted run ends — on SQLite and on PostgreSQL.
 struct CrashRecoveryTests {
     static let schema = DemoAndRunTests.root.appendingPathComponent("schema")
 
@@ -48,33 +48,35 @@ struct CrashRecoveryTests {
         return try ProjectDirectory(files: files)
     }
 
-    func snapshot(_ path: String) throws -> String {
-        let orders = try CLI.run(["query", "SELECT id, status, total, updated_at FROM orders ORDER BY id", "--format", "csv", "--project", path]).stdout
-        let items = try CLI.run(["query", "SELECT order_id, sku, quantity FROM order_items ORDER BY order_id, sku", "--format", "csv", "--project", path]).stdout
+    func snapshot(_ path: String, _ database: [String: String] = [:]) throws -> String {
+        let orders = try CLI.run(["query", "SELECT id, status, total, updated_at FROM orders ORDER BY id", "--format", "csv", "--project", path], environment: database).stdout
+        let items = try CLI.run(["query", "SELECT order_id, sku, quantity FROM order_items ORDER BY order_id, sku", "--format", "csv", "--project", path], environment: database).stdout
         return orders + items
     }
 
-    func state(_ path: String) throws -> [String: String] {
+    func state(_ path: String, _ database: [String: String] = [:]) throws -> [String: String] {
         var result: [String: String] = [:]
-        for line in try CLI.run(["state", "orders", "--project", path]).stdout.split(separator: "\n") where line.contains("=") {
+        for line in try CLI.run(["state", "orders", "--project", path], environment: database).stdout.split(separator: "\n") where line.contains("=") {
             let parts = line.split(separator: "=", maxSplits: 1)
             result[String(parts[0])] = String(parts[1])
         }
         return result
     }
 
-    func maxUpdated(_ path: String) throws -> String {
-        let csv = try CLI.run(["query", "SELECT max(updated_at) FROM orders", "--format", "csv", "--project", path]).stdout
+    func maxUpdated(_ path: String, _ database: [String: String] = [:]) throws -> String {
+        let csv = try CLI.run(["query", "SELECT max(updated_at) FROM orders", "--format", "csv", "--project", path], environment: database).stdout
         return csvValue(csv)
     }
 
-    @Test func killedRunsResumeToTheUninterruptedResult() throws {
+    @Test(arguments: Backend.allCases)
+    func killedRunsResumeToTheUninterruptedResult(backend: Backend) throws {
         let (shop, url) = try startShop()
         defer { shop.terminate(); shop.waitUntilExit() }
-        let environment = ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"]
+        let shopEnvironment = ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"]
 
+        // The reference is always an SQLite file: PostgreSQL must end where SQLite does.
         let reference = try project()
-        let clean = try CLI.run(["run", "orders", "--project", reference.url.path], environment: environment)
+        let clean = try CLI.run(["run", "orders", "--project", reference.url.path], environment: shopEnvironment)
         #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
         #expect(clean.stdout.contains("in 6 pages"))
         let expected = try snapshot(reference.url.path)
@@ -90,14 +92,16 @@ struct CrashRecoveryTests {
             killedAt.append(fault)
             let crashed = try project()
             let path = crashed.url.path
+            let database = try backend.freshDatabase()
+            let environment = shopEnvironment.merging(database) { $1 }
             var faulty = environment
             faulty["SHEETSYNC_FAULT"] = fault
             let killed = try CLI.run(["run", "orders", "--project", path], environment: faulty)
             #expect(killed.status == 9, "run with \(fault) was not killed: \(killed.stdout)")
             // After the crash: the cursor has not moved ahead of the data.
-            let during = try state(path)
+            let during = try state(path, database)
             if let cursor = during["cursor"] {
-                let committed = try maxUpdated(path)
+                let committed = try maxUpdated(path, database)
                 #expect(committed.hasPrefix("2024-"), "no max(updated_at) read: '\(committed)'")
                 let parser = ISO8601DateFormatter()
                 let cursorTime = try #require(parser.date(from: cursor)), committedTime = try #require(parser.date(from: committed))
@@ -105,14 +109,14 @@ struct CrashRecoveryTests {
             }
             let rerun = try CLI.run(["run", "orders", "--project", path], environment: environment)
             #expect(rerun.status == 0, "re-run after \(fault): \(rerun.stdout)\(rerun.stderr)")
-            #expect(try snapshot(path) == expected, "worksheet differs after \(fault)")
-            let after = try state(path)
+            #expect(try snapshot(path, database) == expected, "worksheet differs after \(fault)")
+            let after = try state(path, database)
             #expect(after.keys.sorted() == ["cursor"], "state after \(fault): \(after)")
             #expect(after["cursor"] == expectedCursor, "cursor after \(fault)")
             // The killed run is not left 'running': the next start marked it interrupted.
-            let statuses = try CLI.run(["query", "SELECT status FROM _sheetsync_runs ORDER BY id", "--format", "csv", "--project", path]).stdout
+            let statuses = try CLI.run(["query", "SELECT status FROM _sheetsync_runs ORDER BY id", "--format", "csv", "--project", path], environment: database).stdout
             #expect(statuses == "status\r\ninterrupted\r\nsucceeded\n", "runs after \(fault): \(statuses)")
         }
-        print("crash points: \(killedAt.joined(separator: ", "))")
+        print("crash points (\(backend)): \(killedAt.joined(separator: ", "))")
     }
 }

@@ -1,0 +1,166 @@
+import Foundation
+import SheetSyncStore
+
+/// sheetsync's own tables on PostgreSQL: the same names and columns as in SQLite
+/// (`BookkeepingMigrations`), so `sheetsync query` and users' SQL read them the same way;
+/// times are `timestamptz`, ids identity columns. They live in the connection's schema
+/// (`search_path`, normally `public`), beside the worksheets, as in an SQLite file.
+///
+/// Each migration runs once, in order, in one transaction holding an advisory lock (two
+/// processes starting at once do not both apply it), recorded in `_sheetsync_migrations`.
+/// Never edit a released migration: add one.
+enum PostgresMigrations {
+    /// `pg_advisory_xact_lock` key for migrations: "sheetsync" in ASCII, cut to 63 bits.
+    static let lockKey: Int64 = 0x7368_6565_7473_796E
+
+    static let all: [(version: Int, name: String, sql: String)] = [
+        (1, "v1-pull", """
+        CREATE TABLE _sheetsync_worksheets (
+            name text PRIMARY KEY,
+            key text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE _sheetsync_fields (
+            worksheet text NOT NULL REFERENCES _sheetsync_worksheets(name) ON DELETE CASCADE,
+            name text NOT NULL,
+            type text NOT NULL,
+            position integer NOT NULL,
+            PRIMARY KEY (worksheet, name)
+        );
+        CREATE TABLE _sheetsync_schema_changes (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            worksheet text NOT NULL,
+            change text NOT NULL,
+            sql text NOT NULL,
+            applied_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE _sheetsync_runs (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            job text NOT NULL,
+            trigger text NOT NULL,
+            started_at timestamptz NOT NULL,
+            ended_at timestamptz,
+            status text NOT NULL,
+            requests integer NOT NULL DEFAULT 0,
+            inserted integer NOT NULL DEFAULT 0,
+            updated integer NOT NULL DEFAULT 0,
+            unchanged integer NOT NULL DEFAULT 0,
+            skipped integer NOT NULL DEFAULT 0,
+            rejected integer NOT NULL DEFAULT 0,
+            deleted integer NOT NULL DEFAULT 0,
+            details text,
+            error_code text,
+            error_message text,
+            owner_pid integer,
+            owner text
+        );
+        CREATE INDEX _sheetsync_runs_job ON _sheetsync_runs(job, id);
+        CREATE INDEX _sheetsync_runs_running ON _sheetsync_runs(id) WHERE status = 'running';
+        CREATE TABLE _sheetsync_requests (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            run_id bigint NOT NULL REFERENCES _sheetsync_runs(id) ON DELETE CASCADE,
+            method text NOT NULL,
+            url text NOT NULL,
+            status integer,
+            duration_ms integer,
+            bytes bigint,
+            attempt integer NOT NULL DEFAULT 1,
+            error text,
+            sent_at timestamptz NOT NULL
+        );
+        CREATE INDEX _sheetsync_requests_run ON _sheetsync_requests(run_id);
+        CREATE TABLE _sheetsync_rejects (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            job text NOT NULL,
+            run_id bigint REFERENCES _sheetsync_runs(id) ON DELETE SET NULL,
+            worksheet text NOT NULL,
+            reason text NOT NULL,
+            raw text NOT NULL,
+            rejected_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE _sheetsync_step_failures (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            run_id bigint REFERENCES _sheetsync_runs(id) ON DELETE CASCADE,
+            job text NOT NULL,
+            step text NOT NULL,
+            record_key text NOT NULL,
+            error text NOT NULL,
+            failed_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE _sheetsync_state (
+            job text NOT NULL,
+            name text NOT NULL,
+            value text,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (job, name)
+        );
+        CREATE TABLE _sheetsync_backfills (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            job text NOT NULL,
+            range_from text NOT NULL,
+            range_to text NOT NULL,
+            step text NOT NULL,
+            timezone text NOT NULL,
+            params text NOT NULL DEFAULT '',
+            created_at timestamptz NOT NULL DEFAULT now(),
+            finished_at timestamptz
+        );
+        CREATE TABLE _sheetsync_backfill_windows (
+            backfill_id bigint NOT NULL REFERENCES _sheetsync_backfills(id) ON DELETE CASCADE,
+            position integer NOT NULL,
+            window_start text NOT NULL,
+            window_end text NOT NULL,
+            status text NOT NULL DEFAULT 'pending',
+            run_id bigint,
+            rows integer NOT NULL DEFAULT 0,
+            finished_at timestamptz,
+            PRIMARY KEY (backfill_id, position)
+        );
+        CREATE TABLE _sheetsync_test_values (
+            job text NOT NULL,
+            name text NOT NULL,
+            value text NOT NULL,
+            used_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (job, name)
+        );
+        CREATE TABLE _sheetsync_notifications (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            notification_id text NOT NULL UNIQUE,
+            job text NOT NULL,
+            event text NOT NULL,
+            run_id bigint,
+            payload text NOT NULL,
+            state text NOT NULL DEFAULT 'pending',
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz NOT NULL DEFAULT now(),
+            last_status integer,
+            last_error text,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            delivered_at timestamptz
+        );
+        CREATE INDEX _sheetsync_notifications_due ON _sheetsync_notifications(state, next_attempt_at);
+        """),
+    ]
+
+    /// Applies the migrations this database lacks; refuses one made by a newer sheetsync.
+    static func run(_ db: PostgresSession.Connection) throws {
+        try db.execute("SELECT pg_advisory_xact_lock(\(lockKey))")
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS _sheetsync_migrations (
+                version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())
+            """)
+        let applied = Set(try db.rows("SELECT version FROM _sheetsync_migrations").compactMap { $0[0].flatMap { Int($0) } })
+        if let newest = applied.max(), newest > all.last!.version {
+            throw StoreError(.newerDatabase, "this PostgreSQL database was set up by a newer sheetsync (its schema version is \(newest), this sheetsync knows up to \(all.last!.version)); upgrade sheetsync")
+        }
+        for migration in all where !applied.contains(migration.version) {
+            // One statement at a time: the extended protocol takes one per query.
+            for statement in migration.sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+                try db.execute(statement)
+            }
+            try db.execute("INSERT INTO _sheetsync_migrations (version, name) VALUES ($1::integer, $2)",
+                           [.integer(Int64(migration.version)), .text(migration.name)])
+        }
+    }
+}

@@ -1,0 +1,335 @@
+import Foundation
+import SheetSyncCore
+import SheetSyncStore
+
+/// Pages on PostgreSQL: each in one transaction with its requests and the job's state,
+/// as on SQLite.
+extension PostgresStore {
+    public func writePage(rows: [RowBatch], into worksheet: WorksheetDefinition, children: [(ChildRows, WorksheetDefinition)],
+                          rejects: [Reject], job: String, run: Int64?, state: [String: String?],
+                          stepFailures: [StepFailure], requests: [RequestAttempt],
+                          halfway: (() -> Void)?, write mode: WriteMode,
+                          first: (@Sendable (any PageWriter) throws -> Void)?) throws(StoreError) -> WriteCounts {
+        do {
+            return try writeInParts(into: worksheet, job: job, run: run, requests: requests, halfway: halfway, write: mode) { writer in
+                try first?(writer)
+                for batch in rows { try writer.write(batch, children: [], rejects: []) }
+                try (writer as? PostgresPageWriter)?.recordStepFailures(stepFailures)
+                try writer.write(RowBatch(columns: []), children: children, rejects: rejects)
+                return state
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    public func writeInParts(into worksheet: WorksheetDefinition, job: String, run: Int64?, requests: [RequestAttempt],
+                             halfway: (() -> Void)?, write mode: WriteMode,
+                             _ body: (any PageWriter) throws -> [String: String?]) throws -> WriteCounts {
+        var bodyError: (any Error)?
+        do {
+            return try session.transaction { db in
+                if let run { try Self.recordRequests(requests, run: run, db) }
+                let writer = PostgresPageWriter(db: db, worksheet: worksheet, job: job, run: run, halfway: halfway, mode: mode)
+                let state: [String: String?]
+                do {
+                    state = try body(writer)
+                } catch {
+                    bodyError = error
+                    throw error
+                }
+                try Self.saveState(state, job: job, db)
+                return writer.counts
+            }
+        } catch {
+            if let bodyError { throw bodyError }
+            throw Self.storeError(error)
+        }
+    }
+}
+
+/// Where the parts of one page go on PostgreSQL, inside the page's transaction.
+///
+/// Rows go in as multi-row `INSERT … ON CONFLICT (key) DO UPDATE … WHERE (columns) IS
+/// DISTINCT FROM (the new values)`: an unchanged row is not written (its `_updated_at`
+/// stays), and `RETURNING (xmax = 0)` tells inserted rows from updated ones, so the
+/// counts are exact. A key twice in a page goes in two statements, in order, so the
+/// later record wins as on SQLite.
+final class PostgresPageWriter: PageWriter {
+    let db: PostgresSession.Connection
+    let worksheet: WorksheetDefinition
+    let job: String
+    let run: Int64?
+    let mode: WriteMode
+    private var halfway: (() -> Void)?
+    private(set) var counts = WriteCounts()
+    var page: PageDigest?
+    /// Keys of the job's rows `write: update` skipped, until their children are written.
+    private var skippedKeys: [[SQLValue]] = []
+
+    init(db: PostgresSession.Connection, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)?, mode: WriteMode) {
+        self.db = db
+        self.worksheet = worksheet
+        self.job = job
+        self.run = run
+        self.halfway = halfway
+        self.mode = mode
+        counts.byWorksheet[worksheet.name] = UpsertCounts()
+    }
+
+    func write(_ rows: RowBatch, children: [(ChildRows, WorksheetDefinition)], rejects: [Reject]) throws {
+        let hook = rows.rows.isEmpty ? nil : halfway
+        if hook != nil { halfway = nil }
+        counts.byWorksheet[worksheet.name, default: UpsertCounts()] += try upsert(rows, into: worksheet, mode: mode, skippedKeys: &skippedKeys, halfway: hook)
+        if !children.isEmpty {
+            try writeChildren(children, skippedParents: skippedKeys)
+            skippedKeys = []
+        }
+        for reject in rejects {
+            try db.execute("INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES ($1, $2::bigint, $3, $4, $5)",
+                           [.text(job), run.map(SQLValue.integer) ?? .null, .text(reject.worksheet), .text(reject.reason), .text(reject.raw)])
+            counts.rejected[reject.worksheet, default: 0] += 1
+        }
+    }
+
+    func recordStepFailures(_ failures: [StepFailure]) throws {
+        for failure in failures {
+            try db.execute("INSERT INTO _sheetsync_step_failures (run_id, job, step, record_key, error) VALUES ($1::bigint, $2, $3, $4, $5)",
+                           [run.map(SQLValue.integer) ?? .null, .text(job), .text(failure.step),
+                            .text(JSONValue.array(failure.key.map(\.jsonValue)).jsonText), .text(failure.error)])
+        }
+    }
+
+    func confirmUnchanged(_ records: (keys: [[SQLValue]], digests: [[UInt8]]), children: [String]) throws -> [Int] {
+        throw PostgresStore.unsupported("skip_unchanged (skipping unchanged records by digest)")
+    }
+
+    func confirmUnchangedPage(children: [String]) throws -> Bool { false }
+
+    // MARK: Rows
+
+    /// `$n::type` for each value of a row, numbered from `start`.
+    private static func placeholders(_ columns: [String], in worksheet: WorksheetDefinition, from start: Int) -> String {
+        "(" + columns.enumerated().map { index, column in
+            "$\(start + index)::" + PostgresStore.columnType(worksheet.field(named: column)?.type ?? .text)
+        }.joined(separator: ", ") + ")"
+    }
+
+    /// Writes `batch` into `worksheet` in `mode`; keys `.update` skipped go to `skippedKeys`.
+    private func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, mode: WriteMode,
+                        skippedKeys: inout [[SQLValue]], halfway: (() -> Void)?) throws -> UpsertCounts {
+        var result = UpsertCounts()
+        guard !batch.rows.isEmpty else { return result }
+        let keyIndexes = worksheet.key.compactMap { batch.columns.firstIndex(of: $0) }
+        guard keyIndexes.count == worksheet.key.count else {
+            throw StoreError(.sqlError, "rows for '\(worksheet.name)' lack its key fields \(worksheet.key)")
+        }
+        if mode == .update {
+            for (position, row) in batch.rows.enumerated() {
+                if position == batch.rows.count / 2 { halfway?() }
+                switch try update(row, columns: batch.columns, keyIndexes: keyIndexes, in: worksheet) {
+                case true?: result.updated += 1
+                case false?: result.unchanged += 1
+                case nil:
+                    result.skipped += 1
+                    skippedKeys.append(keyIndexes.map { row[$0] })
+                }
+            }
+            return result
+        }
+        let table = PostgresStore.quote(worksheet.name)
+        let columns = batch.columns
+        let others = columns.filter { !worksheet.key.contains($0) }
+        let sqlHead = "INSERT INTO \(table) AS t (\(columns.map(PostgresStore.quote).joined(separator: ", ")), \"_created_at\", \"_updated_at\", \"_synced_at\", \"_source\") VALUES "
+        let conflict: String
+        if mode == .insert || others.isEmpty {
+            conflict = " ON CONFLICT (\(worksheet.key.map(PostgresStore.quote).joined(separator: ", "))) DO NOTHING RETURNING true"
+        } else {
+            let set = others.map { "\(PostgresStore.quote($0)) = excluded.\(PostgresStore.quote($0))" }.joined(separator: ", ")
+            let old = others.map { "t.\(PostgresStore.quote($0))" }.joined(separator: ", ")
+            let new = others.map { "excluded.\(PostgresStore.quote($0))" }.joined(separator: ", ")
+            conflict = """
+                 ON CONFLICT (\(worksheet.key.map(PostgresStore.quote).joined(separator: ", "))) DO UPDATE SET \(set),
+                \"_updated_at\" = now(), \"_synced_at\" = now(), \"_source\" = excluded.\"_source\"
+                WHERE ROW(\(old)) IS DISTINCT FROM ROW(\(new)) RETURNING (t.xmax = 0)
+                """
+        }
+        // PostgreSQL takes up to 65,535 values per statement.
+        let perStatement = max(1, min(500, 60_000 / (columns.count + 1)))
+        var chunk: [[SQLValue]] = []
+        var keys = Set<[SQLValue]>()
+        var firstChunk = true
+        func flush() throws {
+            guard !chunk.isEmpty else { return }
+            if firstChunk, let halfway, chunk.count > 1 {
+                // Crash tests stop the process in the middle of the page's first rows.
+                let middle = chunk.count / 2
+                let rest = Array(chunk[middle...])
+                chunk = Array(chunk[..<middle])
+                try flush()
+                halfway()
+                chunk = rest
+            }
+            firstChunk = false
+            var values: [SQLValue] = []
+            var tuples: [String] = []
+            values.reserveCapacity(chunk.count * (columns.count + 1))
+            for row in chunk {
+                let start = values.count + 1
+                tuples.append(String(Self.placeholders(columns, in: worksheet, from: start).dropLast()) + ", now(), now(), now(), $\(start + columns.count))")
+                values += row
+                values.append(.text(job))
+            }
+            let returned = try db.rows(sqlHead + tuples.joined(separator: ", ") + conflict, values)
+            let inserted = returned.filter { $0.first == "1" }.count
+            result.inserted += mode == .insert || others.isEmpty ? returned.count : inserted
+            result.updated += mode == .insert || others.isEmpty ? 0 : returned.count - inserted
+            result.unchanged += chunk.count - returned.count
+            chunk.removeAll(keepingCapacity: true)
+            keys.removeAll(keepingCapacity: true)
+        }
+        for row in batch.rows {
+            let key = keyIndexes.map { row[$0] }
+            // One statement may not change a row twice: a repeated key starts the next one.
+            if !keys.insert(key).inserted {
+                try flush()
+                keys.insert(key)
+            }
+            chunk.append(row)
+            if chunk.count == perStatement { try flush() }
+        }
+        try flush()
+        return result
+    }
+
+    /// `.update` of one row: true when written, false when unchanged, nil when no row has its key.
+    private func update(_ row: [SQLValue], columns: [String], keyIndexes: [Int], in worksheet: WorksheetDefinition) throws -> Bool? {
+        let table = PostgresStore.quote(worksheet.name)
+        func cast(_ column: String) -> String { PostgresStore.columnType(worksheet.field(named: column)?.type ?? .text) }
+        let keyMatch = worksheet.key.enumerated().map { "\(PostgresStore.quote($0.element)) = $\(columns.count + $0.offset + 1)::\(cast($0.element))" }
+            .joined(separator: " AND ")
+        let others = columns.enumerated().filter { !worksheet.key.contains($0.element) }
+        let keyValues = keyIndexes.map { row[$0] }
+        if !others.isEmpty {
+            let set = others.map { "\(PostgresStore.quote($0.element)) = $\($0.offset + 1)::\(cast($0.element))" }.joined(separator: ", ")
+            let differs = "ROW(\(others.map { PostgresStore.quote($0.element) }.joined(separator: ", "))) IS DISTINCT FROM ROW(\(others.map { "$\($0.offset + 1)::\(cast($0.element))" }.joined(separator: ", ")))"
+            let changed = try db.changes("""
+                UPDATE \(table) SET \(set), "_updated_at" = now(), "_synced_at" = now(), "_source" = $\(columns.count + worksheet.key.count + 1)
+                WHERE \(keyMatch) AND \(differs)
+                """, row + keyValues + [.text(job)])
+            if changed > 0 { return true }
+        }
+        let exists = worksheet.key.enumerated().map { "\(PostgresStore.quote($0.element)) = $\($0.offset + 1)::\(cast($0.element))" }
+            .joined(separator: " AND ")
+        return try db.firstValue("SELECT 1 FROM \(table) WHERE \(exists)", keyValues) == nil ? nil : false
+    }
+
+    // MARK: Children
+
+    /// Each level's rows in its own mode; `upsert` levels lose the rows their listed
+    /// parents no longer have, and those rows' own children at the levels below.
+    private func writeChildren(_ children: [(ChildRows, WorksheetDefinition)], skippedParents: [[SQLValue]]) throws {
+        var skippedByLevel: [[[SQLValue]]] = []
+        var removedByLevel: [[[SQLValue]]] = []
+        for (level, (listed, definition)) in children.enumerated() {
+            let skippedAbove = listed.parent.map { skippedByLevel[$0] } ?? skippedParents
+            let (child, orphans) = Self.removingChildren(of: skippedAbove, from: listed, definition)
+            var skipped = orphans
+            var levelCounts = try upsert(child.rows, into: definition, mode: child.write, skippedKeys: &skipped, halfway: nil)
+            levelCounts.skipped += orphans.count
+            counts.byWorksheet[definition.name, default: UpsertCounts()] += levelCounts
+            skippedByLevel.append(skipped)
+            var removed: [[SQLValue]] = []
+            // Rows whose parent (at the level above) was removed go with it.
+            if let parent = listed.parent, !removedByLevel[parent].isEmpty {
+                removed += try deleteChildren(of: removedByLevel[parent], link: child.linkColumns, in: definition)
+            }
+            if child.write == .upsert {
+                removed += try removeStale(child, in: definition)
+            }
+            counts.deleted[definition.name, default: 0] += removed.count
+            removedByLevel.append(removed)
+        }
+    }
+
+    /// `child` without the rows of skipped parents, and the keys of the rows taken out.
+    private static func removingChildren(of skippedParents: [[SQLValue]], from child: ChildRows,
+                                         _ definition: WorksheetDefinition) -> (ChildRows, [[SQLValue]]) {
+        guard !skippedParents.isEmpty else { return (child, []) }
+        let links = Set(skippedParents.map { key in
+            zip(child.linkColumns, key).map { column, value in
+                (try? definition.field(named: column)?.type.convert(stored: value)) ?? value
+            }
+        })
+        let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
+        let keyIndexes = definition.key.compactMap { child.rows.columns.firstIndex(of: $0) }
+        var kept = child
+        kept.rows.rows = []
+        kept.parentKeys = child.parentKeys.filter { !links.contains($0) }
+        var orphans: [[SQLValue]] = []
+        for row in child.rows.rows {
+            if links.contains(linkIndexes.map { row[$0] }) { orphans.append(keyIndexes.map { row[$0] }) } else { kept.rows.rows.append(row) }
+        }
+        return (kept, orphans)
+    }
+
+    /// Deletes the rows of each listed parent that the page does not list; returns their keys.
+    private func removeStale(_ child: ChildRows, in definition: WorksheetDefinition) throws -> [[SQLValue]] {
+        let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
+        let keyIndexes = definition.key.compactMap { child.rows.columns.firstIndex(of: $0) }
+        guard linkIndexes.count == child.linkColumns.count, keyIndexes.count == definition.key.count else { return [] }
+        var keep: [[SQLValue]: [[SQLValue]]] = [:]
+        for row in child.rows.rows { keep[linkIndexes.map { row[$0] }, default: []].append(keyIndexes.map { row[$0] }) }
+        let table = PostgresStore.quote(definition.name)
+        func cast(_ column: String) -> String { PostgresStore.columnType(definition.field(named: column)?.type ?? .text) }
+        let keyColumns = "(" + definition.key.map(PostgresStore.quote).joined(separator: ", ") + ")"
+        var removed: [[SQLValue]] = []
+        var seen = Set<[SQLValue]>()
+        for parent in child.parentKeys where seen.insert(parent).inserted {
+            var values = parent
+            let linkMatch = child.linkColumns.enumerated().map { "\(PostgresStore.quote($0.element)) = $\($0.offset + 1)::\(cast($0.element))" }
+                .joined(separator: " AND ")
+            var sql = "DELETE FROM \(table) WHERE \(linkMatch)"
+            let kept = keep[parent] ?? []
+            if !kept.isEmpty {
+                let tuples = kept.map { key -> String in
+                    let start = values.count + 1
+                    values += key
+                    return "(" + definition.key.enumerated().map { "$\(start + $0.offset)::\(cast($0.element))" }.joined(separator: ", ") + ")"
+                }
+                sql += " AND \(keyColumns) NOT IN (\(tuples.joined(separator: ", ")))"
+            }
+            sql += " RETURNING " + definition.key.map { PostgresStore.quote($0) + "::text" }.joined(separator: ", ")
+            removed += try db.rows(sql, values).map { row in
+                zip(definition.key, row).map { column, text in Self.value(text, as: definition.field(named: column)?.type ?? .text) }
+            }
+        }
+        return removed
+    }
+
+    /// Deletes the rows whose link columns hold one of `parents` (keys of removed rows).
+    private func deleteChildren(of parents: [[SQLValue]], link: [String], in definition: WorksheetDefinition) throws -> [[SQLValue]] {
+        let table = PostgresStore.quote(definition.name)
+        func cast(_ column: String) -> String { PostgresStore.columnType(definition.field(named: column)?.type ?? .text) }
+        let match = link.enumerated().map { "\(PostgresStore.quote($0.element)) = $\($0.offset + 1)::\(cast($0.element))" }.joined(separator: " AND ")
+        var removed: [[SQLValue]] = []
+        for parent in Set(parents) {
+            removed += try db.rows("DELETE FROM \(table) WHERE \(match) RETURNING " + definition.key.map { PostgresStore.quote($0) + "::text" }.joined(separator: ", "),
+                                   Array(parent.prefix(link.count))).map { row in
+                zip(definition.key, row).map { column, text in Self.value(text, as: definition.field(named: column)?.type ?? .text) }
+            }
+        }
+        return removed
+    }
+
+    /// A key value read back as text, as the core would hold it (for matching the levels below).
+    static func value(_ text: String?, as type: FieldType) -> SQLValue {
+        guard let text else { return .null }
+        switch type {
+        case .integer: return Int64(text).map(SQLValue.integer) ?? .text(text)
+        case .number: return Double(text).map(SQLValue.real) ?? .text(text)
+        case .boolean: return .integer(text == "true" || text == "t" || text == "1" ? 1 : 0)
+        default: return .text(text)
+        }
+    }
+}

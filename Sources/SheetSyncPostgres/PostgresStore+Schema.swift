@@ -1,0 +1,153 @@
+import Foundation
+import SheetSyncCore
+import SheetSyncStore
+
+/// Worksheet tables on PostgreSQL: what `migrate` creates and changes.
+extension PostgresStore {
+    /// The column type of a field (see the type table on `PostgresStore`).
+    static func columnType(_ type: FieldType) -> String {
+        switch type {
+        case .text: "text"
+        case .integer: "bigint"
+        case .number: "double precision"
+        case .decimal: "numeric"
+        case .boolean: "boolean"
+        case .date: "date"
+        case .datetime: "timestamptz"
+        case .json: "jsonb"
+        }
+    }
+
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// PostgreSQL cuts longer names to 63 bytes without a word, so two long names could
+    /// become one column: refused instead.
+    static let longestName = 63
+
+    static func createSQL(_ worksheet: WorksheetDefinition) -> String {
+        var lines = worksheet.fields.map { columnDefinition($0, isKey: worksheet.key.contains($0.name)) }
+        lines += ["\"_created_at\" timestamptz NOT NULL DEFAULT now()", "\"_updated_at\" timestamptz NOT NULL DEFAULT now()",
+                  "\"_synced_at\" timestamptz", "\"_source\" text",
+                  "PRIMARY KEY (\(worksheet.key.map(quote).joined(separator: ", ")))"]
+        return "CREATE TABLE \(quote(worksheet.name)) (\n    \(lines.joined(separator: ",\n    "))\n)"
+    }
+
+    static func columnDefinition(_ field: WorksheetDefinition.Field, isKey: Bool) -> String {
+        "\(quote(field.name)) \(columnType(field.type))" + (isKey ? " NOT NULL" : "")
+    }
+
+    public func plan(for worksheets: [WorksheetDefinition]) throws(StoreError) -> SchemaPlan {
+        try read { db in try Self.plan(worksheets, db) }
+    }
+
+    static func plan(_ worksheets: [WorksheetDefinition], _ db: PostgresSession.Connection) throws -> SchemaPlan {
+        for worksheet in worksheets {
+            for name in [worksheet.name] + worksheet.fields.map(\.name) where name.utf8.count > longestName {
+                throw StoreError(.migrationFailed, "'\(name)' in worksheet '\(worksheet.name)' is longer than PostgreSQL's \(longestName)-byte limit for names (it would be cut short, and two names could become one); give it a shorter name in schema/")
+            }
+        }
+        let tables = Set(try db.rows("SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema()").compactMap { $0[0] })
+        var recordedKeys: [String: [String]] = [:]
+        for row in try db.rows("SELECT name, key FROM _sheetsync_worksheets") {
+            guard let name = row[0], let key = row[1], case .array(let values)? = try? JSONReader.parse(key) else { continue }
+            recordedKeys[name] = values.compactMap { if case .string(let text) = $0 { text } else { nil } }
+        }
+        var recordedFields: [String: [String: FieldType]] = [:]
+        for row in try db.rows("SELECT worksheet, name, type FROM _sheetsync_fields") {
+            guard let worksheet = row[0], let name = row[1], let type = row[2].flatMap(FieldType.init(rawValue:)) else { continue }
+            recordedFields[worksheet, default: [:]][name] = type
+        }
+        var changes: [SchemaChange] = []
+        for worksheet in worksheets {
+            let table = quote(worksheet.name)
+            guard tables.contains(worksheet.name) else {
+                changes.append(SchemaChange(worksheet: worksheet.name, kind: .createTable, statements: [createSQL(worksheet)]))
+                continue
+            }
+            let columns = Set(try db.rows("""
+                SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1
+                """, [.text(worksheet.name)]).compactMap { $0[0] })
+            let recorded = recordedFields[worksheet.name] ?? [:]
+            for field in worksheet.fields {
+                let column = quote(field.name)
+                if let old = recorded[field.name], columns.contains(field.name) {
+                    guard old != field.type else { continue }
+                    changes.append(SchemaChange(worksheet: worksheet.name, kind: .retypeField(field.name, from: old, to: field.type), statements: [
+                        "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(columnType(field.type)) USING \(column)::text::\(columnType(field.type))",
+                    ]))
+                } else if columns.contains(field.name) {
+                    changes.append(SchemaChange(worksheet: worksheet.name, kind: .adoptColumn(field.name, field.type), statements: []))
+                } else {
+                    // Added without NOT NULL even as part of a new key: the rows already there have no value.
+                    changes.append(SchemaChange(worksheet: worksheet.name, kind: .addField(field.name, field.type), statements: [
+                        "ALTER TABLE \(table) ADD COLUMN \(columnDefinition(field, isKey: false))",
+                    ]))
+                }
+            }
+            for name in recorded.keys.sorted() where worksheet.field(named: name) == nil && columns.contains(name) {
+                changes.append(SchemaChange(worksheet: worksheet.name, kind: .removeField(name), statements: ["ALTER TABLE \(table) DROP COLUMN \(quote(name))"]))
+            }
+            if let oldKey = recordedKeys[worksheet.name], oldKey != worksheet.key {
+                let constraint = try db.firstValue("""
+                    SELECT conname::text FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'
+                    """, [.text(table)])
+                var statements = constraint.map { ["ALTER TABLE \(table) DROP CONSTRAINT \(quote($0))"] } ?? []
+                statements.append("ALTER TABLE \(table) ADD PRIMARY KEY (\(worksheet.key.map(quote).joined(separator: ", ")))")
+                changes.append(SchemaChange(worksheet: worksheet.name, kind: .changeKey(from: oldKey, to: worksheet.key), statements: statements))
+            }
+        }
+        let names = Set(worksheets.map(\.name))
+        return SchemaPlan(changes: changes, orphanedWorksheets: recordedKeys.keys.filter { !names.contains($0) && tables.contains($0) }.sorted())
+    }
+
+    /// Brings the worksheet tables in line with `worksheets` in one transaction (see
+    /// `WorksheetDatabase.migrate`). Differences from SQLite: a retyped field's values are
+    /// converted by PostgreSQL's casts, and one that does not convert stops the whole
+    /// migration (nothing is changed) instead of becoming NULL; `captured` and `pushJobs`
+    /// are not used, as push jobs do not run on PostgreSQL yet.
+    @discardableResult
+    public func migrate(_ worksheets: [WorksheetDefinition], allowDestructive: Bool,
+                        captured: Set<String>, pushJobs: [String: String]) throws(StoreError) -> SchemaPlan {
+        try write { db in
+            // One migrating process at a time (another waits, then finds nothing to do).
+            try db.execute("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey))")
+            let plan = try Self.plan(worksheets, db)
+            let destructive = plan.destructiveChanges
+            if !destructive.isEmpty, !allowDestructive {
+                let list = destructive.map { "  - " + $0.description }.joined(separator: "\n")
+                throw StoreError(.destructiveChange, """
+                    Refusing to change worksheet tables in a way that can lose data:
+                    \(list)
+                    Restore the field in schema/, or run 'sheetsync migrate --allow-destructive' to apply these changes (preview them with --dry-run).
+                    """)
+            }
+            for change in plan.changes {
+                for statement in change.statements { try db.execute(statement) }
+                if !change.statements.isEmpty {
+                    try db.execute("INSERT INTO _sheetsync_schema_changes (worksheet, change, sql) VALUES ($1, $2, $3)",
+                                   [.text(change.worksheet), .text(change.description), .text(change.statements.joined(separator: ";\n"))])
+                }
+            }
+            for worksheet in worksheets {
+                guard try plan.changes.contains(where: { $0.worksheet == worksheet.name }) || !Self.isRecorded(worksheet, db) else { continue }
+                let key = JSONValue.array(worksheet.key.map(JSONValue.string)).jsonText
+                try db.execute("""
+                    INSERT INTO _sheetsync_worksheets (name, key) VALUES ($1, $2)
+                    ON CONFLICT (name) DO UPDATE SET key = excluded.key, updated_at = now()
+                    """, [.text(worksheet.name), .text(key)])
+                try db.execute("DELETE FROM _sheetsync_fields WHERE worksheet = $1", [.text(worksheet.name)])
+                for (position, field) in worksheet.fields.enumerated() {
+                    try db.execute("INSERT INTO _sheetsync_fields (worksheet, name, type, position) VALUES ($1, $2, $3, $4::integer)",
+                                   [.text(worksheet.name), .text(field.name), .text(field.type.rawValue), .integer(Int64(position))])
+                }
+            }
+            return plan
+        }
+    }
+
+    private static func isRecorded(_ worksheet: WorksheetDefinition, _ db: PostgresSession.Connection) throws -> Bool {
+        try db.firstValue("SELECT 1 FROM _sheetsync_worksheets WHERE name = $1", [.text(worksheet.name)]) != nil
+    }
+}

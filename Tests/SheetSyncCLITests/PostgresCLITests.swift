@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+
+/// The PostgreSQL store through the real binary (issue 19): a throwaway server
+/// (`TemporaryPostgres`), the demo shop on loopback, and `psql` as an independent reader.
+struct PostgresCLITests {
+    /// Every type of the shop's orders schema, and line items as children.
+    static let job = """
+        kind: pull
+        worksheet: orders
+        request:
+          url: "{{env.SHOP_URL}}/v1/orders"
+          headers: { Authorization: "Bearer {{secret.SHOP_TOKEN}}" }
+        paginate: { style: page, size_param: per_page, size: 7, has_more: $.has_more }
+        records: $.data
+        fields:
+          id: $.id
+          number: $.number
+          status: $.status
+          total: $.amount.value
+          currency: $.amount.currency
+          paid: $.paid
+          customer_id: $.customer.id
+          created_at: $.created_at
+          updated_at: $.updated_at
+          shipping_address: $.shipping_address
+        children:
+          - worksheet: order_items
+            records: $.items
+            fields: { order_id: $parent.id, sku: $.sku, quantity: $.quantity, unit_price: $.unit_price }
+        """
+
+    func project(job: String = Self.job) throws -> ProjectDirectory {
+        var files: [String: String] = ["jobs/orders.yml": job]
+        for name in try FileManager.default.contentsOfDirectory(atPath: CrashRecoveryTests.schema.path) {
+            files["schema/\(name)"] = try String(contentsOf: CrashRecoveryTests.schema.appendingPathComponent(name), encoding: .utf8)
+        }
+        return try ProjectDirectory(files: files)
+    }
+
+    func rows(_ path: String, _ environment: [String: String], _ sql: String) throws -> String {
+        let result = try CLI.run(["query", sql, "--format", "csv", "--project", path], environment: environment)
+        #expect(result.status == 0, "\(sql): \(result.stderr)")
+        return result.stdout
+    }
+
+    @Test func aPullRunWritesTypedColumnsAndTheSameRowsAsSQLite() throws {
+        let (shop, url) = try CrashRecoveryTests().startShop()
+        defer { shop.terminate(); shop.waitUntilExit() }
+        let shopEnvironment = ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"]
+        let server = try TemporaryPostgres.shared()
+        let database = try Backend.postgres.freshDatabase()
+        let databaseURL = try #require(database["SHEETSYNC_DB"])
+        let environment = shopEnvironment.merging(database) { $1 }
+
+        let sqlite = try project()
+        let postgres = try project()
+        let onSQLite = try CLI.run(["run", "orders", "--project", sqlite.url.path], environment: shopEnvironment)
+        let onPostgres = try CLI.run(["run", "orders", "--project", postgres.url.path], environment: environment)
+        #expect(onSQLite.status == 0, "\(onSQLite.stdout)\(onSQLite.stderr)")
+        #expect(onPostgres.status == 0, "\(onPostgres.stdout)\(onPostgres.stderr)")
+        // The same counts ("40 inserted …"), the run number aside.
+        func counts(_ text: String) -> String {
+            String(text.split(separator: ",", maxSplits: 3).dropFirst(3).joined().split(separator: "(").first ?? "")
+        }
+        #expect(counts(onPostgres.stdout) == counts(onSQLite.stdout), "\(onPostgres.stdout) vs \(onSQLite.stdout)")
+        #expect(onPostgres.stdout.contains("orders: 40 inserted"), "\(onPostgres.stdout)")
+
+        // Typed columns, as an independent client sees them.
+        let types = try server.psql(databaseURL, """
+            SELECT column_name || ' ' || data_type FROM information_schema.columns
+            WHERE table_name = 'orders' AND column_name IN ('number', 'total', 'paid', 'created_at', 'shipping_address', '_updated_at') ORDER BY column_name
+            """)
+        #expect(types == """
+            _updated_at timestamp with time zone
+            created_at timestamp with time zone
+            number bigint
+            paid boolean
+            shipping_address jsonb
+            total numeric
+
+            """)
+        // Every value as SQLite holds it (text forms compared through each store's own query).
+        let ordersSQL = "SELECT id, number, status, total, currency, customer_id, created_at, updated_at FROM orders ORDER BY id"
+        let itemsSQL = "SELECT order_id, sku, quantity, unit_price FROM order_items ORDER BY order_id, sku"
+        #expect(try rows(postgres.url.path, environment, ordersSQL) == rows(sqlite.url.path, [:], ordersSQL))
+        #expect(try rows(postgres.url.path, environment, itemsSQL) == rows(sqlite.url.path, [:], itemsSQL))
+        // Booleans and JSON as their types: true where SQLite holds 1, objects with members.
+        let typed = try server.psql(databaseURL, "SELECT count(*) FILTER (WHERE paid) || '|' || count(*) FILTER (WHERE shipping_address ? 'city') FROM orders")
+        let asSQLite = try rows(sqlite.url.path, [:], "SELECT count(*) FILTER (WHERE paid = 1) || '|' || count(*) FILTER (WHERE json_extract(shipping_address, '$.city') IS NOT NULL) AS c FROM orders")
+        #expect(typed == asSQLite.replacingOccurrences(of: "c\r\n", with: "").replacingOccurrences(of: "\r\n", with: "\n"), "\(typed) vs \(asSQLite)")
+        #expect(typed != "0|0\n")
+
+        // Nothing changed upstream: no row is written again.
+        let before = try server.psql(databaseURL, "SELECT max(_updated_at), count(*) FROM orders")
+        let again = try CLI.run(["run", "orders", "--project", postgres.url.path], environment: environment)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("orders: 0 inserted, 0 updated, 40 unchanged"), "\(again.stdout)")
+        #expect(again.stdout.contains("order_items: 0 inserted, 0 updated,"), "\(again.stdout)")
+        #expect(try server.psql(databaseURL, "SELECT max(_updated_at), count(*) FROM orders") == before)
+
+        // A row changed by another client is written back, and only that row; an item the
+        // API no longer lists goes (child replacement).
+        _ = try server.psql(databaseURL, "UPDATE orders SET status = 'edited' WHERE id = 'ord_00003'")
+        _ = try server.psql(databaseURL, "INSERT INTO order_items (order_id, sku, quantity) VALUES ('ord_00003', 'SKU-GONE', 1)")
+        let repair = try CLI.run(["run", "orders", "--project", postgres.url.path], environment: environment)
+        #expect(repair.stdout.contains("orders: 0 inserted, 1 updated, 39 unchanged"), "\(repair.stdout)")
+        #expect(try server.psql(databaseURL, "SELECT count(*) FROM order_items WHERE sku = 'SKU-GONE'") == "0\n")
+        #expect(try rows(postgres.url.path, environment, ordersSQL) == rows(sqlite.url.path, [:], ordersSQL))
+        let history = try CLI.run(["history", "--project", postgres.url.path, "--json"], environment: environment)
+        #expect(history.status == 0)
+        #expect(history.stdout.contains("\"deleted\": 1") || history.stdout.contains("\"deleted\":1"), "\(history.stdout)")
+    }
+
+    @Test func thePasswordComesFromASecretAndIsNeverShownOrKept() throws {
+        let server = try TemporaryPostgres.shared()
+        let database = try Backend.postgres.freshDatabase()
+        let databaseURL = try #require(database["SHEETSYNC_DB"])
+        let project = try project()
+        let path = project.url.path
+
+        // A literal password is refused before anything connects.
+        let literal = databaseURL.replacingOccurrences(of: "{{secret.PG_PASSWORD}}", with: TemporaryPostgres.password)
+        let refused = try CLI.run(["migrate", "--project", path, "--db", literal])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("holds a password"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains(TemporaryPostgres.password))
+
+        // The secret not set: says which.
+        let unset = try CLI.run(["migrate", "--project", path], environment: ["SHEETSYNC_DB": databaseURL])
+        #expect(unset.status != 0)
+        #expect(unset.stderr.contains("secret 'PG_PASSWORD'"), "\(unset.stderr)")
+
+        // A wrong password: the server's reason, no password.
+        let wrong = try CLI.run(["migrate", "--project", path], environment: ["SHEETSYNC_DB": databaseURL, "PG_PASSWORD": "not-it"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("password authentication failed"), "\(wrong.stderr)")
+        #expect(!wrong.stderr.contains("not-it"))
+
+        // PGPASSWORD works as libpq's does, without a secret in the URL.
+        let bare = databaseURL.replacingOccurrences(of: ":{{secret.PG_PASSWORD}}", with: "")
+        let migrated = try CLI.run(["migrate", "--project", path], environment: ["SHEETSYNC_DB": bare, "PGPASSWORD": TemporaryPostgres.password])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stdout.contains("create worksheet 'orders'"), "\(migrated.stdout)")
+        #expect(!migrated.stdout.contains(TemporaryPostgres.password))
+
+        // Nothing sheetsync keeps holds it.
+        let kept = try server.psql(databaseURL, """
+            SELECT string_agg(t::text, ' ') FROM (SELECT * FROM _sheetsync_schema_changes) t
+            """)
+        #expect(!kept.contains(TemporaryPostgres.password))
+    }
+
+    @Test func queryIsReadOnlyUnlessToldAndPushSaysItNeedsSQLite() throws {
+        let server = try TemporaryPostgres.shared()
+        let database = try Backend.postgres.freshDatabase()
+        let databaseURL = try #require(database["SHEETSYNC_DB"])
+        let project = try project()
+        let path = project.url.path
+        #expect(try CLI.run(["migrate", "--project", path], environment: database).status == 0)
+        _ = try server.psql(databaseURL, "INSERT INTO orders (id, status) VALUES ('a', 'new')")
+
+        let refused = try CLI.run(["query", "DELETE FROM orders", "--project", path], environment: database)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("Add --write"), "\(refused.stderr)")
+        #expect(try server.psql(databaseURL, "SELECT count(*) FROM orders") == "1\n")
+        // One statement at a time: a second one cannot end the read-only transaction.
+        let smuggled = try CLI.run(["query", "COMMIT; DELETE FROM orders", "--project", path], environment: database)
+        #expect(smuggled.status != 0)
+        #expect(try server.psql(databaseURL, "SELECT count(*) FROM orders") == "1\n")
+        let allowed = try CLI.run(["query", "DELETE FROM orders", "--write", "--project", path], environment: database)
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(try server.psql(databaseURL, "SELECT count(*) FROM orders") == "0\n")
+
+        for command in [["serve"], ["status"], ["prune"]] {
+            let result = try CLI.run(command + ["--project", path], environment: database)
+            #expect(result.status != 0, "\(command)")
+            #expect(result.stderr.contains("needs an SQLite database for now"), "\(command): \(result.stderr)")
+            #expect(!result.stderr.contains(TemporaryPostgres.password))
+        }
+    }
+}
