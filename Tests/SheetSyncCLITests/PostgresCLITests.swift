@@ -179,4 +179,78 @@ struct PostgresCLITests {
             #expect(!result.stderr.contains(TemporaryPostgres.password))
         }
     }
+
+    /// As `ConcurrentUseTests.readersSeeOnlyCommittedPagesAndNeverFail`, on PostgreSQL:
+    /// `psql` and `sheetsync query` read while a sync of 3,000 orders in pages of 100 runs;
+    /// every read sees whole pages, never an order without its items, and none fails.
+    @Test func readersSeeOnlyCommittedPages() async throws {
+        let orders = ConcurrentUseTests.orders, pageSize = ConcurrentUseTests.pageSize
+        let uses = ConcurrentUseTests()
+        let (shop, url) = try await uses.startShop(orders: orders)
+        defer { shop.terminate() }
+        let server = try TemporaryPostgres.shared()
+        let database = try Backend.postgres.freshDatabase()
+        let databaseURL = try #require(database["SHEETSYNC_DB"])
+        // Pages 150 ms apart: the run lasts seconds, so the readers see it midway.
+        let project = try uses.project(job: ConcurrentUseTests.job(pageSize: pageSize, delay: "150ms"))
+        let path = project.url.path
+        let environment = ["SHOP_URL": url, "SHOP_TOKEN": "demo-token"].merging(database) { $1 }
+        #expect(try CLI.run(["migrate", "--project", path], environment: environment).status == 0)
+
+        let run = Process()
+        run.executableURL = CLI.binary
+        run.arguments = ["run", "orders", "--project", path]
+        run.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        run.standardOutput = output
+        run.standardError = output
+        try run.run()
+        let sql = "SELECT (SELECT count(*) FROM orders) || ',' || (SELECT count(DISTINCT order_id) FROM order_items)"
+        let collected = Collected()
+        let group = DispatchGroup()
+        nonisolated(unsafe) let running = run
+        for index in 0..<4 {
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                var first = true
+                while running.isRunning || first {
+                    first = false
+                    let result: CLIResult
+                    do {
+                        if index % 2 == 0 {
+                            result = CLIResult(status: 0, stdout: try server.psql(databaseURL, sql), stderr: "")
+                        } else {
+                            let query = try CLI.run(["query", sql, "--format", "csv", "--project", path], environment: environment)
+                            let value = csvValue(query.stdout).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                            result = CLIResult(status: query.status, stdout: value, stderr: query.stderr)
+                        }
+                    } catch {
+                        result = CLIResult(status: -1, stdout: "", stderr: "\(error)")
+                    }
+                    collected.append(result)
+                    usleep(20_000)
+                }
+            }
+        }
+        await offPool { running.waitUntilExit() }
+        let runOutput = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(run.terminationStatus == 0, "\(runOutput)")
+        #expect(runOutput.contains("orders: \(orders) inserted"), "\(runOutput)")
+        await offPool { group.wait() }
+        var reads = 0
+        for result in collected.all {
+            reads += 1
+            #expect(result.status == 0, "a reader failed: \(result.stderr)")
+            let counts = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+            #expect(counts.count == 2, "\(result.stdout)")
+            if counts.count == 2 {
+                #expect(counts[0] % pageSize == 0 || counts[0] == orders, "a reader saw \(counts[0]) orders: part of a page")
+                #expect(counts[0] == counts[1], "a reader saw \(counts[0]) orders but items of \(counts[1])")
+            }
+        }
+        #expect(reads >= 8, "only \(reads) reads happened during the run")
+        print("concurrent readers on PostgreSQL: \(reads) reads during the sync")
+        #expect(try server.psql(databaseURL, "SELECT count(*) FROM orders") == "\(orders)\n")
+    }
 }

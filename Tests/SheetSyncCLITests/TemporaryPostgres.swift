@@ -56,11 +56,22 @@ final class TemporaryPostgres: Sendable {
     var environment: [String: String] { ["PG_PASSWORD": Self.password] }
 
     /// Runs SQL with `psql` (an independent client) and returns its unaligned output.
+    /// Reads its output on the calling thread (small outputs only): readers that run
+    /// beside a sync must not need a second dispatch thread each, which 2 cores do not give.
     func psql(_ url: String, _ sql: String) throws -> String {
         let plain = url.replacingOccurrences(of: "{{secret.PG_PASSWORD}}", with: Self.password)
-        let result = try CLI.run(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql, plain], executable: URL(fileURLWithPath: "/usr/bin/psql"))
-        guard result.status == 0 else { throw PostgresUnavailable(reason: "psql: \(result.stderr)") }
-        return result.stdout
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        process.arguments = ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql, plain]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw PostgresUnavailable(reason: "psql: \(String(decoding: errors, as: UTF8.self))") }
+        return String(decoding: output, as: UTF8.self)
     }
 
     static func serverBin() throws -> String {
