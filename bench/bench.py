@@ -10,6 +10,8 @@ Sections (all of them by default; `--only single,push` runs some while developin
   million  sheetsync pulling 1,000,000 and 5,000,000 orders through pages of 1,000 (rendered per request)
   push     sheetsync delivering 100,000 changed records to a loopback receiver (nginx),
            next to that receiver's own capacity measured with wrk
+  postgres the paginated pull's first load and re-sync into PostgreSQL (a throwaway server,
+           scripts/postgres), next to its floor: curl of every page and psql's COPY of the rows
 followed by the performance issue's targets (pull ratios; peak RSS; push / wrk), each marked met or
 missed. `--quick` runs 20,000 / 30,000 / 100,000 / 10,000 instead.
 """
@@ -37,7 +39,7 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PAGE = 1000
-SECTIONS = ["pull", "single", "million", "tiny", "push"]
+SECTIONS = ["pull", "single", "million", "tiny", "push", "postgres"]
 # Sizes of each section: (pull orders, single-response orders, paged orders, push records).
 FULL = {"orders": 200000, "single": 300000, "million": [1000000, 5000000], "push": 100000}
 QUICK = {"orders": 20000, "single": 30000, "million": [100000, 500000], "push": 10000}
@@ -564,15 +566,7 @@ def pull_section(args, binary, work, server, url, out, targets):
     curl = measure("curl", ["curl", "-s", f"{url}/orders?page=[1-{count}]", "-o", "/dev/null"])
     floor_dir = os.path.join(work, "floor")
     os.makedirs(floor_dir)
-    with open(os.path.join(floor_dir, "orders.csv"), "w", newline="") as handle:
-        writer = csv.writer(handle)
-        for o in orders:
-            writer.writerow([o["id"], o["number"], o["status"], o["amount"]["value"], o["amount"]["currency"], o["customer"]["id"], o["customer"]["email"], o["updated_at"]])
-    with open(os.path.join(floor_dir, "items.csv"), "w", newline="") as handle:
-        writer = csv.writer(handle)
-        for o in orders:
-            for item in o["items"]:
-                writer.writerow([o["id"], item["sku"], item["quantity"], item["unit_price"]])
+    write_floor_csv(orders, floor_dir)
     sql = (".mode csv\n"
            "CREATE TABLE orders (id TEXT PRIMARY KEY, number INTEGER, status TEXT, total TEXT, currency TEXT, customer_id TEXT, customer_email TEXT, updated_at TEXT);\n"
            "CREATE TABLE order_items (order_id TEXT, sku TEXT, quantity INTEGER, unit_price TEXT, PRIMARY KEY (order_id, sku));\n"
@@ -617,6 +611,89 @@ def pull_section(args, binary, work, server, url, out, targets):
     targets.append(("re-sync, 10% changed, skip_unchanged (issue 17)", ">= 3× faster than the (default) first load", f"{first / skip_changed:.2f}×", first / skip_changed >= 3))
     targets.append(("re-sync, no changes: writes", "0 rows written, 0 outbox rows",
                     f"{written} rows written{', timestamps moved' if moved else ''}, {outbox} outbox rows", written == 0 and not moved and outbox == 0))
+
+
+def write_floor_csv(orders, directory):
+    """The paginated pull's rows as two CSV files (orders.csv, items.csv) for the floors."""
+    with open(os.path.join(directory, "orders.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        for o in orders:
+            writer.writerow([o["id"], o["number"], o["status"], o["amount"]["value"], o["amount"]["currency"], o["customer"]["id"], o["customer"]["email"], o["updated_at"]])
+    items = 0
+    with open(os.path.join(directory, "items.csv"), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        for o in orders:
+            for item in o["items"]:
+                writer.writerow([o["id"], item["sku"], item["quantity"], item["unit_price"]])
+                items += 1
+    return items
+
+
+def postgres_section(args, binary, work, server, url, out, targets):
+    """The paginated pull into PostgreSQL, beside PostgreSQL's own COPY of the same rows."""
+    print(f"generating {args.orders} orders for PostgreSQL…", file=sys.stderr)
+    orders = generate(args.orders, seed=7)
+    server.rendered = pages(orders)
+    directory = f"/tmp/sheetsync-pg-bench-{os.getpid()}"
+    password = f"bench-{os.getpid()}"
+    script = os.path.join(ROOT, "scripts", "postgres")
+    port = subprocess.run(["bash", script, "start", directory, password], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        base = f"postgresql://sheetsync:{password}@127.0.0.1:{port}"
+
+        def psql(database, sql):
+            return subprocess.run(["psql", "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql, f"{base}/{database}"],
+                                  check=True, capture_output=True, text=True).stdout.strip()
+
+        psql("sheetsync", "CREATE DATABASE bench")
+        psql("sheetsync", "CREATE DATABASE floor")
+        project = make_project(os.path.join(work, "sheetsync-pg"), {"orders": JOB})
+        env = {"BENCH_URL": url, "PG_PASSWORD": password,
+               "SHEETSYNC_DB": f"postgres://sheetsync:{{{{secret.PG_PASSWORD}}}}@127.0.0.1:{port}/bench?sslmode=disable"}
+        run = [binary, "run", "orders", "--project", project]
+        rows = {"sheetsync → PostgreSQL: first load": measure("sheetsync → PostgreSQL first load", run, env)}
+        items = sum(len(o["items"]) for o in orders)
+        stored = psql("bench", "SELECT (SELECT count(*) FROM orders) || ',' || (SELECT count(*) FROM order_items)")
+        if stored != f"{len(orders)},{items}":
+            raise SystemExit(f"PostgreSQL: the first load stored {stored} orders,items, not {len(orders)},{items}")
+        rows["sheetsync → PostgreSQL: re-sync, no changes"] = measure("sheetsync → PostgreSQL re-sync", run, env)
+        written = psql("bench", "SELECT inserted + updated + deleted FROM _sheetsync_runs ORDER BY id DESC LIMIT 1")
+        if written != "0":
+            raise SystemExit(f"PostgreSQL: the re-sync wrote {written} rows")
+
+        count = len(server.rendered)
+        curl = measure("curl", ["curl", "-s", f"{url}/orders?page=[1-{count}]", "-o", "/dev/null"])
+        floor_dir = os.path.join(work, "floor-pg")
+        os.makedirs(floor_dir)
+        write_floor_csv(orders, floor_dir)
+        # The same typed columns and keys as sheetsync's tables, filled by COPY in one transaction.
+        sql = ("BEGIN;\n"
+               "CREATE TABLE orders (id text PRIMARY KEY, number bigint, status text, total numeric, currency text, customer_id text, customer_email text, updated_at timestamptz);\n"
+               "CREATE TABLE order_items (order_id text, sku text, quantity bigint, unit_price numeric, PRIMARY KEY (order_id, sku));\n"
+               f"\\copy orders FROM '{floor_dir}/orders.csv' CSV\n\\copy order_items FROM '{floor_dir}/items.csv' CSV\nCOMMIT;\n")
+        open(os.path.join(floor_dir, "copy.sql"), "w").write(sql)
+        copying = measure("psql COPY", ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", f"{floor_dir}/copy.sql", f"{base}/floor"])
+        rows["floor: curl all pages"] = curl
+        rows["floor: psql COPY of the rows (CSV)"] = copying
+        floor_wall = curl[0] + copying[0]
+        rows["floor: total"] = (floor_wall, curl[1] + copying[1], max(curl[2], copying[2]), "")
+    finally:
+        subprocess.run(["bash", script, "stop", directory], capture_output=True)
+
+    first = rows["sheetsync → PostgreSQL: first load"][0]
+    out += ["", f"## PostgreSQL: {args.orders:,} orders through pages of {PAGE}", "",
+            "The paginated pull's job into a PostgreSQL 15 server on the same machine (a throwaway cluster from "
+            "`scripts/postgres`: `fsync`, `synchronous_commit` and `full_page_writes` off, as a test server; the "
+            "floor gets the same settings). The floor: curl of every page, then `psql` creating the same typed "
+            "tables and keys and `\\copy`ing the rows from CSV in one transaction. Checked: every order and item stored; "
+            "the re-sync wrote no row.", "",
+            "| run | wall s | CPU s (client) | peak RSS MB | × sheetsync first load |",
+            "|---|---:|---:|---:|---:|"]
+    for label, (wall, cpu, rss, _) in rows.items():
+        out.append(f"| {label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {wall / first:.2f} |")
+    out += ["", f"sheetsync → PostgreSQL first load / its floor: {first / floor_wall:.2f}×. CPU is the client's only "
+            "(the server's work is not counted by GNU time)."]
+    targets.append(("PostgreSQL first load vs its floor (issue 19, informational)", "measured", f"{first / floor_wall:.2f}×", True))
 
 
 def check_pulled(db, orders, items, label):
@@ -895,6 +972,8 @@ def main():
             tiny_section(args, binary, work, server, url, out, targets)
         if "push" in only:
             push_section(args, binary, work, out, targets, stoppers)
+        if "postgres" in only:
+            postgres_section(args, binary, work, server, url, out, targets)
     finally:
         for stop in reversed(stoppers):
             try:

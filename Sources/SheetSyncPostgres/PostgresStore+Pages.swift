@@ -274,6 +274,12 @@ final class PostgresPageWriter: PageWriter {
     }
 
     /// Deletes the rows of each listed parent that the page does not list; returns their keys.
+    ///
+    /// One statement for many parents: `DELETE … WHERE (link) IN (the parents) AND (key)
+    /// NOT IN (the rows the page lists for them)`. That is the per-parent rule because the
+    /// rows were just upserted: a listed key's row belongs to the parent that lists it, so
+    /// no kept key can save another parent's row. Parents go in groups that keep each
+    /// statement under PostgreSQL's 65,535 values.
     private func removeStale(_ child: ChildRows, in definition: WorksheetDefinition) throws -> [[SQLValue]] {
         let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
         let keyIndexes = definition.key.compactMap { child.rows.columns.firstIndex(of: $0) }
@@ -282,28 +288,47 @@ final class PostgresPageWriter: PageWriter {
         for row in child.rows.rows { keep[linkIndexes.map { row[$0] }, default: []].append(keyIndexes.map { row[$0] }) }
         let table = PostgresStore.quote(definition.name)
         func cast(_ column: String) -> String { PostgresStore.columnType(definition.field(named: column)?.type ?? .text) }
-        let keyColumns = "(" + definition.key.map(PostgresStore.quote).joined(separator: ", ") + ")"
+        func tuple(_ columns: [String], from start: Int) -> String {
+            "(" + columns.enumerated().map { "$\(start + $0.offset)::\(cast($0.element))" }.joined(separator: ", ") + ")"
+        }
+        let links = "(" + child.linkColumns.map(PostgresStore.quote).joined(separator: ", ") + ")"
+        let keys = "(" + definition.key.map(PostgresStore.quote).joined(separator: ", ") + ")"
+        let returning = " RETURNING " + definition.key.map { PostgresStore.quote($0) + "::text" }.joined(separator: ", ")
         var removed: [[SQLValue]] = []
-        var seen = Set<[SQLValue]>()
-        for parent in child.parentKeys where seen.insert(parent).inserted {
-            var values = parent
-            let linkMatch = child.linkColumns.enumerated().map { "\(PostgresStore.quote($0.element)) = $\($0.offset + 1)::\(cast($0.element))" }
-                .joined(separator: " AND ")
-            var sql = "DELETE FROM \(table) WHERE \(linkMatch)"
-            let kept = keep[parent] ?? []
-            if !kept.isEmpty {
-                let tuples = kept.map { key -> String in
-                    let start = values.count + 1
-                    values += key
-                    return "(" + definition.key.enumerated().map { "$\(start + $0.offset)::\(cast($0.element))" }.joined(separator: ", ") + ")"
-                }
-                sql += " AND \(keyColumns) NOT IN (\(tuples.joined(separator: ", ")))"
+        var parents: [[SQLValue]] = []
+        var kept: [[SQLValue]] = []
+        func flush() throws {
+            guard !parents.isEmpty else { return }
+            var values: [SQLValue] = []
+            let parentTuples = parents.map { parent -> String in
+                defer { values += parent }
+                return tuple(child.linkColumns, from: values.count + 1)
             }
-            sql += " RETURNING " + definition.key.map { PostgresStore.quote($0) + "::text" }.joined(separator: ", ")
-            removed += try db.rows(sql, values).map { row in
+            var sql = "DELETE FROM \(table) WHERE \(links) IN (VALUES \(parentTuples.joined(separator: ", ")))"
+            if !kept.isEmpty {
+                let keptTuples = kept.map { key -> String in
+                    defer { values += key }
+                    return tuple(definition.key, from: values.count + 1)
+                }
+                sql += " AND \(keys) NOT IN (VALUES \(keptTuples.joined(separator: ", ")))"
+            }
+            removed += try db.rows(sql + returning, values).map { row in
                 zip(definition.key, row).map { column, text in Self.value(text, as: definition.field(named: column)?.type ?? .text) }
             }
+            parents.removeAll(keepingCapacity: true)
+            kept.removeAll(keepingCapacity: true)
         }
+        var seen = Set<[SQLValue]>()
+        var width = 0
+        for parent in child.parentKeys where seen.insert(parent).inserted {
+            let listed = keep[parent] ?? []
+            let needed = parent.count + listed.count * definition.key.count
+            if width + needed > 30_000 { try flush(); width = 0 }
+            parents.append(Array(parent.prefix(child.linkColumns.count)))
+            kept += listed
+            width += needed
+        }
+        try flush()
         return removed
     }
 
