@@ -253,4 +253,86 @@ struct PostgresCLITests {
         print("concurrent readers on PostgreSQL: \(reads) reads during the sync")
         #expect(try server.psql(databaseURL, "SELECT count(*) FROM orders") == "\(orders)\n")
     }
+
+    /// Three levels of children, replaced per parent, on both stores: a line item the API
+    /// drops takes its tax lines and their parts along; both stores end with the same rows
+    /// and print the same counts.
+    @Test func nestedChildrenAreReplacedAlikeOnBothStores() throws {
+        let first = """
+            {"data": [
+              {"ref": "A", "status": "new", "lines": [
+                {"no": 1, "sku": "X", "taxes": [
+                  {"name": "vat", "amount": "1.90", "parts": [{"id": "state", "amount": "1.25"}, {"id": "city", "amount": "0.65"}]},
+                  {"name": "eco", "amount": "0.1", "parts": []}]},
+                {"no": 2, "sku": "Y", "taxes": [{"name": "vat", "amount": "2", "parts": [{"id": "p", "amount": "2"}]}]}]},
+              {"ref": "B", "status": "new", "lines": [{"no": 1, "sku": "Z", "taxes": [{"name": "vat", "amount": "3", "parts": [{"id": "q", "amount": "3"}]}]}]}
+            ]}
+            """
+        let second = """
+            {"data": [
+              {"ref": "A", "status": "paid", "lines": [
+                {"no": 1, "sku": "X", "taxes": [{"name": "vat", "amount": "1.90", "parts": [{"id": "state", "amount": "1.25"}]}]}]},
+              {"ref": "B", "status": "new", "lines": [{"no": 1, "sku": "Z", "taxes": [{"name": "vat", "amount": "3", "parts": [{"id": "q", "amount": "3"}]}]}]}
+            ]}
+            """
+        let job = """
+            kind: pull
+            worksheet: shop_orders
+            request: { url: "{{env.API}}/orders" }
+            records: $.data
+            fields: { id: $.ref, status: $.status }
+            children:
+              - worksheet: line_items
+                records: $.lines
+                fields: { order_id: $parent.id, line_no: $.no, sku: $.sku }
+                children:
+                  - worksheet: tax_lines
+                    records: $.taxes
+                    fields: { order_id: $parent.order_id, line_no: $parent.line_no, tax: $.name, amount: $.amount }
+                    children:
+                      - worksheet: tax_parts
+                        records: $.parts
+                        fields: { order_id: $parent.order_id, line_no: $parent.line_no, tax: $parent.tax, part: $.id, amount: $.amount }
+            """
+        var files: [String: String] = ["jobs/orders.yml": job]
+        for (path, text) in NestedChildrenSchemas.files { files[path] = text }
+        let sql = [
+            "SELECT order_id || '/' || line_no || '/' || sku AS r FROM line_items ORDER BY 1",
+            "SELECT order_id || '/' || line_no || '/' || tax || '/' || amount AS r FROM tax_lines ORDER BY 1",
+            "SELECT order_id || '/' || line_no || '/' || tax || '/' || part || '/' || amount AS r FROM tax_parts ORDER BY 1",
+        ]
+        var outcomes: [Backend: (summaries: [String], tables: [String])] = [:]
+        for backend in Backend.allCases {
+            let apiFiles = try ProjectDirectory(files: ["orders.json": first])
+            let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+            defer { server.stop() }
+            let project = try ProjectDirectory(files: files)
+            let environment = ["API": url].merging(try backend.freshDatabase()) { $1 }
+            var summaries: [String] = []
+            for body in [first, second] {
+                try body.write(to: apiFiles.url.appendingPathComponent("orders.json"), atomically: true, encoding: .utf8)
+                let run = try CLI.run(["run", "orders", "--project", project.url.path], environment: environment)
+                #expect(run.status == 0, "\(backend): \(run.stdout)\(run.stderr)")
+                // The summary without its duration and run number.
+                summaries.append(run.stdout.replacingOccurrences(of: #"in [0-9.]+s"#, with: "", options: .regularExpression)
+                    .replacingOccurrences(of: #"\(run [0-9]+\)"#, with: "", options: .regularExpression))
+            }
+            let tables = try sql.map { try rows(project.url.path, environment, $0) }
+            outcomes[backend] = (summaries, tables)
+            #expect(tables == ["r\r\nA/1/X\r\nB/1/Z\n",
+                               "r\r\nA/1/vat/1.90\r\nB/1/vat/3\n",
+                               "r\r\nA/1/vat/state/1.25\r\nB/1/vat/q/3\n"], "\(backend): \(tables)")
+        }
+        #expect(outcomes[.postgres]?.summaries == outcomes[.sqlite]?.summaries)
+        #expect(outcomes[.postgres]?.tables == outcomes[.sqlite]?.tables)
+    }
+}
+
+enum NestedChildrenSchemas {
+    static let files: [String: String] = [
+        "schema/shop_orders.yml": "worksheet: shop_orders\nkey: [id]\nfields:\n  id: text\n  status: text\n",
+        "schema/line_items.yml": "worksheet: line_items\nkey: [order_id, line_no]\nfields:\n  order_id: text\n  line_no: integer\n  sku: text\n",
+        "schema/tax_lines.yml": "worksheet: tax_lines\nkey: [order_id, line_no, tax]\nfields:\n  order_id: text\n  line_no: integer\n  tax: text\n  amount: decimal\n",
+        "schema/tax_parts.yml": "worksheet: tax_parts\nkey: [order_id, line_no, tax, part]\nfields:\n  order_id: text\n  line_no: integer\n  tax: text\n  part: text\n  amount: decimal\n",
+    ]
 }
