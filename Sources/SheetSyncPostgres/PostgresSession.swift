@@ -37,6 +37,10 @@ final class PostgresSession: @unchecked Sendable {
                                   database: location.database, tls: tls)
         }
         configuration.options.connectTimeout = .seconds(10)
+        // Seen in pg_stat_activity; and a lock held by another session (a user's open
+        // transaction on a worksheet row) is waited for 10 s, then the page fails whole
+        // and the run says why — as SQLite's busy timeout does.
+        configuration.options.additionalStartupParameters = [("application_name", "sheetsync"), ("lock_timeout", "10s")]
         do {
             connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
                                                         id: 1, logger: logger).wait()

@@ -115,10 +115,54 @@ final class PostgresPageWriter: PageWriter {
         }.joined(separator: ", ") + ")"
     }
 
+    /// Why PostgreSQL cannot store a row that SQLite can, or nil: a text holding the NUL
+    /// character (`text` cannot hold it, and `jsonb` refuses `\u0000`). Such a row is a
+    /// reject, as a value that does not convert is: one record from outside must not fail
+    /// its whole page, run after run.
+    static func unstorable(_ row: [SQLValue], columns: [String], in worksheet: WorksheetDefinition) -> String? {
+        for (column, value) in zip(columns, row) {
+            guard case .text(let text) = value else { continue }
+            if text.utf8.contains(0) {
+                return "field '\(column)' holds the NUL character (\\u0000), which PostgreSQL cannot store in text"
+            }
+            if worksheet.field(named: column)?.type == .json, text.contains("\\u0000") {
+                return "field '\(column)' holds the NUL character (\\u0000), which PostgreSQL's jsonb cannot store"
+            }
+        }
+        return nil
+    }
+
+    /// The rows of `batch` PostgreSQL can store; the others become rejects of the page, and
+    /// their keys join `rejectedKeys` so that their children are not written either (as a
+    /// record rejected while it is read takes its children along).
+    private func storable(_ batch: RowBatch, in worksheet: WorksheetDefinition, rejectedKeys: inout [[SQLValue]]) throws -> RowBatch {
+        let keyIndexes = worksheet.key.compactMap { batch.columns.firstIndex(of: $0) }
+        var kept = batch
+        kept.rows = []
+        kept.digests = []
+        for (index, row) in batch.rows.enumerated() {
+            if let reason = Self.unstorable(row, columns: batch.columns, in: worksheet) {
+                // The row as JSON (a NUL escaped, never raw: the ledger is text too).
+                let raw = JSONValue.object(JSONObject(zip(batch.columns, row).map { JSONObject.Member(key: $0, value: $1.jsonValue) })).jsonText
+                    .replacingOccurrences(of: "\u{0}", with: "\\u0000")
+                try db.execute("INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES ($1, $2::bigint, $3, $4, $5)",
+                               [.text(job), run.map(SQLValue.integer) ?? .null, .text(worksheet.name), .text(reason), .text(raw)])
+                counts.rejected[worksheet.name, default: 0] += 1
+                if keyIndexes.count == worksheet.key.count { rejectedKeys.append(keyIndexes.map { row[$0] }) }
+                continue
+            }
+            kept.rows.append(row)
+            if index < batch.digests.count { kept.digests.append(batch.digests[index]) }
+        }
+        return kept
+    }
+
     /// Writes `batch` into `worksheet` in `mode`; keys `.update` skipped go to `skippedKeys`.
-    private func upsert(_ batch: RowBatch, into worksheet: WorksheetDefinition, mode: WriteMode,
+    private func upsert(_ given: RowBatch, into worksheet: WorksheetDefinition, mode: WriteMode,
                         skippedKeys: inout [[SQLValue]], halfway: (() -> Void)?) throws -> UpsertCounts {
         var result = UpsertCounts()
+        guard !given.rows.isEmpty else { return result }
+        let batch = try storable(given, in: worksheet, rejectedKeys: &skippedKeys)
         guard !batch.rows.isEmpty else { return result }
         let keyIndexes = worksheet.key.compactMap { batch.columns.firstIndex(of: $0) }
         guard keyIndexes.count == worksheet.key.count else {

@@ -328,6 +328,44 @@ struct PostgresCLITests {
     }
 }
 
+extension PostgresCLITests {
+    /// Data from outside that PostgreSQL cannot store (the NUL character, in text or in
+    /// JSON) rejects its record — with its children — instead of failing the page every
+    /// run; the other records are written.
+    @Test func aNulCharacterRejectsItsRecordNotThePage() throws {
+        let body = #"{"data": [{"ref": "A", "status": "bad\u0000status", "lines": [{"no": 1, "sku": "X"}]}, {"ref": "B", "status": "new", "lines": [{"no": 1, "sku": "Z"}]}, {"ref": "C", "status": "new", "lines": [{"no": 1, "sku": "bad\u0000sku"}, {"no": 2, "sku": "W"}]}]}"#
+        let apiFiles = try ProjectDirectory(files: ["orders.json": body])
+        let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
+        defer { server.stop() }
+        var files = NestedChildrenSchemas.files
+        files["jobs/orders.yml"] = """
+            kind: pull
+            worksheet: shop_orders
+            request: { url: "{{env.API}}/orders" }
+            records: $.data
+            fields: { id: $.ref, status: $.status }
+            children:
+              - worksheet: line_items
+                records: $.lines
+                fields: { order_id: $parent.id, line_no: $.no, sku: $.sku }
+            """
+        let project = try ProjectDirectory(files: files)
+        let database = try Backend.postgres.freshDatabase()
+        let environment = ["API": url].merging(database) { $1 }
+        let run = try CLI.run(["run", "orders", "--project", project.url.path], environment: environment)
+        #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
+        #expect(try rows(project.url.path, environment, "SELECT id AS r FROM shop_orders ORDER BY 1") == "r\r\nB\r\nC\n")
+        #expect(try rows(project.url.path, environment, "SELECT order_id || '/' || sku AS r FROM line_items ORDER BY 1") == "r\r\nB/Z\r\nC/W\n")
+        let rejects = try rows(project.url.path, environment, "SELECT worksheet || ': ' || reason AS r FROM _sheetsync_rejects ORDER BY id")
+        #expect(rejects.contains("shop_orders: field 'status' holds the NUL character"), "\(rejects)")
+        #expect(rejects.contains("line_items: field 'sku' holds the NUL character"), "\(rejects)")
+        // A second run does the same, no worse: the page is not stuck.
+        let again = try CLI.run(["run", "orders", "--project", project.url.path], environment: environment)
+        #expect(again.status == 2, "\(again.stdout)\(again.stderr)")
+        #expect(again.stdout.contains("shop_orders: 0 inserted, 0 updated, 2 unchanged"), "\(again.stdout)")
+    }
+}
+
 enum NestedChildrenSchemas {
     static let files: [String: String] = [
         "schema/shop_orders.yml": "worksheet: shop_orders\nkey: [id]\nfields:\n  id: text\n  status: text\n",
