@@ -20,7 +20,10 @@ final class PostgresSession: @unchecked Sendable {
     private let lock = NIOLock()
     private let logger: Logger
 
-    init(_ location: PostgresLocation, password: String?, logger: Logger = Logger(label: "sheetsync.postgres")) throws(StoreError) {
+    /// The driver logs nothing: at debug level it would print statements and their values
+    /// (record data) into sheetsync's log; the store's errors say what went wrong instead.
+    init(_ location: PostgresLocation, password: String?,
+         logger: Logger = Logger(label: "sheetsync.postgres", factory: { _ in SwiftLogNoOpLogHandler() })) throws(StoreError) {
         self.logger = logger
         var configuration: PostgresConnection.Configuration
         if let directory = location.socketDirectory {
