@@ -277,7 +277,7 @@ final class PostgresPageWriter: PageWriter {
         var removedByLevel: [[[SQLValue]]] = []
         for (level, (listed, definition)) in children.enumerated() {
             let skippedAbove = listed.parent.map { skippedByLevel[$0] } ?? skippedParents
-            let (child, orphans) = Self.removingChildren(of: skippedAbove, from: listed, definition)
+            let (child, orphans) = listed.removingChildren(of: skippedAbove, definition)
             var skipped = orphans
             var levelCounts = try upsert(child.rows, into: definition, mode: child.write, skippedKeys: &skipped, halfway: nil)
             levelCounts.skipped += orphans.count
@@ -294,27 +294,6 @@ final class PostgresPageWriter: PageWriter {
             counts.deleted[definition.name, default: 0] += removed.count
             removedByLevel.append(removed)
         }
-    }
-
-    /// `child` without the rows of skipped parents, and the keys of the rows taken out.
-    private static func removingChildren(of skippedParents: [[SQLValue]], from child: ChildRows,
-                                         _ definition: WorksheetDefinition) -> (ChildRows, [[SQLValue]]) {
-        guard !skippedParents.isEmpty else { return (child, []) }
-        let links = Set(skippedParents.map { key in
-            zip(child.linkColumns, key).map { column, value in
-                (try? definition.field(named: column)?.type.convert(stored: value)) ?? value
-            }
-        })
-        let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
-        let keyIndexes = definition.key.compactMap { child.rows.columns.firstIndex(of: $0) }
-        var kept = child
-        kept.rows.rows = []
-        kept.parentKeys = child.parentKeys.filter { !links.contains($0) }
-        var orphans: [[SQLValue]] = []
-        for row in child.rows.rows {
-            if links.contains(linkIndexes.map { row[$0] }) { orphans.append(keyIndexes.map { row[$0] }) } else { kept.rows.rows.append(row) }
-        }
-        return (kept, orphans)
     }
 
     /// Deletes the rows of each listed parent that the page does not list; returns their keys.

@@ -114,15 +114,7 @@ extension PostgresStore {
             // One migrating process at a time (another waits, then finds nothing to do).
             try db.execute("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey))")
             let plan = try Self.plan(worksheets, db)
-            let destructive = plan.destructiveChanges
-            if !destructive.isEmpty, !allowDestructive {
-                let list = destructive.map { "  - " + $0.description }.joined(separator: "\n")
-                throw StoreError(.destructiveChange, """
-                    Refusing to change worksheet tables in a way that can lose data:
-                    \(list)
-                    Restore the field in schema/, or run 'sheetsync migrate --allow-destructive' to apply these changes (preview them with --dry-run).
-                    """)
-            }
+            try plan.refuseDestructive(unless: allowDestructive)
             for change in plan.changes {
                 for statement in change.statements { try db.execute(statement) }
                 if !change.statements.isEmpty {

@@ -62,6 +62,18 @@ public struct SchemaPlan: Sendable {
     public var isEmpty: Bool { changes.isEmpty }
     public var destructiveChanges: [SchemaChange] { changes.filter(\.isDestructive) }
 
+    /// Throws when the plan can lose data and `allowDestructive` is false, naming each change.
+    public func refuseDestructive(unless allowDestructive: Bool) throws(StoreError) {
+        let destructive = destructiveChanges
+        guard !destructive.isEmpty, !allowDestructive else { return }
+        let list = destructive.map { "  - " + $0.description }.joined(separator: "\n")
+        throw StoreError(.destructiveChange, """
+            Refusing to change worksheet tables in a way that can lose data:
+            \(list)
+            Restore the field in schema/, or run 'sheetsync migrate --allow-destructive' to apply these changes (preview them with --dry-run).
+            """)
+    }
+
     /// The SQL of every change, in order, as a script.
     public var sql: String {
         changes.map { change in

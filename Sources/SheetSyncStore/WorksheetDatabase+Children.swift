@@ -20,7 +20,7 @@ extension WorksheetDatabase {
         // Per level, the keys of the rows it skipped, for the levels below.
         var skippedByLevel: [[[SQLValue]]] = []
         for (level, (listed, definition)) in children.enumerated() {
-            let (child, orphans) = removingChildren(of: listed.parent.map { skippedByLevel[$0] } ?? skippedParents, from: listed, definition)
+            let (child, orphans) = listed.removingChildren(of: listed.parent.map { skippedByLevel[$0] } ?? skippedParents, definition)
             var skipped = orphans
             var levelCounts = try upsert(child.rows, into: definition, source: source, mode: child.write, db, skippedKeys: &skipped)
             levelCounts.skipped += orphans.count
@@ -36,34 +36,6 @@ extension WorksheetDatabase {
             counts.deleted[definition.name, default: 0] += removed.count
             try removeDescendants(of: removed, at: level, children, db, counts: &counts)
         }
-    }
-
-    /// `child` without the rows of the parents in `skippedParents` (keys of the level
-    /// above, in its key order) nor those parents, and the keys of the rows taken out.
-    private static func removingChildren(of skippedParents: [[SQLValue]], from child: ChildRows,
-                                         _ definition: WorksheetDefinition) -> (ChildRows, [[SQLValue]]) {
-        guard !skippedParents.isEmpty else { return (child, []) }
-        // The parents' keys as this level's link columns hold them: converted to their
-        // types, as the transform converted them.
-        let links = Set(skippedParents.map { key in
-            zip(child.linkColumns, key).map { column, value in
-                (try? definition.field(named: column)?.type.convert(stored: value)) ?? value
-            }
-        })
-        let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
-        let keyIndexes = definition.key.compactMap { child.rows.columns.firstIndex(of: $0) }
-        var kept = child
-        kept.rows.rows = []
-        kept.parentKeys = child.parentKeys.filter { !links.contains($0) }
-        var orphans: [[SQLValue]] = []
-        for row in child.rows.rows {
-            if links.contains(linkIndexes.map { row[$0] }) {
-                orphans.append(keyIndexes.map { row[$0] })
-            } else {
-                kept.rows.rows.append(row)
-            }
-        }
-        return (kept, orphans)
     }
 
     /// `removeStaleChildren` for a level with children of its own: the same rows go, and

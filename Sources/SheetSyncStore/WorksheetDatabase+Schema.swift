@@ -47,15 +47,7 @@ extension WorksheetDatabase {
                         captured: Set<String> = [], pushJobs: [String: String] = [:]) throws(StoreError) -> SchemaPlan {
         try write { db in
             let plan = try Self.plan(worksheets, db)
-            let destructive = plan.destructiveChanges
-            if !destructive.isEmpty, !allowDestructive {
-                let list = destructive.map { "  - " + $0.description }.joined(separator: "\n")
-                throw StoreError(.destructiveChange, """
-                    Refusing to change worksheet tables in a way that can lose data:
-                    \(list)
-                    Restore the field in schema/, or run 'sheetsync migrate --allow-destructive' to apply these changes (preview them with --dry-run).
-                    """)
-            }
+            try plan.refuseDestructive(unless: allowDestructive)
             try Self.refuseStrandedChanges(plan, captured: captured.union(pushJobs.values), pushJobs: pushJobs, db)
             // A changed table: digests and their guards go (the next run makes them again).
             if !plan.changes.isEmpty { try Self.dropDigestGuards(db) }

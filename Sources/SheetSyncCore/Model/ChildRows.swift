@@ -28,6 +28,36 @@ public struct ChildRows: Sendable {
     }
 }
 
+extension ChildRows {
+    /// These rows without those of the parents in `skippedParents` (keys of the level above,
+    /// in its key order) nor those parents, and the keys (in `definition.key` order) of the
+    /// rows taken out: a parent not written takes its children along. Both stores use it.
+    public func removingChildren(of skippedParents: [[SQLValue]], _ definition: WorksheetDefinition) -> (ChildRows, [[SQLValue]]) {
+        guard !skippedParents.isEmpty else { return (self, []) }
+        // The parents' keys as this level's link columns hold them: converted to their
+        // types, as the transform converted them.
+        let links = Set(skippedParents.map { key in
+            zip(linkColumns, key).map { column, value in
+                (try? definition.field(named: column)?.type.convert(stored: value)) ?? value
+            }
+        })
+        let linkIndexes = linkColumns.compactMap { rows.columns.firstIndex(of: $0) }
+        let keyIndexes = definition.key.compactMap { rows.columns.firstIndex(of: $0) }
+        var kept = self
+        kept.rows.rows = []
+        kept.parentKeys = parentKeys.filter { !links.contains($0) }
+        var orphans: [[SQLValue]] = []
+        for row in rows.rows {
+            if links.contains(linkIndexes.map { row[$0] }) {
+                orphans.append(keyIndexes.map { row[$0] })
+            } else {
+                kept.rows.rows.append(row)
+            }
+        }
+        return (kept, orphans)
+    }
+}
+
 /// A record that could not become a row: why, and its raw JSON.
 public struct Reject: Sendable, Equatable {
     public var worksheet: String
