@@ -108,13 +108,6 @@ final class PostgresPageWriter: PageWriter {
 
     // MARK: Rows
 
-    /// `$n::type` for each value of a row, numbered from `start`.
-    private static func placeholders(_ columns: [String], in worksheet: WorksheetDefinition, from start: Int) -> String {
-        "(" + columns.enumerated().map { index, column in
-            "$\(start + index)::" + PostgresStore.columnType(worksheet.field(named: column)?.type ?? .text)
-        }.joined(separator: ", ") + ")"
-    }
-
     /// Why PostgreSQL cannot store a row that SQLite can, or nil: a text holding the NUL
     /// character (`text` cannot hold it, and `jsonb` refuses `\u0000`). Such a row is a
     /// reject, as a value that does not convert is: one record from outside must not fail
@@ -184,7 +177,12 @@ final class PostgresPageWriter: PageWriter {
         let table = PostgresStore.quote(worksheet.name)
         let columns = batch.columns
         let others = columns.filter { !worksheet.key.contains($0) }
-        let sqlHead = "INSERT INTO \(table) AS t (\(columns.map(PostgresStore.quote).joined(separator: ", ")), \"_created_at\", \"_updated_at\", \"_synced_at\", \"_source\") VALUES "
+        // The rows as one array per column (`unnest($1::bigint[], $2::numeric[], …)`): the
+        // statement's text is the same for any number of rows, so PostgreSQL parses little,
+        // where a `VALUES` list of 500 rows cost it more than the insert itself.
+        let arrays = columns.enumerated().map { "$\($0.offset + 1)::" + PostgresStore.columnType(worksheet.field(named: $0.element)?.type ?? .text) + "[]" }
+        let sqlHead = "INSERT INTO \(table) AS t (\(columns.map(PostgresStore.quote).joined(separator: ", ")), \"_created_at\", \"_updated_at\", \"_synced_at\", \"_source\") "
+            + "SELECT u.*, now(), now(), now(), $\(columns.count + 1) FROM unnest(\(arrays.joined(separator: ", "))) AS u"
         let conflict: String
         if mode == .insert || others.isEmpty {
             conflict = " ON CONFLICT (\(worksheet.key.map(PostgresStore.quote).joined(separator: ", "))) DO NOTHING RETURNING true"
@@ -198,8 +196,7 @@ final class PostgresPageWriter: PageWriter {
                 WHERE ROW(\(old)) IS DISTINCT FROM ROW(\(new)) RETURNING (t.xmax = 0)
                 """
         }
-        // PostgreSQL takes up to 65,535 values per statement.
-        let perStatement = max(1, min(500, 60_000 / (columns.count + 1)))
+        let perStatement = 2_000
         var chunk: [[SQLValue]] = []
         var keys = Set<[SQLValue]>()
         var firstChunk = true
@@ -215,16 +212,9 @@ final class PostgresPageWriter: PageWriter {
                 chunk = rest
             }
             firstChunk = false
-            var values: [SQLValue] = []
-            var tuples: [String] = []
-            values.reserveCapacity(chunk.count * (columns.count + 1))
-            for row in chunk {
-                let start = values.count + 1
-                tuples.append(String(Self.placeholders(columns, in: worksheet, from: start).dropLast()) + ", now(), now(), now(), $\(start + columns.count))")
-                values += row
-                values.append(.text(job))
-            }
-            let returned = try db.rows(sqlHead + tuples.joined(separator: ", ") + conflict, values)
+            var values = columns.indices.map { column in SQLValue.text(Self.arrayLiteral(chunk.map { $0[column] })) }
+            values.append(.text(job))
+            let returned = try db.rows(sqlHead + conflict, values)
             let inserted = returned.filter { $0.first == "1" }.count
             result.inserted += mode == .insert || others.isEmpty ? returned.count : inserted
             result.updated += mode == .insert || others.isEmpty ? 0 : returned.count - inserted
@@ -303,8 +293,9 @@ final class PostgresPageWriter: PageWriter {
     /// the per-parent rule because the rows were just upserted: a listed key's row belongs
     /// to the parent that lists it, so no kept key can save another parent's row. Arrays,
     /// not `IN (VALUES …)`: with a thousand parents PostgreSQL planned the `VALUES` list as
-    /// a hash join over the whole table (266 ms a page at 600,000 rows); `= ANY` uses the
-    /// key's index (6 ms).
+    /// a hash join over the whole table (266 ms a page at 600,000 rows); `= ANY` through the
+    /// key's index takes 6 ms. (The link must lead an index — the key, as child keys
+    /// usually start with the link — or this scans the table.)
     private func removeStale(_ child: ChildRows, in definition: WorksheetDefinition) throws -> [[SQLValue]] {
         let linkIndexes = child.linkColumns.compactMap { child.rows.columns.firstIndex(of: $0) }
         let keyIndexes = definition.key.compactMap { child.rows.columns.firstIndex(of: $0) }
@@ -337,28 +328,43 @@ final class PostgresPageWriter: PageWriter {
             sql += " AND NOT EXISTS (SELECT 1 FROM unnest(\(keyArrays.joined(separator: ", "))) AS k(\(names.joined(separator: ", "))) WHERE \(match))"
         }
         sql += " RETURNING " + definition.key.map { "t." + PostgresStore.quote($0) + "::text" }.joined(separator: ", ")
-        return try db.rows(sql, values).map { row in
+        // A table filling up during a first load has no statistics yet, and PostgreSQL then
+        // scanned all of it per page, testing each row against the thousand parents (3.5 s
+        // a page at 120,000 rows): for this statement only, the key's index is the way.
+        try db.execute("SET LOCAL enable_seqscan = off")
+        let removed = try db.rows(sql, values).map { row in
             zip(definition.key, row).map { column, text in Self.value(text, as: definition.field(named: column)?.type ?? .text) }
         }
+        try db.execute("SET LOCAL enable_seqscan = on")
+        return removed
     }
 
-    /// A PostgreSQL array literal of `values` as text (`{"a","b\"c",NULL}`); the parameter's
-    /// cast (`$1::numeric[]`) makes each element the column's type.
+    /// A PostgreSQL array literal of `values` as text (`{"a","b\\"c",NULL}`); the parameter's
+    /// cast (`$1::numeric[]`) makes each element the column's type. Built byte by byte: it
+    /// is every value of every row on its way to the server.
     static func arrayLiteral(_ values: [SQLValue]) -> String {
-        var text = "{"
-        for (index, value) in values.enumerated() {
-            if index > 0 { text += "," }
-            let element: String
-            switch value {
-            case .null: text += "NULL"; continue
-            case .integer(let number): element = String(number)
-            case .real(let number): element = number.isFinite ? "\(number)" : "NaN"
-            case .text(let string): element = string
-            case .blob(let bytes): element = "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
+        var bytes: [UInt8] = [UInt8(ascii: "{")]
+        bytes.reserveCapacity(values.count * 12 + 2)
+        func quoted(_ text: some Sequence<UInt8>) {
+            bytes.append(UInt8(ascii: "\""))
+            for byte in text {
+                if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+                bytes.append(byte)
             }
-            text += "\"" + element.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            bytes.append(UInt8(ascii: "\""))
         }
-        return text + "}"
+        for (index, value) in values.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            switch value {
+            case .null: bytes += "NULL".utf8
+            case .integer(let number): bytes += String(number).utf8
+            case .real(let number): if number.isFinite { quoted("\(number)".utf8) } else { bytes += "NULL".utf8 }
+            case .text(let string): quoted(string.utf8)
+            case .blob(let blob): quoted(("\\x" + blob.map { String(format: "%02x", $0) }.joined()).utf8)
+            }
+        }
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Deletes the rows whose link columns hold one of `parents` (keys of removed rows).

@@ -333,7 +333,7 @@ extension PostgresCLITests {
     /// JSON) rejects its record — with its children — instead of failing the page every
     /// run; the other records are written.
     @Test func aNulCharacterRejectsItsRecordNotThePage() throws {
-        let body = #"{"data": [{"ref": "A", "status": "bad\u0000status", "lines": [{"no": 1, "sku": "X"}]}, {"ref": "B", "status": "new", "lines": [{"no": 1, "sku": "Z"}]}, {"ref": "C", "status": "new", "lines": [{"no": 1, "sku": "bad\u0000sku"}, {"no": 2, "sku": "W"}]}]}"#
+        let body = #"{"data": [{"ref": "A", "status": "bad\u0000status", "lines": [{"no": 1, "sku": "X"}]}, {"ref": "B", "status": " NULL \"q\" \\ {a,b} ", "lines": [{"no": 1, "sku": "Z"}]}, {"ref": "C", "status": "new", "lines": [{"no": 1, "sku": "bad\u0000sku"}, {"no": 2, "sku": "W"}]}]}"#
         let apiFiles = try ProjectDirectory(files: ["orders.json": body])
         let (server, url) = try startFixture("file_api.py", [apiFiles.url.path])
         defer { server.stop() }
@@ -356,6 +356,9 @@ extension PostgresCLITests {
         #expect(run.status == 2, "\(run.stdout)\(run.stderr)")
         #expect(try rows(project.url.path, environment, "SELECT id AS r FROM shop_orders ORDER BY 1") == "r\r\nB\r\nC\n")
         #expect(try rows(project.url.path, environment, "SELECT order_id || '/' || sku AS r FROM line_items ORDER BY 1") == "r\r\nB/Z\r\nC/W\n")
+        // Text that means something in an array literal (the rows go as arrays) arrives as sent.
+        let statuses = try TemporaryPostgres.shared().psql(try #require(database["SHEETSYNC_DB"]), "SELECT '[' || status || ']' FROM shop_orders ORDER BY id")
+        #expect(statuses == "[ NULL \"q\" \\ {a,b} ]\n[new]\n", "\(statuses)")
         let rejects = try rows(project.url.path, environment, "SELECT worksheet || ': ' || reason AS r FROM _sheetsync_rejects ORDER BY id")
         #expect(rejects.contains("shop_orders: field 'status' holds the NUL character"), "\(rejects)")
         #expect(rejects.contains("line_items: field 'sku' holds the NUL character"), "\(rejects)")
