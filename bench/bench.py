@@ -693,7 +693,7 @@ def postgres_section(args, binary, work, server, url, out, targets):
         out.append(f"| {label} | {wall:.2f} | {cpu:.2f} | {rss:.0f} | {wall / first:.2f} |")
     out += ["", f"sheetsync → PostgreSQL first load / its floor: {first / floor_wall:.2f}×. CPU is the client's only "
             "(the server's work is not counted by GNU time)."]
-    targets.append(("PostgreSQL first load vs its floor (issue 19, informational)", "measured", f"{first / floor_wall:.2f}×", True))
+    # Issue 19 sets no speed target for PostgreSQL: the ratio is reported, not judged.
 
 
 def check_pulled(db, orders, items, label):
