@@ -113,6 +113,9 @@ final class PostgresSession: @unchecked Sendable {
                 let detail = error.serverInfo?[.detail].map { " (\($0))" } ?? ""
                 return message + detail
             }
+            // The driver's code alone ("connectionError") says little: the cause does (a
+            // certificate that is not trusted or not for this host, a refused connection).
+            if let cause = error.underlying { return "\(error.code): \(cause)" }
             return "\(error.code)"
         }
         return "\(error)"

@@ -369,6 +369,49 @@ extension PostgresCLITests {
     }
 }
 
+extension PostgresCLITests {
+    /// TLS to the server as libpq's `sslmode`s promise: `require` encrypts, `verify-full`
+    /// refuses a certificate that is not trusted or not for the host it connects to,
+    /// `verify-ca` checks the issuer only; `require` against a server without TLS fails.
+    @Test func sslModesEncryptAndCheckTheCertificateAsLibpqDoes() throws {
+        let directory = "/tmp/sheetsync-pg-\(getpid())-tls-\(UUID().uuidString.prefix(4))"
+        // A certificate for localhost only (not for 127.0.0.1).
+        let started = try CLI.run([TemporaryPostgres.script, "start", directory, TemporaryPostgres.password, "--tls=DNS:localhost"],
+                                  executable: URL(fileURLWithPath: "/bin/bash"))
+        try #require(started.status == 0, "\(started.stderr)")
+        defer { _ = try? CLI.run([TemporaryPostgres.script, "stop", directory], executable: URL(fileURLWithPath: "/bin/bash")) }
+        let port = started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let certificate = directory + "/server.crt"
+        let project = try project()
+        func query(host: String, port: String, _ parameters: String) throws -> CLIResult {
+            let url = "postgres://sheetsync:{{secret.PG_PASSWORD}}@\(host):\(port)/sheetsync?\(parameters)"
+            return try CLI.run(["query", "SELECT ssl::text AS s FROM pg_stat_ssl WHERE pid = pg_backend_pid()", "--format", "csv",
+                                "--project", project.url.path, "--db", url], environment: ["PG_PASSWORD": TemporaryPostgres.password])
+        }
+        let required = try query(host: "127.0.0.1", port: port, "sslmode=require")
+        #expect(required.status == 0 && required.stdout == "s\r\ntrue\n", "\(required.stdout)\(required.stderr)")
+        let verified = try query(host: "localhost", port: port, "sslmode=verify-full&sslrootcert=\(certificate)")
+        #expect(verified.status == 0 && verified.stdout == "s\r\ntrue\n", "\(verified.stdout)\(verified.stderr)")
+        let issuerOnly = try query(host: "127.0.0.1", port: port, "sslmode=verify-ca&sslrootcert=\(certificate)")
+        #expect(issuerOnly.status == 0 && issuerOnly.stdout == "s\r\ntrue\n", "\(issuerOnly.stdout)\(issuerOnly.stderr)")
+
+        let wrongHost = try query(host: "127.0.0.1", port: port, "sslmode=verify-full&sslrootcert=\(certificate)")
+        #expect(wrongHost.status != 0)
+        #expect(wrongHost.stderr.contains("failedToValidateHostname"), "\(wrongHost.stderr)")
+        let untrusted = try query(host: "localhost", port: port, "sslmode=verify-full")
+        #expect(untrusted.status != 0)
+        #expect(untrusted.stderr.contains("CERTIFICATE_VERIFY_FAILED"), "\(untrusted.stderr)")
+        for failure in [wrongHost, untrusted] { #expect(!failure.stderr.contains(TemporaryPostgres.password)) }
+
+        // The shared test server has no TLS: `require` must not fall back to plain text.
+        let plain = try TemporaryPostgres.shared()
+        let refused = try query(host: "127.0.0.1", port: String(plain.port), "sslmode=require")
+        #expect(refused.status != 0, "\(refused.stdout)")
+        let preferred = try query(host: "127.0.0.1", port: String(plain.port), "sslmode=prefer")
+        #expect(preferred.status == 0 && preferred.stdout == "s\r\nfalse\n", "\(preferred.stdout)\(preferred.stderr)")
+    }
+}
+
 enum NestedChildrenSchemas {
     static let files: [String: String] = [
         "schema/shop_orders.yml": "worksheet: shop_orders\nkey: [id]\nfields:\n  id: text\n  status: text\n",
