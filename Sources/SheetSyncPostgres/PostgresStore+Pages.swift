@@ -180,7 +180,7 @@ final class PostgresPageWriter: PageWriter {
         // The rows as one array per column (`unnest($1::bigint[], $2::numeric[], …)`): the
         // statement's text is the same for any number of rows, so PostgreSQL parses little,
         // where a `VALUES` list of 500 rows cost it more than the insert itself.
-        let arrays = columns.enumerated().map { "$\($0.offset + 1)::" + PostgresStore.columnType(worksheet.field(named: $0.element)?.type ?? .text) + "[]" }
+        let arrays = columns.enumerated().map { "$\($0.offset + 1)::" + Self.cast($0.element, in: worksheet) + "[]" }
         let sqlHead = "INSERT INTO \(table) AS t (\(columns.map(PostgresStore.quote).joined(separator: ", ")), \"_created_at\", \"_updated_at\", \"_synced_at\", \"_source\") "
             + "SELECT u.*, now(), now(), now(), $\(columns.count + 1) FROM unnest(\(arrays.joined(separator: ", "))) AS u"
         let conflict: String
@@ -239,7 +239,7 @@ final class PostgresPageWriter: PageWriter {
     /// `.update` of one row: true when written, false when unchanged, nil when no row has its key.
     private func update(_ row: [SQLValue], columns: [String], keyIndexes: [Int], in worksheet: WorksheetDefinition) throws -> Bool? {
         let table = PostgresStore.quote(worksheet.name)
-        func cast(_ column: String) -> String { PostgresStore.columnType(worksheet.field(named: column)?.type ?? .text) }
+        func cast(_ column: String) -> String { Self.cast(column, in: worksheet) }
         let keyMatch = worksheet.key.enumerated().map { "\(PostgresStore.quote($0.element)) = $\(columns.count + $0.offset + 1)::\(cast($0.element))" }
             .joined(separator: " AND ")
         let others = columns.enumerated().filter { !worksheet.key.contains($0.element) }
@@ -305,7 +305,7 @@ final class PostgresPageWriter: PageWriter {
         guard !parents.isEmpty else { return [] }
         let listed = Set(parents)
         let kept = child.rows.rows.filter { row in listed.contains(linkIndexes.map { row[$0] }) }.map { row in keyIndexes.map { row[$0] } }
-        func cast(_ column: String) -> String { PostgresStore.columnType(definition.field(named: column)?.type ?? .text) }
+        func cast(_ column: String) -> String { Self.cast(column, in: definition) }
         var values: [SQLValue] = []
         func arrays(_ columns: [String], _ tuples: [[SQLValue]]) -> [String] {
             columns.enumerated().map { position, column in
@@ -333,7 +333,7 @@ final class PostgresPageWriter: PageWriter {
         // a page at 120,000 rows): for this statement only, the key's index is the way.
         try db.execute("SET LOCAL enable_seqscan = off")
         let removed = try db.rows(sql, values).map { row in
-            zip(definition.key, row).map { column, text in Self.value(text, as: definition.field(named: column)?.type ?? .text) }
+            Self.key(row, of: definition)
         }
         try db.execute("SET LOCAL enable_seqscan = on")
         return removed
@@ -370,16 +370,26 @@ final class PostgresPageWriter: PageWriter {
     /// Deletes the rows whose link columns hold one of `parents` (keys of removed rows).
     private func deleteChildren(of parents: [[SQLValue]], link: [String], in definition: WorksheetDefinition) throws -> [[SQLValue]] {
         let table = PostgresStore.quote(definition.name)
-        func cast(_ column: String) -> String { PostgresStore.columnType(definition.field(named: column)?.type ?? .text) }
+        func cast(_ column: String) -> String { Self.cast(column, in: definition) }
         let match = link.enumerated().map { "\(PostgresStore.quote($0.element)) = $\($0.offset + 1)::\(cast($0.element))" }.joined(separator: " AND ")
         var removed: [[SQLValue]] = []
         for parent in Set(parents) {
             removed += try db.rows("DELETE FROM \(table) WHERE \(match) RETURNING " + definition.key.map { PostgresStore.quote($0) + "::text" }.joined(separator: ", "),
                                    Array(parent.prefix(link.count))).map { row in
-                zip(definition.key, row).map { column, text in Self.value(text, as: definition.field(named: column)?.type ?? .text) }
+                Self.key(row, of: definition)
             }
         }
         return removed
+    }
+
+    /// The column type of `column` of `worksheet`, for a cast (`$1::numeric`).
+    static func cast(_ column: String, in worksheet: WorksheetDefinition) -> String {
+        PostgresStore.columnType(worksheet.field(named: column)?.type ?? .text)
+    }
+
+    /// A key returned as text (`RETURNING key::text`), as the core holds it.
+    static func key(_ row: [String?], of worksheet: WorksheetDefinition) -> [SQLValue] {
+        zip(worksheet.key, row).map { column, text in value(text, as: worksheet.field(named: column)?.type ?? .text) }
     }
 
     /// A key value read back as text, as the core would hold it (for matching the levels below).

@@ -352,7 +352,10 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
                         }
                     }
                 }
-                return QueryResult(columns: columns, rows: rows, changes: result.metadata.rows ?? 0)
+                // An empty SELECT is still a query ("(0 rows)"), not a write that changed nothing.
+                let command = result.metadata.command
+                return QueryResult(columns: columns, rows: rows, changes: result.metadata.rows ?? 0,
+                                   returnsRows: !columns.isEmpty || ["SELECT", "SHOW", "FETCH", "VALUES", "EXPLAIN"].contains(command))
             }
         } catch {
             let failure = Self.storeError(error)

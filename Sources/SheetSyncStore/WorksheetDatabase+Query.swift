@@ -7,11 +7,15 @@ public struct QueryResult: Sendable {
     public var rows: [[SQLValue]]
     /// Rows changed by the last statement, for write statements.
     public var changes: Int
+    /// Whether the statement returns rows (a query), even none: PostgreSQL gives no column
+    /// names for an empty result through the driver's API, so `columns` cannot tell.
+    public var returnsRows: Bool
 
-    public init(columns: [String], rows: [[SQLValue]], changes: Int) {
+    public init(columns: [String], rows: [[SQLValue]], changes: Int, returnsRows: Bool? = nil) {
         self.columns = columns
         self.rows = rows
         self.changes = changes
+        self.returnsRows = returnsRows ?? !columns.isEmpty
     }
 }
 
@@ -45,6 +49,7 @@ extension WorksheetDatabase {
                     ranAny = true
                     if statement.columnCount > 0 {
                         result.columns = statement.columnNames
+                        result.returnsRows = true
                         result.rows = try Row.fetchAll(statement).map { row in
                             (0..<row.count).map { SQLValue(row[$0] as DatabaseValue) }
                         }

@@ -45,7 +45,7 @@ struct Query: AsyncParsableCommand {
             Output.err("error: \(error.message)")
             throw ExitCode.failure
         }
-        if result.columns.isEmpty {
+        if !result.returnsRows {
             Output.err("\(result.changes) row(s) changed")
             return
         }

@@ -168,8 +168,13 @@ struct PostgresCLITests {
         let smuggled = try CLI.run(["query", "COMMIT; DELETE FROM orders", "--project", path], environment: database)
         #expect(smuggled.status != 0)
         #expect(try server.psql(databaseURL, "SELECT count(*) FROM orders") == "1\n")
+        // A query that finds nothing is still a query: "(0 rows)", not "0 row(s) changed".
+        let none = try CLI.run(["query", "SELECT id FROM orders WHERE false", "--project", path], environment: database)
+        #expect(none.status == 0, "\(none.stderr)")
+        #expect(none.stderr.contains("(0 rows)") && !none.stderr.contains("changed"), "\(none.stderr)")
         let allowed = try CLI.run(["query", "DELETE FROM orders", "--write", "--project", path], environment: database)
         #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(allowed.stderr.contains("1 row(s) changed"), "\(allowed.stderr)")
         #expect(try server.psql(databaseURL, "SELECT count(*) FROM orders") == "0\n")
 
         for command in [["serve"], ["status"], ["prune"]] {
