@@ -141,6 +141,87 @@ enum PostgresMigrations {
         );
         CREATE INDEX _sheetsync_notifications_due ON _sheetsync_notifications(state, next_attempt_at);
         """),
+        // Push jobs: the outbox the capture triggers fill (`_sheetsync_capture`, one function
+        // for every captured worksheet: its arguments are the worksheet's name and key
+        // columns; the update trigger's WHEN clause lists the fields, so updates that change
+        // none leave nothing), the delivery ledger and the last payload acknowledged per record.
+        // Record keys are JSON arrays as `jsonb` writes each value, joined without spaces.
+        // `sheetsync.origin` (set for a transaction by a write-back) marks the rows a job's
+        // own write caused; `pg_notify` tells a listening daemon a change is there.
+        (2, "v2-push", """
+        CREATE TABLE _sheetsync_outbox (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            worksheet text NOT NULL,
+            record_key text NOT NULL,
+            operation text NOT NULL,
+            origin text,
+            changed_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE INDEX _sheetsync_outbox_worksheet ON _sheetsync_outbox(worksheet, seq);
+        CREATE TABLE _sheetsync_deliveries (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            job text NOT NULL,
+            worksheet text NOT NULL,
+            record_key text NOT NULL,
+            change_id text NOT NULL UNIQUE,
+            first_operation text NOT NULL,
+            operation text,
+            outbox_seq bigint NOT NULL,
+            state text NOT NULL DEFAULT 'pending',
+            attempts integer NOT NULL DEFAULT 0,
+            next_attempt_at timestamptz NOT NULL DEFAULT now(),
+            payload text,
+            payload_seals text,
+            request text,
+            request_seals text,
+            batch_id text,
+            payload_hash text,
+            last_status integer,
+            last_error text,
+            reason text,
+            in_flight integer NOT NULL DEFAULT 0,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            delivered_at timestamptz
+        );
+        CREATE INDEX _sheetsync_deliveries_due ON _sheetsync_deliveries(job, state, next_attempt_at);
+        CREATE INDEX _sheetsync_deliveries_key ON _sheetsync_deliveries(job, record_key, id);
+        CREATE INDEX _sheetsync_deliveries_batch ON _sheetsync_deliveries(batch_id) WHERE batch_id IS NOT NULL;
+        CREATE TABLE _sheetsync_pushed (
+            job text NOT NULL,
+            record_key text NOT NULL,
+            payload_hash text NOT NULL,
+            delivered_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (job, record_key)
+        );
+        CREATE FUNCTION _sheetsync_capture() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            old_row jsonb;
+            new_row jsonb;
+            old_key text;
+            new_key text;
+            origin text := nullif(current_setting('sheetsync.origin', true), '');
+        BEGIN
+            IF TG_OP <> 'INSERT' THEN old_row := to_jsonb(OLD); END IF;
+            IF TG_OP <> 'DELETE' THEN new_row := to_jsonb(NEW); END IF;
+            FOR i IN 1 .. TG_NARGS - 1 LOOP
+                old_key := CASE WHEN i > 1 THEN old_key || ',' ELSE '' END || coalesce((old_row -> TG_ARGV[i])::text, 'null');
+                new_key := CASE WHEN i > 1 THEN new_key || ',' ELSE '' END || coalesce((new_row -> TG_ARGV[i])::text, 'null');
+            END LOOP;
+            old_key := '[' || old_key || ']';
+            new_key := '[' || new_key || ']';
+            IF TG_OP = 'DELETE' THEN
+                INSERT INTO _sheetsync_outbox (worksheet, record_key, operation, origin) VALUES (TG_ARGV[0], old_key, 'delete', origin);
+            ELSE
+                IF TG_OP = 'UPDATE' AND old_key <> new_key THEN
+                    INSERT INTO _sheetsync_outbox (worksheet, record_key, operation, origin) VALUES (TG_ARGV[0], old_key, 'delete', origin);
+                END IF;
+                INSERT INTO _sheetsync_outbox (worksheet, record_key, operation, origin) VALUES (TG_ARGV[0], new_key, lower(TG_OP), origin);
+            END IF;
+            PERFORM pg_notify('sheetsync_outbox', TG_ARGV[0]);
+            RETURN NULL;
+        END
+        $$;
+        """),
     ]
 
     /// Applies the migrations this database lacks; refuses one made by a newer sheetsync.
@@ -156,11 +237,36 @@ enum PostgresMigrations {
         }
         for migration in all where !applied.contains(migration.version) {
             // One statement at a time: the extended protocol takes one per query.
-            for statement in migration.sql.split(separator: ";").map({ $0.trimmingCharacters(in: .whitespacesAndNewlines) }) where !statement.isEmpty {
+            for statement in statements(migration.sql) {
                 try db.execute(statement)
             }
             try db.execute("INSERT INTO _sheetsync_migrations (version, name) VALUES ($1::integer, $2)",
                            [.integer(Int64(migration.version)), .text(migration.name)])
         }
+    }
+
+    /// The statements of a migration: split at semicolons outside `$$`-quoted bodies.
+    static func statements(_ sql: String) -> [String] {
+        var statements: [String] = []
+        var current = ""
+        var quoted = false
+        var rest = Substring(sql)
+        while let first = rest.first {
+            if rest.hasPrefix("$$") {
+                quoted.toggle()
+                current += "$$"
+                rest = rest.dropFirst(2)
+                continue
+            }
+            if first == ";" && !quoted {
+                statements.append(current)
+                current = ""
+            } else {
+                current.append(first)
+            }
+            rest = rest.dropFirst()
+        }
+        statements.append(current)
+        return statements.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
     }
 }

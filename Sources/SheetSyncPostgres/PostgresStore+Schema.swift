@@ -105,8 +105,8 @@ extension PostgresStore {
     /// Brings the worksheet tables in line with `worksheets` in one transaction (see
     /// `WorksheetDatabase.migrate`). Differences from SQLite: a retyped field's values are
     /// converted by PostgreSQL's casts, and one that does not convert stops the whole
-    /// migration (nothing is changed) instead of becoming NULL; `captured` and `pushJobs`
-    /// are not used, as push jobs do not run on PostgreSQL yet.
+    /// migration (nothing is changed) instead of becoming NULL. Capture triggers are
+    /// replaced only when their definition changed (`installCapture`).
     @discardableResult
     public func migrate(_ worksheets: [WorksheetDefinition], allowDestructive: Bool,
                         captured: Set<String>, pushJobs: [String: String]) throws(StoreError) -> SchemaPlan {
@@ -115,6 +115,9 @@ extension PostgresStore {
             try db.execute("SELECT pg_advisory_xact_lock(\(PostgresMigrations.lockKey))")
             let plan = try Self.plan(worksheets, db)
             try plan.refuseDestructive(unless: allowDestructive)
+            let captured = captured.union(pushJobs.values)
+            try plan.refuseStrandingChanges(captured: captured, pushJobs: pushJobs) { try Self.undelivered(worksheet: $0, jobs: $1, db) }
+            try Self.dropCapture(on: Set(plan.changes.filter { !$0.statements.isEmpty }.map(\.worksheet)), db)
             for change in plan.changes {
                 for statement in change.statements { try db.execute(statement) }
                 if !change.statements.isEmpty {
@@ -135,6 +138,8 @@ extension PostgresStore {
                                    [.text(worksheet.name), .text(field.name), .text(field.type.rawValue), .integer(Int64(position))])
                 }
             }
+            try Self.installCapture(worksheets, captured: captured, db)
+            try Self.registerPushJobs(pushJobs, db)
             return plan
         }
     }

@@ -78,12 +78,8 @@ extension JobRunner {
 
     private func pushPass(_ job: JobDefinition, wait: Duration, dryRun: Bool, trigger: RunTrigger) async -> PushSummary {
         var summary = PushSummary(job: job.name)
-        guard case .push(let push) = job.kind, let worksheet = project.worksheet(named: job.worksheet), let store = database else {
+        guard case .push(let push) = job.kind, let worksheet = project.worksheet(named: job.worksheet), let database else {
             summary.error = "'\(job.name)' is not a push job with a defined worksheet"
-            return summary
-        }
-        guard let database = store.sqlite else {
-            summary.error = Self.pushNeedsSQLite(store)
             return summary
         }
         do {
@@ -129,7 +125,7 @@ extension JobRunner {
     /// Sends every due delivery of the job, a chunk at a time; with `wait`, keeps going
     /// while retries come due within that time.
     private func deliverDue(_ job: JobDefinition, _ push: PushJob, worksheet: WorksheetDefinition, wait: Duration, run: Int64,
-                            database: WorksheetDatabase, summary: inout PushSummary) async throws {
+                            database: any WorksheetStore, summary: inout PushSummary) async throws {
         let deadline = ContinuousClock.now + wait
         let (values, redactor) = try self.values(for: job, params: [:])
         var context = PushContext(job: job, planner: DeliveryPlanner(push: push, worksheet: worksheet), policy: DeliveryPolicy(push.delivery),
@@ -190,7 +186,7 @@ extension JobRunner {
     }
 
     /// Plans, freezes, sends and records one chunk of units (a frozen batch is one unit).
-    private func deliver(_ chunk: [[Delivery]], context: PushContext, run: Int64, database: WorksheetDatabase,
+    private func deliver(_ chunk: [[Delivery]], context: PushContext, run: Int64, database: any WorksheetStore,
                          summary: inout PushSummary) async throws {
         let (job, worksheet) = (context.job, context.planner.worksheet)
         // A delivery whose attempts were all used (the last ones cut short by crashes mid-send)
@@ -243,7 +239,7 @@ extension JobRunner {
 
     /// Due deliveries as units that go out together: a batch frozen earlier (all its
     /// pending members, even those past `due`'s limit) or one delivery.
-    static func units(of due: [Delivery], database: WorksheetDatabase) throws(StoreError) -> [[Delivery]] {
+    static func units(of due: [Delivery], database: any WorksheetStore) throws(StoreError) -> [[Delivery]] {
         var units: [[Delivery]] = []
         var seen = Set<Int64>()
         for delivery in due where !seen.contains(delivery.id) {
@@ -256,16 +252,9 @@ extension JobRunner {
 
     /// Gives up on every change of the job waiting to be delivered (`push --drop-pending`).
     public func dropPending(_ job: JobDefinition) throws(StoreError) -> Int {
-        guard let store = database else { return 0 }
-        guard let database = store.sqlite else { throw StoreError(.unsupported, Self.pushNeedsSQLite(store)) }
+        guard let database else { return 0 }
         try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
         return try database.dropPending(job: job.name, worksheet: job.worksheet)
-    }
-
-    /// Why a push job cannot run on `store`: change capture and the delivery ledger are
-    /// built for SQLite only so far (issue 19 brings them to PostgreSQL).
-    static func pushNeedsSQLite(_ store: any WorksheetStore) -> String {
-        "push jobs need an SQLite database for now: change capture and the delivery ledger are not built for PostgreSQL yet (the database is \(store.location)); run push jobs of this project against an SQLite file"
     }
 
     /// An error's message for a push summary and its run record, secrets masked.

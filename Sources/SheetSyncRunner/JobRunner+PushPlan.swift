@@ -78,7 +78,7 @@ struct SentDelivery: Sendable {
 extension JobRunner {
     /// Plans a chunk: retries keep their frozen payload and request; new deliveries are
     /// planned from the records' current state, read in one transaction, and frozen.
-    func prepare(_ chunk: [Delivery], context: PushContext, database: WorksheetDatabase) throws
+    func prepare(_ chunk: [Delivery], context: PushContext, database: any WorksheetStore) throws
         -> (sends: [PreparedDelivery], skipped: [(id: Int64, reason: String)]) {
         let push = context.push, worksheet = context.planner.worksheet
         let fresh = chunk.filter { $0.payload == nil || $0.payloadHash == nil || $0.operation == nil }
@@ -350,7 +350,7 @@ extension JobRunner {
 
     /// What a push would send, computed without writing anything: pending deliveries
     /// (a retry shows its frozen request), then changes not yet taken in.
-    func previewPush(_ job: JobDefinition, _ push: PushJob, worksheet: WorksheetDefinition, database: WorksheetDatabase) async throws -> [RequestPreview] {
+    func previewPush(_ job: JobDefinition, _ push: PushJob, worksheet: WorksheetDefinition, database: any WorksheetStore) async throws -> [RequestPreview] {
         let (values, redactor) = try self.values(for: job, params: [:])
         let context = PushContext(job: job, planner: DeliveryPlanner(push: push, worksheet: worksheet), policy: DeliveryPolicy(push.delivery),
                                   values: values, redactor: redactor, signer: nil,

@@ -18,12 +18,8 @@ extension JobRunner {
             return report
         }
         report.worksheets = [worksheet]
-        guard let store = database else {
+        guard let database else {
             report.error = "there is no database yet, so no record to send; run 'sheetsync migrate' and add a record to '\(worksheet.name)' first"
-            return report
-        }
-        guard let database = store.sqlite else {
-            report.error = Self.pushNeedsSQLite(store)
             return report
         }
         do {

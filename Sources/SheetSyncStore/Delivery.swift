@@ -36,10 +36,37 @@ public struct Delivery: Sendable, Equatable {
 
     /// The columns `init(row:)` reads, in order: select them by position (decoding by
     /// name lowercases each name per row, which showed in profiles).
-    static let columns = ["id", "job", "worksheet", "record_key", "change_id", "first_operation", "operation", "state", "attempts",
+    public static let columns = ["id", "job", "worksheet", "record_key", "change_id", "first_operation", "operation", "state", "attempts",
                           "next_attempt_at", "payload", "payload_seals", "request", "request_seals", "batch_id", "payload_hash",
                           "last_status", "last_error", "reason", "created_at", "delivered_at"]
-    static let selectColumns = columns.joined(separator: ", ")
+    public static let selectColumns = columns.joined(separator: ", ")
+
+    /// A row of `columns` read as text (nil for NULL), as another store returns it.
+    public init(text row: [String?]) {
+        func text(_ index: Int) -> String? { index < row.count ? row[index] : nil }
+        func integer(_ index: Int) -> Int64? { text(index).flatMap { Int64($0) } }
+        id = integer(0) ?? 0
+        job = text(1) ?? ""
+        worksheet = text(2) ?? ""
+        recordKey = text(3) ?? ""
+        changeID = text(4) ?? ""
+        firstOperation = PushJob.Operation(rawValue: text(5) ?? "") ?? .update
+        operation = text(6).map { PushJob.Operation(rawValue: $0) ?? .update }
+        state = DeliveryState(rawValue: text(7) ?? "") ?? .failed
+        attempts = Int(integer(8) ?? 0)
+        nextAttemptAt = text(9) ?? ""
+        payload = text(10)
+        payloadSeals = text(11)
+        request = text(12)
+        requestSeals = text(13)
+        batchID = text(14)
+        payloadHash = text(15)
+        lastStatus = integer(16).map(Int.init)
+        lastError = text(17)
+        reason = text(18)
+        createdAt = text(19) ?? ""
+        deliveredAt = text(20)
+    }
 
     /// The rows `sql` selects with `selectColumns` (in that order), read straight from
     /// SQLite (`BoundStatement`): copying GRDB rows and decoding them showed as a tenth of

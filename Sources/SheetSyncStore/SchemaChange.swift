@@ -62,6 +62,26 @@ public struct SchemaPlan: Sendable {
     public var isEmpty: Bool { changes.isEmpty }
     public var destructiveChanges: [SchemaChange] { changes.filter(\.isDestructive) }
 
+    /// Throws when a key change would strand changes push jobs have not delivered yet:
+    /// their record keys would no longer find their rows. `undelivered` counts, for a
+    /// worksheet and the push jobs reading it, the changes each job still has to deliver.
+    public func refuseStrandingChanges(captured: Set<String>, pushJobs: [String: String],
+                                       undelivered: (String, [String]) throws -> [(job: String, count: Int)]) throws {
+        let rekeyed = Set(changes.filter { if case .changeKey = $0.kind { return true } else { return false } }.map(\.worksheet))
+        for worksheet in rekeyed.sorted() where captured.contains(worksheet) {
+            let readers = pushJobs.filter { $0.value == worksheet }.map(\.key).sorted()
+            let waiting = try undelivered(worksheet, readers)
+            guard !waiting.isEmpty else { continue }
+            let list = waiting.map { "  - \($0.job): \($0.count) change\($0.count == 1 ? "" : "s")" }.joined(separator: "\n")
+            let first = waiting[0].job
+            throw StoreError(.destructiveChange, """
+                Refusing to change the key of worksheet '\(worksheet)' while push jobs have changes to it not yet delivered:
+                \(list)
+                Their record keys would not find their rows after the change (an update would be sent as a delete). Deliver them first ('sheetsync push \(first) --wait 5m'), or give them up on purpose ('sheetsync push \(first) --drop-pending'), then migrate again. Nothing was changed.
+                """)
+        }
+    }
+
     /// Throws when the plan can lose data and `allowDestructive` is false, naming each change.
     public func refuseDestructive(unless allowDestructive: Bool) throws(StoreError) {
         let destructive = destructiveChanges

@@ -10,17 +10,7 @@ extension WorksheetDatabase {
             try Delivery.fetchAll(db, sql: "SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE job = ? AND state = 'pending' AND in_flight = 1 ORDER BY id",
                                   arguments: [.text(job)])
         }
-        var units: [[Delivery]] = []
-        var batchIndex: [String: Int] = [:]
-        for delivery in cut {
-            if let id = delivery.batchID, let index = batchIndex[id] {
-                units[index].append(delivery)
-            } else {
-                if let id = delivery.batchID { batchIndex[id] = units.count }
-                units.append([delivery])
-            }
-        }
-        return units
+        return Self.units(cut)
     }
 
     /// Counts the attempt of deliveries whose process stopped while their request was out.

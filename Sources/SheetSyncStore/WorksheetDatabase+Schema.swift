@@ -48,7 +48,7 @@ extension WorksheetDatabase {
         try write { db in
             let plan = try Self.plan(worksheets, db)
             try plan.refuseDestructive(unless: allowDestructive)
-            try Self.refuseStrandedChanges(plan, captured: captured.union(pushJobs.values), pushJobs: pushJobs, db)
+            try plan.refuseStrandingChanges(captured: captured.union(pushJobs.values), pushJobs: pushJobs) { try Self.undelivered(worksheet: $0, jobs: $1, db) }
             // A changed table: digests and their guards go (the next run makes them again).
             if !plan.changes.isEmpty { try Self.dropDigestGuards(db) }
             let byName = Dictionary(uniqueKeysWithValues: worksheets.map { ($0.name, $0) })
@@ -73,23 +73,6 @@ extension WorksheetDatabase {
             try Self.installCapture(worksheets, captured: captured.union(pushJobs.values), db)
             try Self.registerPushJobs(pushJobs, db)
             return plan
-        }
-    }
-
-    /// Throws when a key change would strand changes push jobs have not delivered yet.
-    static func refuseStrandedChanges(_ plan: SchemaPlan, captured: Set<String>, pushJobs: [String: String], _ db: Database) throws {
-        let rekeyed = Set(plan.changes.filter { if case .changeKey = $0.kind { return true } else { return false } }.map(\.worksheet))
-        for worksheet in rekeyed.sorted() where captured.contains(worksheet) {
-            let readers = pushJobs.filter { $0.value == worksheet }.map(\.key).sorted()
-            let waiting = try undelivered(worksheet: worksheet, jobs: readers, db)
-            guard !waiting.isEmpty else { continue }
-            let list = waiting.map { "  - \($0.job): \($0.count) change\($0.count == 1 ? "" : "s")" }.joined(separator: "\n")
-            let first = waiting[0].job
-            throw StoreError(.destructiveChange, """
-                Refusing to change the key of worksheet '\(worksheet)' while push jobs have changes to it not yet delivered:
-                \(list)
-                Their record keys would not find their rows after the change (an update would be sent as a delete). Deliver them first ('sheetsync push \(first) --wait 5m'), or give them up on purpose ('sheetsync push \(first) --drop-pending'), then migrate again. Nothing was changed.
-                """)
         }
     }
 

@@ -5,13 +5,13 @@ import SheetSyncCore
 /// `PostgresStore` (SheetSyncPostgres, issue 19). The runner holds `any WorksheetStore`
 /// and never learns which one is in use; the SQL stays behind this interface.
 ///
-/// Not (yet) here: change capture and the push delivery ledger, the daemon's
-/// bookkeeping and retention. Those stay on `WorksheetDatabase`; a caller that needs them
-/// asks `sqlite` and says plainly that the feature needs the SQLite store for now.
+/// Push jobs' change capture and delivery ledger are its `DeliveryLedger` part. Not (yet)
+/// here: the daemon's bookkeeping and retention. Those stay on `WorksheetDatabase`; a
+/// caller that needs them asks `sqlite` and says plainly that it needs SQLite for now.
 ///
 /// Every method is synchronous and may block its thread (SQLite's calls do; PostgreSQL's
 /// wait for the server's answer), as the store always has.
-public protocol WorksheetStore: AnyObject, Sendable {
+public protocol WorksheetStore: DeliveryLedger {
     /// Where the data is, for messages: a file path, or a URL without its password.
     var location: String { get }
     /// This store as the SQLite one, for the features only it has so far; nil otherwise.

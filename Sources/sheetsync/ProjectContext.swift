@@ -73,7 +73,7 @@ extension GlobalOptions {
     func openDatabase(for project: Project, command: String = "this command") throws -> WorksheetDatabase {
         if let url = postgresURL(for: project) {
             let shown = (try? PostgresLocation.parse(url, environment: project.environment).display) ?? "a PostgreSQL URL"
-            Output.err("error: \(command) needs an SQLite database for now; this project's database is \(shown). On PostgreSQL, pull jobs, backfills, 'migrate', 'query', 'history' and 'state' work; push jobs, 'serve', 'status', 'prune' and the delivery commands come with issue 19's next steps. Pass --db FILE to use an SQLite file instead.")
+            Output.err("error: \(command) needs an SQLite database for now; this project's database is \(shown). On PostgreSQL, pull and push jobs, backfills and the other commands work; 'serve', 'status' and 'prune' come with issue 19's next steps. Pass --db FILE to use an SQLite file instead.")
             throw ExitCode.failure
         }
         let path = databasePath(for: project)

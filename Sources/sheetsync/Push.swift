@@ -86,7 +86,7 @@ struct Deliveries: AsyncParsableCommand {
 
     func run() async throws {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
-        let database = try global.openDatabase(for: project, command: "push jobs and their deliveries")
+        let database = try global.openStore(for: project)
         let list: [Delivery]
         do {
             list = try database.deliveries(job: job, state: state, limit: limit)
@@ -144,7 +144,7 @@ struct Replay: AsyncParsableCommand {
 
     func run() async throws {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
-        let database = try global.openDatabase(for: project, command: "push jobs and their deliveries")
+        let database = try global.openStore(for: project)
         do {
             let count = try database.replay(job: job, changeID: id, failedOnly: failed, since: since.map { WorksheetDatabase.timestamp(Date(timeIntervalSince1970: Double($0.instant.seconds))) })
             try database.saveState([StateKey.disabled: nil], job: job)

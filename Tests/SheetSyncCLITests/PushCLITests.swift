@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-/// Push jobs through the real binary, against `sheetsync demo serve`'s webhook receiver.
+/// Push jobs through the real binary, against `sheetsync demo serve`'s webhook receiver,
+/// on both stores (`Backend`): on PostgreSQL the capture triggers are PL/pgSQL and another
+/// client is `psql` instead of `sqlite3`.
 struct PushCLITests {
     static let job = """
         kind: push
@@ -50,20 +52,33 @@ struct PushCLITests {
                                             "jobs/to-erp.yml": Self.job])
     }
 
-    @Test func changesFromQueryWriteAndSqlite3AreDeliveredAndDryRunSendsNothing() throws {
+    /// Another client's writes, on either store: `sqlite3` on the file, `psql` on the server.
+    func otherClient(_ backend: Backend, path: String, environment: [String: String], _ sql: String) throws {
+        switch backend {
+        case .sqlite:
+            let shell = Process()
+            shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            shell.arguments = ["sqlite3", path + "/sheetsync.db", sql]
+            try shell.run()
+            shell.waitUntilExit()
+            #expect(shell.terminationStatus == 0)
+        case .postgres:
+            _ = try TemporaryPostgres.shared().psql(environment["SHEETSYNC_DB"] ?? "", sql)
+        }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func changesFromQueryWriteAndAnotherClientAreDeliveredAndDryRunSendsNothing(backend: Backend) throws {
         let (receiver, url) = try startReceiver(failRate: 0)
         defer { receiver.terminate(); receiver.waitUntilExit() }
         let project = try project()
         let path = project.url.path
-        let env = ["ERP_URL": url]
+        let env = try backend.freshDatabase().merging(["ERP_URL": url]) { $1 }
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
         #expect(try CLI.run(["query", "--write", "--project", path, "INSERT INTO purchase_requests (id, title, amount, status) VALUES ('q1', 'Desk', '99.90', 'approved')"], environment: env).status == 0)
-        let shell = Process()
-        shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        shell.arguments = ["sqlite3", path + "/sheetsync.db",
-                           "INSERT INTO purchase_requests (id, title, status) VALUES ('s1', 'Lamp', 'approved'); BEGIN; UPDATE purchase_requests SET title = 'x'; ROLLBACK;"]
-        try shell.run()
-        shell.waitUntilExit()
+        // Two sessions: in one `psql -c`, a BEGIN would take the INSERT before it into its transaction.
+        try otherClient(backend, path: path, environment: env, "INSERT INTO purchase_requests (id, title, status) VALUES ('s1', 'Lamp', 'approved')")
+        try otherClient(backend, path: path, environment: env, "BEGIN; UPDATE purchase_requests SET title = 'x'; ROLLBACK;")
 
         let dry = try CLI.run(["push", "to-erp", "--dry-run", "--project", path], environment: env)
         #expect(dry.status == 0, "\(dry.stderr)")
@@ -81,10 +96,14 @@ struct PushCLITests {
         let got = try received(url)
         #expect(Set(got.map(\.path)) == ["/hooks/purchase-requests/q1", "/hooks/purchase-requests/s1"])
         #expect(!got.contains { $0.body.contains("\"x\"") })
-        let ledger = try CLI.run(["deliveries", "to-erp", "--state", "delivered", "--project", path])
+        let ledger = try CLI.run(["deliveries", "to-erp", "--state", "delivered", "--project", path], environment: env)
         #expect(ledger.stdout.contains("delivered"))
-        let written = try CLI.run(["query", "SELECT count(*) FROM purchase_requests WHERE erp_id LIKE 'erp-%'", "--format", "csv", "--project", path])
-        #expect(written.stdout == "count(*)\r\n2\n")
+        let written = try CLI.run(["query", "SELECT count(*) AS n FROM purchase_requests WHERE erp_id LIKE 'erp-%'", "--format", "csv", "--project", path], environment: env)
+        #expect(written.stdout == "n\r\n2\n")
+        // The write-back is the job's own change: the next push finds nothing to send.
+        let again = try CLI.run(["push", "to-erp", "--project", path], environment: env)
+        #expect(again.stdout.hasPrefix("to-erp: 0 delivered, 0 failed, 0 skipped"), "\(again.stdout)\(again.stderr)")
+        #expect(try received(url).count == 2)
     }
 
     /// Issue 14, item 5: a `when` that is not SQL over the worksheet is a `validate` error at
@@ -114,7 +133,8 @@ struct PushCLITests {
     /// push` when the request arrives) was never counted as an attempt, so every restart sent
     /// it again, forever. Attempts are counted before the request goes out: after `attempts`
     /// the delivery fails, with no further request.
-    @Test func aPoisonAnswerUsesUpAttemptsInsteadOfLoopingForever() throws {
+    @Test(arguments: Backend.allCases)
+    func aPoisonAnswerUsesUpAttemptsInsteadOfLoopingForever(backend: Backend) throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-poison-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
@@ -135,7 +155,7 @@ struct PushCLITests {
         let project = try project()
         try job.write(to: project.url.appendingPathComponent("jobs/to-erp.yml"), atomically: true, encoding: .utf8)
         let path = project.url.path
-        let env = ["ERP_URL": url]
+        let env = try backend.freshDatabase().merging(["ERP_URL": url]) { $1 }
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
         #expect(try CLI.run(["query", "--write", "--project", path, "INSERT INTO purchase_requests (id, title, status) VALUES ('p1', 'Desk', 'approved')"], environment: env).status == 0)
 
@@ -145,9 +165,7 @@ struct PushCLITests {
             let push = Process()
             push.executableURL = CLI.binary
             push.arguments = ["push", "to-erp", "--project", path]
-            var environment = ProcessInfo.processInfo.environment
-            environment["ERP_URL"] = url
-            push.environment = environment
+            push.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
             push.standardOutput = FileHandle.nullDevice
             push.standardError = FileHandle.nullDevice
             try push.run()
@@ -161,7 +179,7 @@ struct PushCLITests {
         #expect(Set(requests.map { $0.split(separator: " ").last ?? "" }).count == 1, "the attempts did not share their change id")
         // Three runs killed by the answer, then one that fails the delivery without a request, then nothing to do.
         #expect(statuses == [-SIGKILL, -SIGKILL, -SIGKILL, 2, 0, 0], "\(statuses)")
-        let ledger = try CLI.run(["deliveries", "to-erp", "--json", "--project", path])
+        let ledger = try CLI.run(["deliveries", "to-erp", "--json", "--project", path], environment: env)
         #expect(ledger.stdout.contains(#""state":"failed""#), "\(ledger.stdout)")
         #expect(ledger.stdout.contains(#""attempts":3"#), "\(ledger.stdout)")
         #expect(ledger.stdout.contains("attempts exhausted (3 made"), "\(ledger.stdout)")
@@ -169,12 +187,13 @@ struct PushCLITests {
 
     /// Issue 16, item 2: `sheetsync test PUSHJOB` refused ("…once push jobs exist"). It shows
     /// one record's delivery as it would go, and with --send sends it once; the ledger is untouched.
-    @Test func testShowsAndSendsOnePushDeliveryWithoutTouchingTheLedger() throws {
+    @Test(arguments: Backend.allCases)
+    func testShowsAndSendsOnePushDeliveryWithoutTouchingTheLedger(backend: Backend) throws {
         let (receiver, url) = try startReceiver(failRate: 0)
         defer { receiver.terminate(); receiver.waitUntilExit() }
         let project = try project()
         let path = project.url.path
-        let env = ["ERP_URL": url]
+        let env = try backend.freshDatabase().merging(["ERP_URL": url]) { $1 }
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
         #expect(try CLI.run(["query", "--write", "--project", path, "INSERT INTO purchase_requests (id, title, amount, status) VALUES ('q1', 'Desk', '99.90', 'approved'), ('q2', 'Lamp', '5', 'draft')"], environment: env).status == 0)
 
@@ -194,9 +213,9 @@ struct PushCLITests {
         #expect(got.map(\.path) == ["/hooks/purchase-requests/q1"])
         #expect(got.first?.body.contains(#""amount":99.90"#) == true)
         // The ledger, the outbox position and the history are untouched.
-        let ledger = try CLI.run(["deliveries", "to-erp", "--project", path])
+        let ledger = try CLI.run(["deliveries", "to-erp", "--project", path], environment: env)
         #expect(ledger.stderr.contains("No deliveries"), "\(ledger.stdout)\(ledger.stderr)")
-        let runs = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs", "--format", "csv", "--project", path])
+        let runs = try CLI.run(["query", "SELECT count(*) FROM _sheetsync_runs", "--format", "csv", "--project", path], environment: env)
         #expect(csvValue(runs.stdout) == "0")
         // A real push still sends both changes afterwards (q1 under a new id).
         let push = try CLI.run(["push", "to-erp", "--project", path], environment: env)
@@ -207,16 +226,19 @@ struct PushCLITests {
         #expect(unknown.stderr.contains("has 2 value(s); the key of 'purchase_requests' is [id]"), "\(unknown.stderr)")
     }
 
-    @Test func killedPushesLoseNothingAndDuplicatesKeepTheirIds() throws {
+    @Test(arguments: Backend.allCases)
+    func killedPushesLoseNothingAndDuplicatesKeepTheirIds(backend: Backend) throws {
         let (receiver, url) = try startReceiver(failRate: 0.3)
         defer { receiver.terminate(); receiver.waitUntilExit() }
         let project = try project()
         let path = project.url.path
-        let env = ["ERP_URL": url]
+        let env = try backend.freshDatabase().merging(["ERP_URL": url]) { $1 }
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        // SQLite keeps a decimal as its text; PostgreSQL's numeric column takes no text expression.
+        let amount = backend == .sqlite ? "i || '.50'" : "(i || '.50')::numeric"
         let insert = try CLI.run(["query", "--write", "--project", path, """
             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
-            INSERT INTO purchase_requests (id, title, amount, status) SELECT 'pr-' || i, 'Request ' || i, i || '.50', 'approved' FROM n
+            INSERT INTO purchase_requests (id, title, amount, status) SELECT 'pr-' || i, 'Request ' || i, \(amount), 'approved' FROM n
             """], environment: env)
         #expect(insert.status == 0, "\(insert.stderr)")
 
@@ -225,9 +247,7 @@ struct PushCLITests {
             let push = Process()
             push.executableURL = CLI.binary
             push.arguments = ["push", "to-erp", "--wait", "30s", "--project", path]
-            var environment = ProcessInfo.processInfo.environment
-            environment["ERP_URL"] = url
-            push.environment = environment
+            push.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
             push.standardOutput = FileHandle.nullDevice
             push.standardError = FileHandle.nullDevice
             try push.run()
@@ -236,9 +256,9 @@ struct PushCLITests {
             push.waitUntilExit()
         }
         let final = try CLI.run(["push", "to-erp", "--wait", "60s", "--project", path], environment: env)
-        let failedRows = try CLI.run(["query", "SELECT record_key, attempts, last_status, last_error, reason FROM _sheetsync_deliveries WHERE state = 'failed'", "--project", path])
+        let failedRows = try CLI.run(["query", "SELECT record_key, attempts, last_status, last_error, reason FROM _sheetsync_deliveries WHERE state = 'failed'", "--project", path], environment: env)
         #expect(final.status == 0, "\(final.stdout)\(final.stderr)\n\(failedRows.stdout)")
-        let pending = try CLI.run(["deliveries", "to-erp", "--state", "pending", "--project", path])
+        let pending = try CLI.run(["deliveries", "to-erp", "--state", "pending", "--project", path], environment: env)
         #expect(pending.stderr.contains("No deliveries"), "\(pending.stdout)")
 
         let got = try received(url)
