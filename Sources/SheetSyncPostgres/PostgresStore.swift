@@ -5,8 +5,8 @@ import SheetSyncStore
 
 /// Worksheets and sheetsync's own tables on a PostgreSQL server (issue 19).
 ///
-/// Pull jobs, backfills, the run history, state, failure notifications and `query` work
-/// here as on SQLite. Not yet: push jobs (change capture and the delivery ledger),
+/// Pull and push jobs, backfills, the run history, state, failure notifications and
+/// `query` work here as on SQLite (push: `+Capture`, `+Deliveries`). Not yet:
 /// `skip_unchanged`, the daemon — each says so when asked for (`StoreError.unsupported`).
 ///
 /// Types: `decimal` → `numeric`, `datetime` → `timestamptz`, `date` → `date`, `json` →
