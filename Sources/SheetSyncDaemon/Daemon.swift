@@ -13,7 +13,7 @@ public actor Daemon: ScheduleDelegate {
     public static let lastTickKey = "schedule.last_tick"
 
     public private(set) var project: Project
-    public let database: WorksheetDatabase
+    public let database: any WorksheetStore
     public let transport: HTTPTransport
     /// Set on shutdown: runs in flight stop after the page being written, none start.
     public let stopRequest = RunStopRequest()
@@ -33,7 +33,7 @@ public actor Daemon: ScheduleDelegate {
     /// Called once when `failure` is set: the session shuts down.
     private var onFailure: (@Sendable () async -> Void)?
 
-    public init(project: Project, database: WorksheetDatabase, transport: HTTPTransport, logger: Logger, maxConcurrent: Int) {
+    public init(project: Project, database: any WorksheetStore, transport: HTTPTransport, logger: Logger, maxConcurrent: Int) {
         self.project = project
         self.database = database
         self.transport = transport
@@ -86,8 +86,8 @@ public actor Daemon: ScheduleDelegate {
     public func skipped(job: String, tick: Date) async {
         logger.info("skipped: the previous run is still going", metadata: ["job": "\(job)", "tick": "\(WorksheetDatabase.timestamp(tick))"])
         if let run = try? database.beginRun(job: job, trigger: .schedule) {
-            try? database.finishRun(run, status: .skipped, counts: WriteCounts(), requests: 0,
-                                    errorMessage: "tick \(WorksheetDatabase.timestamp(tick)) skipped: the previous run was still going (overlap: skip)")
+            try? database.finishRun(run, status: .skipped, counts: WriteCounts(), requests: 0, errorCode: nil,
+                                    errorMessage: "tick \(WorksheetDatabase.timestamp(tick)) skipped: the previous run was still going (overlap: skip)", details: nil)
         }
         metrics.skipped(job: job)
     }
@@ -96,20 +96,62 @@ public actor Daemon: ScheduleDelegate {
         guard let job = project.job(named: name), !stopRequest.isRequested else { return }
         // How late the tick fired (a catch-up run of a missed tick is late on purpose).
         if !catchUp { metrics.lateness(seconds: Date().timeIntervalSince(tick)) }
+        // Several nodes on one database: the fire runs on the node that claims it first.
+        if database.sharesWork {
+            do {
+                guard try database.claimFire(job: name, tick: WorksheetDatabase.timestamp(tick)) else {
+                    logger.debug("fire taken by another node", metadata: ["job": "\(name)", "tick": "\(WorksheetDatabase.timestamp(tick))"])
+                    return
+                }
+            } catch {
+                logger.error("could not claim the fire; not run", metadata: ["job": "\(name)", "error": "\(error.message)"])
+                return
+            }
+        }
         await acquire()
         // A run waiting for its turn when the shutdown came does not start (catch-up runs neither).
         guard !stopRequest.isRequested, databaseIsInPlace() else { return release() }
-        let runner = self.runner
-        logger.info("run started", metadata: ["job": "\(name)", "trigger": "schedule", "catch_up": "\(catchUp)"])
-        let summary = await runner.run(job, trigger: .schedule)
+        await runNow(job, trigger: .schedule, catchUp: catchUp, tick: tick)
         release()
+    }
+
+    /// Runs `job` here, holding its lock on a shared database: a run of it going on on
+    /// another node makes this fire a skipped one (the overlap rule, across nodes).
+    private func runNow(_ job: JobDefinition, trigger: RunTrigger, catchUp: Bool, tick: Date) async {
+        let name = job.name
+        let lock = "pull:" + name
+        if database.sharesWork {
+            guard (try? database.tryLock(lock)) == true else {
+                await skipped(job: name, tick: tick)
+                return
+            }
+        }
+        defer { if database.sharesWork { try? database.unlock(lock) } }
+        let runner = self.runner
+        logger.info("run started", metadata: ["job": "\(name)", "trigger": "\(trigger.rawValue)", "catch_up": "\(catchUp)"])
+        let summary = await runner.run(job, trigger: trigger)
         let seconds = summary.duration / .seconds(1)
         logger.info("run finished", metadata: [
-            "job": "\(name)", "trigger": "schedule", "status": "\(summary.status.rawValue)", "duration_s": "\(String(format: "%.3f", seconds))",
+            "job": "\(name)", "trigger": "\(trigger.rawValue)", "status": "\(summary.status.rawValue)", "duration_s": "\(String(format: "%.3f", seconds))",
             "inserted": "\(summary.counts.inserted)", "updated": "\(summary.counts.updated)", "unchanged": "\(summary.counts.unchanged)",
             "skipped": "\(summary.counts.skipped)", "rejected": "\(summary.counts.rejectedTotal)",
         ])
         metrics.runFinished(job: name, summary: summary)
+    }
+
+    /// Runs again, now, the jobs whose runs this node took over from a node that stopped
+    /// heartbeating (`SharedWork.heartbeat`); each resumes where the other stopped.
+    func takeOver(_ jobs: [String]) async {
+        for name in Set(jobs).sorted() {
+            guard let job = project.job(named: name), case .pull = job.kind, !stopRequest.isRequested else { continue }
+            logger.notice("taking over: a node stopped heartbeating during a run of this job", metadata: ["job": "\(name)"])
+            Task {
+                await acquire()
+                guard !stopRequest.isRequested else { return release() }
+                await runNow(job, trigger: .takeover, catchUp: false, tick: Date())
+                release()
+            }
+        }
     }
 
     private var notifying = false
@@ -154,7 +196,15 @@ public actor Daemon: ScheduleDelegate {
             return false
         }
         guard databaseIsInPlace(), pushing.insert(name).inserted else { return true }
+        // Several nodes: one pass of a job at a time across them (deliveries are never sent
+        // by two nodes at once); a node that dies releases the job at once.
+        let lock = "push:" + name
+        if database.sharesWork, (try? database.tryLock(lock)) != true {
+            pushing.remove(name)
+            return true
+        }
         let summary = await runner.push(job, trigger: .schedule)
+        if database.sharesWork { try? database.unlock(lock) }
         pushing.remove(name)
         if summary.delivered + summary.failed > 0 || summary.error != nil || summary.disabled != nil {
             logger.info("push finished", metadata: ["job": "\(name)", "delivered": "\(summary.delivered)",
@@ -172,7 +222,7 @@ public actor Daemon: ScheduleDelegate {
     /// reporting runs into a file nobody can open.
     func databaseIsInPlace() -> Bool {
         do {
-            try database.checkFileInPlace()
+            try database.checkInPlace()
             return true
         } catch {
             if failure == nil {

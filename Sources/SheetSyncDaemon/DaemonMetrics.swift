@@ -58,7 +58,7 @@ public final class DaemonMetrics: Sendable {
 
     /// The text `/metrics` serves: what was recorded, and the ledgers' current numbers read
     /// from the database (deliveries by state, recorded requests by status).
-    func exposition(database: WorksheetDatabase) -> String {
+    func exposition(database: any WorksheetStore) -> String {
         setGauges("sheetsync_deliveries", names: ["job", "state"], ((try? database.deliveryCounts()) ?? []).map { ([$0.job, $0.state], $0.count) })
         setGauges("sheetsync_requests", names: ["job", "status"], ((try? database.requestStatusCounts()) ?? []).map { ([$0.job, $0.status], $0.count) })
         return registry.emitToString()

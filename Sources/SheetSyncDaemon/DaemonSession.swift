@@ -22,7 +22,8 @@ public final class DaemonSession: Sendable {
     public let scheduler: JobScheduler
     private let group: ServiceGroup
     private let transport: HTTPTransport
-    private let lock: DatabaseLock
+    /// The SQLite file's daemon lock; nil on a database several nodes share.
+    private let lock: DatabaseLock?
     private let logger: Logger
     /// SIGTERM and SIGINT, trapped before anything runs; nil when the session leaves signals alone.
     private let stopSignals: UnixSignalsSequence?
@@ -38,11 +39,23 @@ public final class DaemonSession: Sendable {
     ///
     /// - Parameter onEndpointsReady: called with the endpoints' base URL
     ///   (`http://127.0.0.1:PORT`) once they accept connections.
-    public init(project: Project, database: WorksheetDatabase, configuration: DaemonConfiguration, logger: Logger,
+    public init(project: Project, database: any WorksheetStore, configuration: DaemonConfiguration, logger: Logger,
                 onEndpointsReady: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let path = configuration.databasePath
-        guard let lock = DatabaseLock(database: path, wait: false) ?? (configuration.standby ? Self.waitForLock(path, logger: logger) : nil) else {
-            throw DaemonError(.locked, "another 'sheetsync serve' (pid \(DatabaseLock.holder(of: path) ?? "?")) is running the schedule of \(path). Stop it first, or start this one with --standby to take over when it stops.")
+        let lock: DatabaseLock?
+        if database.sharesWork {
+            // Several nodes share a PostgreSQL database's work (`SharedWork`): no file lock.
+            lock = nil
+            do {
+                _ = try database.heartbeat()
+            } catch {
+                throw DaemonError(.schema, "cannot join the nodes of \(database.location): \(error.message)", underlying: error)
+            }
+        } else {
+            guard let taken = DatabaseLock(database: path, wait: false) ?? (configuration.standby ? Self.waitForLock(path, logger: logger) : nil) else {
+                throw DaemonError(.locked, "another 'sheetsync serve' (pid \(DatabaseLock.holder(of: path) ?? "?")) is running the schedule of \(path). Stop it first, or start this one with --standby to take over when it stops.")
+            }
+            lock = taken
         }
         do {
             try database.migrate(project.worksheets, captured: project.capturedWorksheets, pushJobs: project.pushJobWorksheets)
@@ -51,7 +64,7 @@ public final class DaemonSession: Sendable {
         }
         let transport = try JobRunner.makeTransport(for: project)
         let daemon = Daemon(project: project, database: database, transport: transport, logger: logger, maxConcurrent: configuration.maxConcurrent)
-        let scheduler = JobScheduler(clock: WallClock(), delegate: daemon)
+        let scheduler = JobScheduler(clock: WallClock(), delegate: daemon, anchor: database.sharesWork ? Date(timeIntervalSince1970: 0) : nil)
         await scheduler.update(await daemon.entries())
 
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
@@ -75,6 +88,10 @@ public final class DaemonSession: Sendable {
         services.append(.init(service: watcher, successTerminationBehavior: .gracefullyShutdownGroup))
         services.append(.init(service: PushLoop(daemon: daemon, interval: configuration.pushInterval, clock: clock),
                               successTerminationBehavior: .gracefullyShutdownGroup))
+        if database.sharesWork {
+            services.append(.init(service: NodeService(daemon: daemon, interval: .seconds(NodeRecord.heartbeatSeconds), clock: clock, logger: logger),
+                                  successTerminationBehavior: .gracefullyShutdownGroup))
+        }
         services.append(.init(service: MaintenanceService(daemon: daemon, interval: configuration.maintenanceInterval, clock: clock, logger: logger),
                               successTerminationBehavior: .gracefullyShutdownGroup))
         services.append(.init(service: SchedulerService(scheduler: scheduler, stop: daemon.stopRequest, grace: configuration.grace, logger: logger),
@@ -122,7 +139,8 @@ public final class DaemonSession: Sendable {
             failure = DaemonError(.address, "cannot serve the HTTP endpoints on \(endpoint.host):\(endpoint.port): the address is already in use (another 'sheetsync serve', or another program). Choose another with --http host:port, or turn them off with --http off.", underlying: error)
         }
         await transport.shutdown()
-        lock.release()
+        lock?.release()
+        if lock == nil { try? daemon.database.leave() }
         if let failure {
             logger.error("stopped after an error: \(failure)")
             throw failure

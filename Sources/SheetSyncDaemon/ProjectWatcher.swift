@@ -12,7 +12,7 @@ struct ProjectWatcher: Service {
     let directory: URL
     let daemon: Daemon
     let scheduler: JobScheduler
-    let database: WorksheetDatabase
+    let database: any WorksheetStore
     let logger: Logger
     let interval: Duration
     let clock: ContinuousClock

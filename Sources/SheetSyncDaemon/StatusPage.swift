@@ -20,7 +20,7 @@ public enum StatusPage {
         return render(project: await daemon.project, database: daemon.database, upcoming: upcoming, now: now)
     }
 
-    public static func render(project: Project, database: WorksheetDatabase, upcoming: [String: Date], now: Date = Date()) -> String {
+    public static func render(project: Project, database: any WorksheetStore, upcoming: [String: Date], now: Date = Date()) -> String {
         // Each job's own last run (as /status reads it): a job that runs hourly beside jobs that
         // run every second has its last run far outside the recent ones.
         var lastRun: [String: RunRecord] = [:]
@@ -49,7 +49,7 @@ public enum StatusPage {
             .error { color: #9b1c1c; max-width: 40rem; overflow-wrap: anywhere; }
             </style></head><body>
             <h1>sheetsync</h1>
-            <p class="meta">\(escape(project.directory.path)) · database \(escape(database.path)) · \(escape(WorksheetDatabase.timestamp(now))) · reloads every \(refreshSeconds) s</p>
+            <p class="meta">\(escape(project.directory.path)) · database \(escape(database.location)) · \(escape(WorksheetDatabase.timestamp(now))) · reloads every \(refreshSeconds) s</p>
             <h2>Jobs</h2>
             <table id="jobs"><thead><tr><th>job</th><th>kind</th><th>worksheet</th><th>schedule</th><th>next run</th><th>last run</th><th>result</th><th>error</th></tr></thead><tbody>
 

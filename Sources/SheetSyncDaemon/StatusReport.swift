@@ -12,8 +12,25 @@ public enum StatusReport {
     }
 
     /// `database` is nil when there is none yet: every job is then "never run".
-    public static func make(project: SheetSyncFiles.Project, database: WorksheetDatabase?, upcoming: [String: Date]) -> JSONValue {
-        .object(JSONObject(["jobs": .array(project.jobs.map { job in
+    /// On a database several nodes share, `nodes` lists them: heartbeat age, alive or
+    /// dead, and the jobs each runs.
+    public static func make(project: SheetSyncFiles.Project, database: (any WorksheetStore)?, upcoming: [String: Date]) -> JSONValue {
+        var members = [JSONObject.Member(key: "jobs", value: jobs(project: project, database: database, upcoming: upcoming))]
+        if let database, database.sharesWork {
+            members.append(.init(key: "nodes", value: .array(((try? database.nodes()) ?? []).map { node in
+                .object(JSONObject([
+                    "id": .string(node.id), "host": .string(node.host), "pid": .number(String(node.pid)),
+                    "started_at": .string(node.startedAt), "heartbeat_at": .string(node.heartbeatAt),
+                    "seconds_since_heartbeat": .number(String(format: "%.1f", node.secondsSinceHeartbeat)),
+                    "alive": .bool(node.isAlive), "running": .array(node.running.map(JSONValue.string)),
+                ]))
+            })))
+        }
+        return .object(JSONObject(members))
+    }
+
+    static func jobs(project: SheetSyncFiles.Project, database: (any WorksheetStore)?, upcoming: [String: Date]) -> JSONValue {
+        .array(project.jobs.map { job in
             let last = (try? database?.runs(job: job.name, limit: 1))?.first
             var members: [JSONObject.Member] = [
                 .init(key: "name", value: .string(job.name)), .init(key: "kind", value: .string(job.kind.name)),
@@ -33,6 +50,6 @@ public enum StatusReport {
                 members.append(.init(key: "last_run", value: .null))
             }
             return .object(JSONObject(members))
-        })]))
+        })
     }
 }

@@ -222,6 +222,25 @@ enum PostgresMigrations {
         END
         $$;
         """),
+        // Several `serve` nodes on one database: each node's heartbeat, and one row per
+        // scheduled fire claimed (its primary key is what makes a fire run once).
+        (3, "v3-nodes", """
+        CREATE TABLE _sheetsync_nodes (
+            id text PRIMARY KEY,
+            host text NOT NULL,
+            pid integer NOT NULL,
+            started_at timestamptz NOT NULL DEFAULT now(),
+            heartbeat_at timestamptz NOT NULL DEFAULT now()
+        );
+        CREATE TABLE _sheetsync_fires (
+            job text NOT NULL,
+            fire_at timestamptz NOT NULL,
+            node text NOT NULL,
+            claimed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (job, fire_at)
+        );
+        CREATE INDEX _sheetsync_fires_claimed ON _sheetsync_fires(claimed_at);
+        """),
     ]
 
     /// Applies the migrations this database lacks; refuses one made by a newer sheetsync.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import SheetSyncCore
 import SheetSyncStore
 
@@ -17,10 +18,16 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
     public let location: String
     public var sqlite: WorksheetDatabase? { nil }
     let session: PostgresSession
+    /// Where to connect again, for the daemon's second connection (`+Nodes`).
+    let server: (location: PostgresLocation, password: String?)
+    /// The daemon's connection for heartbeats, fire claims and job locks, opened on first
+    /// use: a heartbeat must not wait behind a page being written on `session`.
+    let coordination = NIOLockedValueBox<PostgresSession?>(nil)
 
     /// Connects and brings sheetsync's own tables up to date.
     public init(_ location: PostgresLocation, password: String?) throws(StoreError) {
         self.location = location.display
+        server = (location, password)
         session = try PostgresSession(location, password: password)
         do {
             try session.transaction { db in try PostgresMigrations.run(db) }
@@ -33,7 +40,10 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
         try markInterruptedRuns()
     }
 
-    public func close() throws(StoreError) { session.close() }
+    public func close() throws(StoreError) {
+        coordination.withLockedValue { $0?.close() }
+        session.close()
+    }
 
     static func storeError(_ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }

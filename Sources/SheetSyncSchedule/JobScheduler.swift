@@ -48,10 +48,14 @@ public actor JobScheduler {
     /// How late each start was (milliseconds), for /metrics.
     public private(set) var lateness: [Double] = []
 
-    public init(clock: any SchedulerClock, delegate: any ScheduleDelegate) {
+    /// - Parameter anchor: where `@every` intervals count from; nil: the scheduler's start
+    ///   (one daemon: its first run comes one interval after it starts). Daemons that share
+    ///   a database pass the Unix epoch, so that every node computes the same fire times —
+    ///   the key each fire is claimed by.
+    public init(clock: any SchedulerClock, delegate: any ScheduleDelegate, anchor: Date? = nil) {
         self.clock = clock
         self.delegate = delegate
-        self.startedAt = clock.now()
+        self.startedAt = anchor ?? clock.now()
     }
 
     /// Replaces the schedule (on start and on reload). Jobs that stay keep their next tick.

@@ -44,7 +44,7 @@ public struct RunOwner: Equatable, Sendable {
         return parts[2].isEmpty || ticks == parts[2] ? .alive : .gone
     }
 
-    static let hostName: String = {
+    public static let hostName: String = {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

@@ -3,6 +3,9 @@ import SheetSyncCore
 /// What started a run.
 public enum RunTrigger: String, Sendable, CaseIterable {
     case cli, schedule, backfill, demo
+    /// Run again at once by a node that took the job over from a node that stopped
+    /// heartbeating (several `serve` nodes on PostgreSQL).
+    case takeover
 }
 
 /// How a run ended.

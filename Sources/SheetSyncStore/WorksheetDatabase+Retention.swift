@@ -8,6 +8,12 @@ public struct PruneResult: Sendable, Equatable {
     /// nil: kept forever (`retention.<ledger>: forever`).
     public var retention: Duration?
     public var count: Int
+
+    public init(ledger: String, retention: Duration?, count: Int) {
+        self.ledger = ledger
+        self.retention = retention
+        self.count = count
+    }
 }
 
 extension WorksheetDatabase {

@@ -7,3 +7,15 @@ extension WorksheetDatabase: WorksheetStore {
         try Self.query(path: path, sql: sql, allowWrite: allowWrite)
     }
 }
+
+/// An SQLite file is run by one daemon at a time (`DatabaseLock`), so every claim is its own.
+extension WorksheetDatabase: SharedWork {
+    public func checkInPlace() throws(StoreError) { try checkFileInPlace() }
+    public var sharesWork: Bool { false }
+    public func claimFire(job: String, tick: String) throws(StoreError) -> Bool { true }
+    public func tryLock(_ name: String) throws(StoreError) -> Bool { true }
+    public func unlock(_ name: String) throws(StoreError) {}
+    public func heartbeat() throws(StoreError) -> [String] { [] }
+    public func nodes() throws(StoreError) -> [NodeRecord] { [] }
+    public func leave() throws(StoreError) {}
+}

@@ -11,7 +11,7 @@ import SheetSyncCore
 ///
 /// Every method is synchronous and may block its thread (SQLite's calls do; PostgreSQL's
 /// wait for the server's answer), as the store always has.
-public protocol WorksheetStore: DeliveryLedger {
+public protocol WorksheetStore: DeliveryLedger, SharedWork {
     /// Where the data is, for messages: a file path, or a URL without its password.
     var location: String { get }
     /// This store as the SQLite one, for the features only it has so far; nil otherwise.

@@ -27,7 +27,7 @@ struct Prune: AsyncParsableCommand {
             Output.err("Nothing to prune: \(path) does not exist.")
             return
         }
-        let database = try global.openDatabase(for: project, command: "'sheetsync prune'")
+        let database = try global.openStore(for: project)
         let results: [PruneResult]
         do {
             results = try database.prune(project.settings.retention, dryRun: dryRun)

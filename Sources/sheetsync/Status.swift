@@ -17,7 +17,7 @@ struct Status: AsyncParsableCommand {
         let project = try global.loadProject(blockingOn: { $0.file == "sheetsync.yml" })
         // Looking does not create: without a database every job is shown as never run.
         let path = global.databasePath(for: project)
-        let database = global.databaseExists(for: project) ? try global.openDatabase(for: project, command: "'sheetsync status'") : nil
+        let database = global.databaseExists(for: project) ? try global.openStore(for: project) : nil
         if database == nil { Output.err("no database yet at \(path): no job has run") }
         let zone = project.settings.timezone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         var upcoming: [String: Date] = [:]
@@ -42,6 +42,20 @@ struct Status: AsyncParsableCommand {
             [text(job["name"]), text(job["kind"]), text(job["schedule"]), text(job["next_run"]),
              text(job["last_run"]?["started_at"]), text(job["last_run"]?["status"]), text(job["last_run"]?["error"])]
         }))
+        if let database, database.sharesWork {
+            // Several nodes share a PostgreSQL database: each one's heartbeat and what it runs.
+            let nodes = (try? database.nodes()) ?? []
+            if nodes.isEmpty {
+                Output.err("no daemon (node) is running this database's schedule")
+            } else {
+                Output.out("")
+                Output.out(TextTable.render(header: ["node (host)", "pid", "started", "last heartbeat", "state", "running"], rows: nodes.map { node in
+                    [node.host, String(node.pid), node.startedAt,
+                     String(format: "%.0f s ago", node.secondsSinceHeartbeat), node.isAlive ? "alive" : "dead", node.running.joined(separator: ", ")]
+                }))
+            }
+            return
+        }
         // The lock is tried, not the pid in its file believed: a killed daemon leaves the file behind.
         if let holder = DatabaseLock.holder(of: global.databasePath(for: project)) {
             Output.err("a daemon (pid \(holder)) is running this database's schedule")

@@ -1,0 +1,190 @@
+import Foundation
+import SheetSyncCore
+import SheetSyncStore
+
+/// Several `sheetsync serve` processes ("nodes") on one PostgreSQL database, as job systems
+/// on PostgreSQL do it (River, Oban, Quartz's JDBC store) — claims in the database, not a
+/// protocol between the nodes:
+///
+/// - a scheduled fire runs once: the node whose `INSERT` into `_sheetsync_fires` (primary
+///   key job + fire time) went in runs it; every node computes the same fire times;
+/// - a job runs on one node at a time: a session advisory lock per job (`tryLock`), held
+///   on the node's coordination connection while the run or push pass goes on. A node that
+///   dies loses its locks the moment its connections close (kill -9 included: the kernel
+///   closes them), so another node can take the job at its next fire;
+/// - every node heartbeats (`_sheetsync_nodes`, every 2 s); a run whose node has not
+///   heartbeated for 10 s is marked `interrupted` by the next live node's heartbeat, which
+///   runs the job again: a paginated run resumes at its first page not written.
+extension PostgresStore: SharedWork {
+    public var sharesWork: Bool { true }
+
+    public func checkInPlace() throws(StoreError) {}
+
+    /// The coordination connection, opened on first use.
+    func coordinating<T>(_ body: (PostgresSession.Connection) throws -> T) throws(StoreError) -> T {
+        let session: PostgresSession
+        do {
+            session = try coordination.withLockedValue { current throws(StoreError) -> PostgresSession in
+                if let current { return current }
+                let opened = try PostgresSession(server.location, password: server.password)
+                current = opened
+                return opened
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.storeError(error)
+        }
+        return try session.withConnection(body)
+    }
+
+    static let node = RunOwner.current
+    /// This process as a node: its run owner's token and pid (two processes started in the
+    /// same clock tick share a token; the pid tells them apart, as it does for runs).
+    static let nodeID = "\(node.token)|\(node.pid)"
+
+    public func claimFire(job: String, tick: String) throws(StoreError) -> Bool {
+        try coordinating { db in
+            try db.changes("""
+                INSERT INTO _sheetsync_fires (job, fire_at, node) VALUES ($1, $2::timestamptz, $3) ON CONFLICT (job, fire_at) DO NOTHING
+                """, [.text(job), .text(tick), .text(Self.nodeID)]) == 1
+        }
+    }
+
+    /// Advisory locks in sheetsync's own class (the first key: "shee" in ASCII), the second
+    /// key `hashtext(name)`: two names with one hash only wait for each other.
+    static let lockClass: Int64 = 0x7368_6565
+
+    public func tryLock(_ name: String) throws(StoreError) -> Bool {
+        try coordinating { db in
+            try db.firstValue("SELECT pg_try_advisory_lock($1::integer, hashtext($2))", [.integer(Self.lockClass), .text(name)]) == "1"
+        }
+    }
+
+    public func unlock(_ name: String) throws(StoreError) {
+        _ = try coordinating { db in
+            try db.firstValue("SELECT pg_advisory_unlock($1::integer, hashtext($2))", [.integer(Self.lockClass), .text(name)])
+        }
+    }
+
+    public func heartbeat() throws(StoreError) -> [String] {
+        try coordinating { db in
+            try db.execute("""
+                INSERT INTO _sheetsync_nodes (id, host, pid) VALUES ($1, $2, $3::integer)
+                ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+                """, [.text(Self.nodeID), .text(RunOwner.hostName), .integer(Int64(Self.node.pid))])
+            // One statement: of two live nodes, only the one whose UPDATE changed a run gets its job back.
+            let taken = try db.rows("""
+                UPDATE _sheetsync_runs r SET status = 'interrupted', ended_at = clock_timestamp(), error_code = 'interrupted',
+                    error_message = 'the node that ran it (' || n.host || ', pid ' || n.pid || ') stopped heartbeating at '
+                        || to_char(n.heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '; node ' || $1 || ', pid ' || $2
+                        || ' runs the job again (a paginated run resumes at its first page not written)'
+                FROM _sheetsync_nodes n
+                WHERE r.status = 'running' AND r.owner || '|' || r.owner_pid = n.id AND n.id <> $3 AND n.heartbeat_at < now() - make_interval(secs => $4::integer)
+                RETURNING r.job
+                """, [.text(RunOwner.hostName), .text(String(Self.node.pid)), .text(Self.nodeID), .integer(Int64(NodeRecord.deadAfterSeconds))])
+            // A node gone for a day is forgotten (its runs were taken over long before).
+            try db.execute("DELETE FROM _sheetsync_nodes WHERE heartbeat_at < now() - interval '1 day'")
+            return taken.compactMap { $0[0] }
+        }
+    }
+
+    public func nodes() throws(StoreError) -> [NodeRecord] {
+        try read { db in
+            try db.rows("""
+                SELECT n.id, n.host, n.pid, n.started_at, n.heartbeat_at, extract(epoch FROM now() - n.heartbeat_at)::double precision,
+                    (SELECT string_agg(DISTINCT r.job, ',') FROM _sheetsync_runs r WHERE r.status = 'running' AND r.owner || '|' || r.owner_pid = n.id)
+                FROM _sheetsync_nodes n ORDER BY n.started_at, n.id
+                """).map { row in
+                NodeRecord(id: row[0] ?? "", host: row[1] ?? "", pid: Int(row[2] ?? "") ?? 0, startedAt: row[3] ?? "", heartbeatAt: row[4] ?? "",
+                           secondsSinceHeartbeat: Double(row[5] ?? "") ?? 0,
+                           running: (row[6] ?? "").split(separator: ",").map(String.init).sorted())
+            }
+        }
+    }
+
+    public func leave() throws(StoreError) {
+        try coordinating { db in try db.execute("DELETE FROM _sheetsync_nodes WHERE id = $1", [.text(Self.nodeID)]) }
+    }
+
+    // MARK: Counts and retention
+
+    public func deliveryCounts() throws(StoreError) -> [(job: String, state: String, count: Int)] {
+        try read { db in
+            try db.rows("SELECT job, state, count(*) FROM _sheetsync_deliveries GROUP BY job, state ORDER BY job, state")
+                .map { ($0[0] ?? "", $0[1] ?? "", Int($0[2] ?? "") ?? 0) }
+        }
+    }
+
+    public func retryingCounts() throws(StoreError) -> [String: Int] {
+        try read { db in
+            var counts: [String: Int] = [:]
+            for row in try db.rows("SELECT job, count(*) FROM _sheetsync_deliveries WHERE state = 'pending' AND attempts > 0 GROUP BY job") {
+                counts[row[0] ?? ""] = Int(row[1] ?? "") ?? 0
+            }
+            return counts
+        }
+    }
+
+    public func requestStatusCounts() throws(StoreError) -> [(job: String, status: String, count: Int)] {
+        try read { db in
+            try db.rows("""
+                SELECT r.job, coalesce(q.status::text, 'none') AS answer, count(*)
+                FROM _sheetsync_requests q JOIN _sheetsync_runs r ON r.id = q.run_id GROUP BY r.job, answer ORDER BY r.job, answer
+                """).map { ($0[0] ?? "", $0[1] ?? "", Int($0[2] ?? "") ?? 0) }
+        }
+    }
+
+    public func requestStats() throws(StoreError) -> [(job: String, count: Int, milliseconds: Int)] {
+        try read { db in
+            try db.rows("""
+                SELECT r.job, count(q.id), coalesce(sum(q.duration_ms), 0)
+                FROM _sheetsync_requests q JOIN _sheetsync_runs r ON r.id = q.run_id GROUP BY r.job ORDER BY r.job
+                """).map { ($0[0] ?? "", Int($0[1] ?? "") ?? 0, Int($0[2] ?? "") ?? 0) }
+        }
+    }
+
+    /// As SQLite's `prune`, a chunk of rows per transaction; claimed fires older than a day
+    /// go too (they only need to outlive the fires' missed-run window).
+    public func prune(_ retention: RetentionSettings, dryRun: Bool) throws(StoreError) -> [PruneResult] {
+        func cutoff(_ duration: Duration?) -> String {
+            guard let duration else { return "'-infinity'::timestamptz" }
+            return "now() - make_interval(secs => \(duration.components.seconds))"
+        }
+        let removedRuns = """
+            SELECT id FROM _sheetsync_runs WHERE status <> 'running' AND started_at < \(cutoff(retention.runs))
+                AND id NOT IN (SELECT max(id) FROM _sheetsync_runs GROUP BY job)
+            """
+        let plans: [(ledger: String, table: String, predicate: String)] = [
+            ("requests", "_sheetsync_requests", "sent_at < \(cutoff(retention.requests)) OR run_id IN (\(removedRuns))"),
+            ("step_failures", "_sheetsync_step_failures", "failed_at < \(cutoff(retention.stepFailures)) OR run_id IN (\(removedRuns))"),
+            ("runs", "_sheetsync_runs", "id IN (\(removedRuns))"),
+            ("rejects", "_sheetsync_rejects", "rejected_at < \(cutoff(retention.rejects))"),
+            ("deliveries", "_sheetsync_deliveries",
+             "state IN ('delivered', 'skipped') AND coalesce(delivered_at, created_at) < \(cutoff(retention.deliveries))"),
+            ("notifications", "_sheetsync_notifications", "state IN ('delivered', 'failed') AND created_at < \(cutoff(retention.notifications))"),
+        ]
+        var results: [PruneResult] = []
+        for plan in plans {
+            let count: Int
+            if dryRun {
+                count = try read { db in Int(try db.firstValue("SELECT count(*) FROM \(plan.table) WHERE \(plan.predicate)") ?? "") ?? 0 }
+            } else {
+                var removed = 0
+                while true {
+                    let changes = try write { db in
+                        try db.changes("DELETE FROM \(plan.table) WHERE id IN (SELECT id FROM \(plan.table) WHERE \(plan.predicate) LIMIT 2000)")
+                    }
+                    removed += changes
+                    if changes == 0 { break }
+                }
+                count = removed
+            }
+            results.append(PruneResult(ledger: plan.ledger, retention: retention[plan.ledger], count: count))
+        }
+        if !dryRun {
+            try write { db in try db.execute("DELETE FROM _sheetsync_fires WHERE claimed_at < now() - interval '1 day'") }
+        }
+        return results
+    }
+}

@@ -1,0 +1,68 @@
+import SheetSyncCore
+
+/// What `sheetsync serve` needs of the database beyond jobs: counts for `/metrics` and
+/// `/status`, retention, and — on a database several daemons share — who does which work.
+///
+/// An SQLite file is run by one daemon (its `.lock` file), so there every claim succeeds
+/// (`WorksheetDatabase+Store`). On PostgreSQL several `serve` processes ("nodes") share one
+/// database (`PostgresStore+Nodes`): each scheduled fire is claimed once, a job runs on one
+/// node at a time, every node heartbeats, and a node that stops heartbeating loses its runs.
+public protocol SharedWork: AnyObject, Sendable {
+    func deliveryCounts() throws(StoreError) -> [(job: String, state: String, count: Int)]
+    /// Pending deliveries per job that have been tried at least once.
+    func retryingCounts() throws(StoreError) -> [String: Int]
+    func requestStatusCounts() throws(StoreError) -> [(job: String, status: String, count: Int)]
+    func requestStats() throws(StoreError) -> [(job: String, count: Int, milliseconds: Int)]
+    /// Removes ledger rows older than `retention` says (see `WorksheetDatabase.prune`).
+    func prune(_ retention: RetentionSettings, dryRun: Bool) throws(StoreError) -> [PruneResult]
+    /// Throws when the database is no longer the one the daemon opened (an SQLite file
+    /// removed or replaced under it); the daemon then stops.
+    func checkInPlace() throws(StoreError)
+
+    /// Whether several daemons may share this database's work (then `DatabaseLock` is not used).
+    var sharesWork: Bool { get }
+    /// Claims the scheduled fire of `job` at `tick` (`WorksheetDatabase.timestamp`) for this
+    /// process; false when another node claimed it first.
+    func claimFire(job: String, tick: String) throws(StoreError) -> Bool
+    /// Takes the lock named `name` for this process unless another holds it; a process that
+    /// dies loses its locks at once (its connection closes).
+    func tryLock(_ name: String) throws(StoreError) -> Bool
+    func unlock(_ name: String) throws(StoreError)
+    /// Says this node is alive, and marks `interrupted` the runs of nodes that stopped
+    /// heartbeating (`NodeRecord.deadAfterSeconds`); returns the jobs of the runs this call marked,
+    /// for this node to run again (a paginated run resumes at its first page not written).
+    func heartbeat() throws(StoreError) -> [String]
+    /// The nodes that share the database, and what each runs.
+    func nodes() throws(StoreError) -> [NodeRecord]
+    /// This node stops (a graceful shutdown): its row goes.
+    func leave() throws(StoreError)
+}
+
+/// One `sheetsync serve` sharing a database, as `_sheetsync_nodes` records it.
+public struct NodeRecord: Sendable, Equatable {
+    /// How often a node heartbeats, and after how long without one it counts as dead.
+    public static let heartbeatSeconds = 2
+    public static let deadAfterSeconds = 10
+
+    public var id: String
+    public var host: String
+    public var pid: Int
+    public var startedAt: String
+    public var heartbeatAt: String
+    /// Seconds since its last heartbeat, by the database's clock.
+    public var secondsSinceHeartbeat: Double
+    /// Jobs it has a run of in progress.
+    public var running: [String]
+
+    public init(id: String, host: String, pid: Int, startedAt: String, heartbeatAt: String, secondsSinceHeartbeat: Double, running: [String]) {
+        self.id = id
+        self.host = host
+        self.pid = pid
+        self.startedAt = startedAt
+        self.heartbeatAt = heartbeatAt
+        self.secondsSinceHeartbeat = secondsSinceHeartbeat
+        self.running = running
+    }
+
+    public var isAlive: Bool { secondsSinceHeartbeat <= Double(Self.deadAfterSeconds) }
+}
