@@ -43,7 +43,7 @@ struct ClusterTests {
     }
 
     func startSlowAPI() throws -> (Process, String) {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slow_pages.py")
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/paged_items.py")
         let api = Process()
         api.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         api.arguments = ["python3", script.path]

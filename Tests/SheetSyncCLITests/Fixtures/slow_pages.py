@@ -1,38 +1,58 @@
-"""A slow paginated API on 127.0.0.1 (URL printed on the first line): GET /items?page=N&per_page=M
-answers M items after a pause of SLOW_PAGE_SECONDS (default 0.3), with has_more until
-PAGES pages (default 30). Item ids run 1..PAGES*M, so a run that skips or repeats a page
-shows in the rows it writes.
+"""A paginated API that answers slowly, on 127.0.0.1 (URL printed on the first line).
+
+    python3 slow_pages.py PAGES DELAY_SECONDS [HANG_PAGE]
+
+GET /items?page=N answers after DELAY_SECONDS with three records and has_more until page
+PAGES; page HANG_PAGE (if given) takes 120 s instead: a page still being fetched when the
+client is stopped. GET /_count answers how many /items requests have arrived so far.
 """
 import json
-import os
+import signal
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-PAUSE = float(os.environ.get("SLOW_PAGE_SECONDS", "0.3"))
-PAGES = int(os.environ.get("PAGES", "30"))
+PAGES = int(sys.argv[1])
+DELAY = float(sys.argv[2])
+HANG = int(sys.argv[3]) if len(sys.argv) > 3 else -1
+lock = threading.Lock()
+count = 0
 
 
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):
-        query = parse_qs(urlparse(self.path).query)
-        page = int(query.get("page", ["1"])[0])
-        size = int(query.get("per_page", ["10"])[0])
-        time.sleep(PAUSE)
-        first = (page - 1) * size + 1
-        data = [{"id": i, "name": f"item {i}"} for i in range(first, first + size)] if 1 <= page <= PAGES else []
-        body = json.dumps({"data": data, "has_more": page < PAGES}).encode()
+    def answer(self, body):
+        data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(data)
+        except OSError:
+            pass
+
+    def do_GET(self):
+        global count
+        url = urlparse(self.path)
+        if url.path == "/_count":
+            with lock:
+                self.answer({"count": count})
+            return
+        with lock:
+            count += 1
+        page = int(parse_qs(url.query).get("page", ["1"])[0])
+        time.sleep(120 if page == HANG else DELAY)
+        data = [{"id": f"{page}-{i}", "name": f"item {page}.{i}"} for i in range(3)]
+        self.answer({"data": data, "has_more": page < PAGES})
 
 
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+ThreadingHTTPServer.daemon_threads = True
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
 server.serve_forever()
