@@ -26,6 +26,8 @@ public actor Daemon: ScheduleDelegate {
     private var pushing: Set<String> = []
     /// Push jobs with a delivery loop in the push loop (`PushLoop`).
     private var pushLoops: Set<String> = []
+    /// Wakes push loops when their worksheet changes (PostgreSQL; `ListenService`).
+    public nonisolated let signals = ChangeSignals()
     /// What `/metrics` serves (swift-metrics into a Prometheus registry of its own).
     public nonisolated let metrics = DaemonMetrics()
     /// Why the daemon stopped by itself, if it did (the database file removed under it).
@@ -211,6 +213,22 @@ public actor Daemon: ScheduleDelegate {
                                                     "failed": "\(summary.failed)", "pending": "\(summary.pending)"])
         }
         return true
+    }
+
+    /// The worksheet a push job reads (for `signals`), nil when it is no push job.
+    func worksheet(ofPushJob name: String) -> String? {
+        guard let job = project.job(named: name), case .push = job.kind else { return nil }
+        return job.worksheet
+    }
+
+    /// How long a push loop that listens for changes waits after a pass when no change
+    /// comes: until the job's next retry is due, at least `shortest` (a pass skipped while
+    /// another node delivers the job must not spin), at most `longest` (a lost notification
+    /// is found then).
+    func quietWait(job: String, shortest: Duration, longest: Duration) -> Duration {
+        guard let next = try? database.nextDueTime(job: job), let due = UTCDateTime(iso: next) else { return longest }
+        let seconds = Double(due.seconds) + Double(due.nanoseconds) / 1e9 - Date().timeIntervalSince1970
+        return min(longest, max(shortest, .milliseconds(Int64(max(0, seconds) * 1000))))
     }
 
     func setFailureHandler(_ handler: @escaping @Sendable () async -> Void) {

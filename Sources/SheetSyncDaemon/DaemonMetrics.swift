@@ -51,6 +51,11 @@ public final class DaemonMetrics: Sendable {
         Counter(label: "sheetsync_runs_total", dimensions: [("job", job), ("status", "skipped")], factory: factory).increment()
     }
 
+    /// A push loop woke: because a change was captured (`change`) or its wait ran out (`timer`).
+    func pushWakeup(cause: String) {
+        Counter(label: "sheetsync_push_wakeups_total", dimensions: [("cause", cause)], factory: factory).increment()
+    }
+
     /// How late a scheduled run started.
     func lateness(seconds: Double) {
         Timer(label: "sheetsync_scheduler_lateness_seconds", factory: factory).recordInterval(.nanoseconds(Int64(max(0, seconds) * 1e9)))

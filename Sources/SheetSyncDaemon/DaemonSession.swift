@@ -89,6 +89,7 @@ public final class DaemonSession: Sendable {
         services.append(.init(service: PushLoop(daemon: daemon, interval: configuration.pushInterval, clock: clock),
                               successTerminationBehavior: .gracefullyShutdownGroup))
         if database.sharesWork {
+            services.append(.init(service: ListenService(daemon: daemon, logger: logger), successTerminationBehavior: .gracefullyShutdownGroup))
             services.append(.init(service: NodeService(daemon: daemon, interval: .seconds(NodeRecord.heartbeatSeconds), clock: clock, logger: logger),
                                   successTerminationBehavior: .gracefullyShutdownGroup))
         }

@@ -32,11 +32,26 @@ struct PushLoop: Service {
         }
     }
 
-    /// One job's loop: a pass, then `interval`, until the job is gone or shutdown. No
-    /// pass starts once shutdown has begun (it would only make attempts that fail).
+    /// The longest a loop that listens for changes waits without one (a notification lost
+    /// with a connection is found then).
+    static let quietLongest: Duration = .seconds(30)
+
+    /// One job's loop: a pass, then `interval` — or, while the database announces changes
+    /// (`ChangeSignals`), until a change of the job's worksheet, its next retry or 30 s —
+    /// until the job is gone or shutdown. No pass starts once shutdown has begun (it would
+    /// only make attempts that fail).
     private func deliver(_ job: String) async {
-        while !Task.isCancelled, await daemon.push(job: job) {
-            try? await clock.sleep(for: interval)
+        while !Task.isCancelled {
+            let worksheet = await daemon.worksheet(ofPushJob: job) ?? ""
+            let seen = await daemon.signals.generation(of: worksheet)
+            guard await daemon.push(job: job) else { break }
+            if await daemon.signals.isListening {
+                let wait = await daemon.quietWait(job: job, shortest: interval, longest: Self.quietLongest)
+                let woken = await daemon.signals.wait(for: worksheet, after: seen, timeout: wait)
+                daemon.metrics.pushWakeup(cause: woken ? "change" : "timer")
+            } else {
+                try? await clock.sleep(for: interval)
+            }
         }
         if Task.isCancelled { await daemon.endPushLoop(of: job) }
     }

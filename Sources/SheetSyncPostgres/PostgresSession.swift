@@ -78,6 +78,12 @@ final class PostgresSession: @unchecked Sendable {
 
     deinit { close() }
 
+    /// `LISTEN channel`: the notifications sent to it, while the sequence is iterated. This
+    /// connection is then for listening only.
+    func notifications(channel: String) async throws -> PostgresNotificationSequence {
+        try await connection.listen(channel)
+    }
+
     /// Runs `body` holding the connection: statements inside go one after the other.
     func withConnection<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T {
         do {

@@ -107,6 +107,30 @@ extension PostgresStore: SharedWork {
         try coordinating { db in try db.execute("DELETE FROM _sheetsync_nodes WHERE id = $1", [.text(Self.nodeID)]) }
     }
 
+    /// `LISTEN sheetsync_outbox` on a connection of its own: the capture trigger calls
+    /// `pg_notify('sheetsync_outbox', worksheet)`, delivered when the writer commits (once per
+    /// worksheet and transaction; nothing for a rollback).
+    public func changeNotifications() -> AsyncThrowingStream<String, any Error>? {
+        let server = self.server
+        return AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    let session = try PostgresSession(server.location, password: server.password)
+                    defer { session.close() }
+                    let notifications = try await session.notifications(channel: "sheetsync_outbox")
+                    continuation.yield("")  // listening from here on
+                    for try await notification in notifications {
+                        continuation.yield(notification.payload)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
     // MARK: Counts and retention
 
     public func deliveryCounts() throws(StoreError) -> [(job: String, state: String, count: Int)] {

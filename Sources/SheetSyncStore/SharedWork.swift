@@ -36,6 +36,12 @@ public protocol SharedWork: AnyObject, Sendable {
     func nodes() throws(StoreError) -> [NodeRecord]
     /// This node stops (a graceful shutdown): its row goes.
     func leave() throws(StoreError)
+    /// The names of worksheets as changes to them are captured (by any writer), on a
+    /// connection of its own; nil where the database cannot tell (SQLite: push jobs poll).
+    /// The first element is an empty name, once the listening is in place (changes captured
+    /// before it are not announced). The sequence ends, or throws, when that connection is
+    /// lost: listen again.
+    func changeNotifications() -> AsyncThrowingStream<String, any Error>?
 }
 
 /// One `sheetsync serve` sharing a database, as `_sheetsync_nodes` records it.

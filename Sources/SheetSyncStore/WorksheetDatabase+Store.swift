@@ -18,4 +18,5 @@ extension WorksheetDatabase: SharedWork {
     public func heartbeat() throws(StoreError) -> [String] { [] }
     public func nodes() throws(StoreError) -> [NodeRecord] { [] }
     public func leave() throws(StoreError) {}
+    public func changeNotifications() -> AsyncThrowingStream<String, any Error>? { nil }
 }

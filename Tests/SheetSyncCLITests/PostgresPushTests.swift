@@ -130,3 +130,46 @@ struct PostgresPushTests {
         #expect(bodies.contains(#"{"warehouse":"w1","sku":99,"quantity":7.25}"#), "\(bodies)")
     }
 }
+
+/// `LISTEN/NOTIFY` (issue 19): on PostgreSQL a push loop waits for a change of its
+/// worksheet (or its next retry, or 30 s) instead of polling every second.
+struct PostgresListenTests {
+    @Test func aCapturedChangeWakesThePushLoopAtOnce() throws {
+        let push = PushCLITests()
+        let (receiver, url) = try push.startReceiver(failRate: 0)
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        let project = try push.project()
+        let path = project.url.path
+        let env = try Backend.postgres.freshDatabase().merging(["ERP_URL": url]) { $1 }
+        let databaseURL = try #require(env["SHEETSYNC_DB"])
+        let server = try TemporaryPostgres.shared()
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        let serve = ServeTests()
+        let (node, lines) = try serve.startServe(path, environment: env)
+        defer { node.terminate(); node.waitUntilExit() }
+        let base = try serve.endpoint(lines)
+        var listening = false
+        for _ in 0..<100 where !listening {
+            listening = lines.all.contains("listening for changes")
+            if !listening { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        try #require(listening, "\(lines.all)")
+        Thread.sleep(forTimeInterval: 1.5)  // the loop's first pass is over; it now waits (up to 30 s)
+
+        for round in 1...3 {
+            let started = Date()
+            _ = try server.psql(databaseURL, "INSERT INTO purchase_requests (id, title, status) VALUES ('n\(round)', 'Desk', 'approved')")
+            var arrived = false
+            while !arrived, Date().timeIntervalSince(started) < 10 {
+                arrived = try push.received(url).contains { $0.path == "/hooks/purchase-requests/n\(round)" }
+                if !arrived { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            let seconds = Date().timeIntervalSince(started)
+            #expect(arrived && seconds < 2, "round \(round): delivered after \(seconds) s")
+            Thread.sleep(forTimeInterval: 1.2)
+        }
+        let metrics = try serve.curl(base + "/metrics")
+        let woken = metrics.split(separator: "\n").first { $0.hasPrefix(#"sheetsync_push_wakeups_total{cause="change"}"#) }
+        #expect((woken?.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 3, "\(metrics)")
+    }
+}
