@@ -16,7 +16,11 @@ import SheetSyncStore
 /// connection from `BEGIN` to `COMMIT`; other callers wait for it (one page at a time,
 /// as SQLite's single writer does).
 final class PostgresSession: @unchecked Sendable {
-    private let connection: PostgresConnection
+    /// Replaced when it was closed under the session (the server restarted, the network
+    /// dropped, an administrator ended it): the next statement connects again.
+    private var connection: PostgresConnection
+    private let configuration: PostgresConnection.Configuration
+    private let display: String
     private let lock = NIOLock()
     private let logger: Logger
 
@@ -44,12 +48,29 @@ final class PostgresSession: @unchecked Sendable {
         // transaction on a worksheet row) is waited for 10 s, then the page fails whole
         // and the run says why — as SQLite's busy timeout does.
         configuration.options.additionalStartupParameters = [("application_name", "sheetsync"), ("lock_timeout", "10s")]
+        self.configuration = configuration
+        display = location.display
+        connection = try Self.connect(configuration, display: display, logger: logger)
+    }
+
+    private static func connect(_ configuration: PostgresConnection.Configuration, display: String,
+                                logger: Logger) throws(StoreError) -> PostgresConnection {
         do {
-            connection = try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
-                                                        id: 1, logger: logger).wait()
+            return try PostgresConnection.connect(on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
+                                                  id: 1, logger: logger).wait()
         } catch {
-            throw StoreError(.cannotConnect, "cannot connect to PostgreSQL at \(location.display): \(Self.describe(error)). Check that the server runs and takes connections there, and the user, password (secret, PGPASSWORD or ~/.pgpass) and sslmode", underlying: error)
+            throw StoreError(.cannotConnect, "cannot connect to PostgreSQL at \(display): \(Self.describe(error)). Check that the server runs and takes connections there, and the user, password (secret, PGPASSWORD or ~/.pgpass) and sslmode", underlying: error)
         }
+    }
+
+    /// The connection, connected again first if it was closed under the session. Called
+    /// holding `lock`. A statement that failed because the connection went is not retried
+    /// (its transaction is gone): its error goes to the caller; the next one reconnects.
+    private func live() throws(StoreError) -> PostgresConnection {
+        if connection.isClosed, !closed {
+            connection = try Self.connect(configuration, display: display, logger: logger)
+        }
+        return connection
     }
 
     static func tls(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
@@ -81,13 +102,14 @@ final class PostgresSession: @unchecked Sendable {
     /// `LISTEN channel`: the notifications sent to it, while the sequence is iterated. This
     /// connection is then for listening only.
     func notifications(channel: String) async throws -> PostgresNotificationSequence {
-        try await connection.listen(channel)
+        let connection = try lock.withLock { () throws(StoreError) -> PostgresConnection in try live() }
+        return try await connection.listen(channel)
     }
 
     /// Runs `body` holding the connection: statements inside go one after the other.
     func withConnection<T>(_ body: (Connection) throws -> T) throws(StoreError) -> T {
         do {
-            return try lock.withLock { try body(Connection(connection: connection, logger: logger)) }
+            return try lock.withLock { try body(Connection(connection: try live(), logger: logger)) }
         } catch let error as StoreError {
             throw error
         } catch {
@@ -99,7 +121,7 @@ final class PostgresSession: @unchecked Sendable {
     /// throws (its error is rethrown as it is).
     func transaction<T>(readOnly: Bool = false, _ body: (Connection) throws -> T) throws -> T {
         try lock.withLock {
-            let db = Connection(connection: connection, logger: logger)
+            let db = Connection(connection: try live(), logger: logger)
             try db.execute(readOnly ? "BEGIN READ ONLY" : "BEGIN")
             do {
                 let result = try body(db)
