@@ -98,21 +98,22 @@ public actor Daemon: ScheduleDelegate {
         guard let job = project.job(named: name), !stopRequest.isRequested else { return }
         // How late the tick fired (a catch-up run of a missed tick is late on purpose).
         if !catchUp { metrics.lateness(seconds: Date().timeIntervalSince(tick)) }
-        // Several nodes on one database: the fire runs on the node that claims it first.
+        await acquire()
+        // A run waiting for its turn when the shutdown came does not start (catch-up runs neither).
+        guard !stopRequest.isRequested, databaseIsInPlace() else { return release() }
+        // Several nodes on one database: the fire runs on the node that claims it first —
+        // claimed once this node has a free slot, so a busy node leaves it to an idle one.
         if database.sharesWork {
             do {
                 guard try database.claimFire(job: name, tick: WorksheetDatabase.timestamp(tick)) else {
                     logger.debug("fire taken by another node", metadata: ["job": "\(name)", "tick": "\(WorksheetDatabase.timestamp(tick))"])
-                    return
+                    return release()
                 }
             } catch {
                 logger.error("could not claim the fire; not run", metadata: ["job": "\(name)", "error": "\(error.message)"])
-                return
+                return release()
             }
         }
-        await acquire()
-        // A run waiting for its turn when the shutdown came does not start (catch-up runs neither).
-        guard !stopRequest.isRequested, databaseIsInPlace() else { return release() }
         await runNow(job, trigger: .schedule, catchUp: catchUp, tick: tick)
         release()
     }
@@ -198,15 +199,9 @@ public actor Daemon: ScheduleDelegate {
             return false
         }
         guard databaseIsInPlace(), pushing.insert(name).inserted else { return true }
-        // Several nodes: one pass of a job at a time across them (deliveries are never sent
-        // by two nodes at once); a node that dies releases the job at once.
-        let lock = "push:" + name
-        if database.sharesWork, (try? database.tryLock(lock)) != true {
-            pushing.remove(name)
-            return true
-        }
+        // Several nodes push the same job at once: each claims the deliveries it sends
+        // (`beginAttempts`, SKIP LOCKED on PostgreSQL), so none is sent by two live nodes.
         let summary = await runner.push(job, trigger: .schedule)
-        if database.sharesWork { try? database.unlock(lock) }
         pushing.remove(name)
         if summary.delivered + summary.failed > 0 || summary.error != nil || summary.disabled != nil {
             logger.info("push finished", metadata: ["job": "\(name)", "delivered": "\(summary.delivered)",

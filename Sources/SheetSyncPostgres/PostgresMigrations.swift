@@ -241,6 +241,11 @@ enum PostgresMigrations {
         );
         CREATE INDEX _sheetsync_fires_claimed ON _sheetsync_fires(claimed_at);
         """),
+        // Which process (node id: run owner token | pid) sends a delivery in flight: a live
+        // node's are left alone by the others, a dead one's are sent again.
+        (4, "v4-delivery-claims", """
+        ALTER TABLE _sheetsync_deliveries ADD COLUMN claimed_by text;
+        """),
     ]
 
     /// Applies the migrations this database lacks; refuses one made by a newer sheetsync.

@@ -24,6 +24,9 @@ extension PostgresStore {
     /// wait a change numbered 100 could commit after the job's position had moved past it
     /// to 101, and never be delivered. The lock is held only while the chunk is taken in.
     static func ingestChunk(job: String, worksheet: String, limit: Int, _ db: PostgresSession.Connection) throws -> (queued: Int, more: Bool) {
+        // One intake per job at a time across nodes: two would read the same position and
+        // queue each change twice (under two ids).
+        try db.execute("SELECT pg_advisory_xact_lock($1::integer, hashtext($2))", [.integer(Self.lockClass), .text("intake:" + job)])
         try db.execute("LOCK TABLE _sheetsync_outbox IN SHARE MODE")
         let last = try outboxPosition(job: job, db)
         let window = try db.rows("""
@@ -117,10 +120,16 @@ extension PostgresStore {
         try db.rows(sql, values).map(Delivery.init(text:))
     }
 
+    /// The nodes alive now (heartbeat within `NodeRecord.deadAfterSeconds`), as SQL: a
+    /// delivery in flight on one of them is being sent; on any other process it was cut.
+    static let liveNodes = "SELECT id FROM _sheetsync_nodes WHERE heartbeat_at > now() - make_interval(secs => \(NodeRecord.deadAfterSeconds))"
+
     public func interruptedUnits(job: String) throws(StoreError) -> [[Delivery]] {
         let cut = try read { db in
-            try Self.deliveries("SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE job = $1 AND state = 'pending' AND in_flight = 1 ORDER BY id",
-                                [.text(job)], db)
+            try Self.deliveries("""
+                SELECT \(Delivery.selectColumns) FROM _sheetsync_deliveries WHERE job = $1 AND state = 'pending' AND in_flight = 1
+                    AND (claimed_by IS NULL OR claimed_by NOT IN (\(Self.liveNodes))) ORDER BY id
+                """, [.text(job)], db)
         }
         return Self.units(cut)
     }
@@ -155,6 +164,7 @@ extension PostgresStore {
             return try Self.deliveries("""
                 SELECT \(columns) FROM _sheetsync_deliveries d
                 WHERE d.job = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2::timestamptz AND d.id > $4::bigint
+                    AND NOT (d.in_flight = 1 AND d.claimed_by IN (\(Self.liveNodes)))
                     AND d.id = (SELECT min(id) FROM _sheetsync_deliveries o WHERE o.job = d.job AND o.record_key = d.record_key AND o.state = 'pending')
                 ORDER BY d.id LIMIT $3::integer
                 """, [.text(job), .text(now), .integer(Int64(max(0, limit))), .integer(after ?? 0)], db)
@@ -281,24 +291,36 @@ extension PostgresStore {
 
     // MARK: Attempts
 
-    public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) {
-        guard !attempts.isEmpty || !skipped.isEmpty else { return }
-        try write { db in
-            for attempt in attempts {
+    /// Claims with `FOR UPDATE SKIP LOCKED`: the deliveries not in flight on a live node
+    /// (another node's claim in progress is skipped, not waited for), frozen and marked in
+    /// flight with this node's id, in one transaction. Nodes sending the same job at once
+    /// thus never send one delivery twice; one that dies leaves its claims to the others.
+    @discardableResult
+    public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) -> Set<Int64> {
+        guard !attempts.isEmpty || !skipped.isEmpty else { return [] }
+        return try write { db in
+            let ids = attempts.map { SQLValue.integer($0.id) } + skipped.map { SQLValue.integer($0.id) }
+            let claimable = Set(try db.rows("""
+                SELECT id FROM _sheetsync_deliveries WHERE id = ANY($1::bigint[]) AND state = 'pending'
+                    AND (in_flight = 0 OR claimed_by IS NULL OR claimed_by NOT IN (\(Self.liveNodes)))
+                FOR UPDATE SKIP LOCKED
+                """, [.text(PostgresPageWriter.arrayLiteral(ids))]).compactMap { $0[0].flatMap { Int64($0) } })
+            for attempt in attempts where claimable.contains(attempt.id) {
                 try db.execute("""
                     UPDATE _sheetsync_deliveries SET payload = coalesce(payload, $1),
                         payload_seals = CASE WHEN payload IS NULL THEN $2 ELSE payload_seals END,
                         request = CASE WHEN payload IS NULL THEN $3 ELSE request END,
                         request_seals = CASE WHEN payload IS NULL THEN $4 ELSE request_seals END,
                         payload_hash = coalesce(payload_hash, $5), operation = coalesce(operation, $6),
-                        batch_id = coalesce(batch_id, $8), in_flight = 1 WHERE id = $7::bigint
+                        batch_id = coalesce(batch_id, $8), in_flight = 1, claimed_by = $9 WHERE id = $7::bigint
                     """, [.text(attempt.payload), attempt.seals.map(SQLValue.text) ?? .null, attempt.request.map(SQLValue.text) ?? .null,
                           attempt.requestSeals.map(SQLValue.text) ?? .null, .text(attempt.hash), .text(attempt.operation.rawValue),
-                          .integer(attempt.id), attempt.batchID.map(SQLValue.text) ?? .null])
+                          .integer(attempt.id), attempt.batchID.map(SQLValue.text) ?? .null, .text(Self.nodeID)])
             }
-            for (id, reason) in skipped {
+            for (id, reason) in skipped where claimable.contains(id) {
                 try db.execute("UPDATE _sheetsync_deliveries SET state = 'skipped', reason = $1 WHERE id = $2::bigint", [.text(reason), .integer(id)])
             }
+            return claimable
         }
     }
 

@@ -204,11 +204,27 @@ extension JobRunner {
         let (sends, skipped) = try prepare(Array(live), context: context, database: database)
         let shipments = Self.shipments(sends, batchSize: context.push.delivery.batchSize)
         // The ledger keeps payloads and requests with their secrets sealed (SecretSeal).
-        try database.beginAttempts(shipments.flatMap { shipment in
+        let claimed = try database.beginAttempts(shipments.flatMap { shipment in
             shipment.members.map { $0.attempt(batchID: shipment.batchID) }
         }, skipped: skipped)
-        summary.skipped += skipped.count
-        let sent = await send(shipments, context: context)
+        // On a database several nodes share, another node may have claimed some of these
+        // first: not ours to send. A batch goes out whole or not at all; its members this
+        // node did claim are released (no attempt counted) for the next pass.
+        var mine: [Shipment] = []
+        var released: [DeliveryResult] = []
+        for shipment in shipments {
+            let ids = shipment.members.map(\.delivery.id)
+            if ids.allSatisfy(claimed.contains) {
+                mine.append(shipment)
+            } else {
+                released += ids.filter(claimed.contains).map { DeliveryResult.notSent(id: $0) }
+            }
+        }
+        if !released.isEmpty {
+            try database.finishAttempts(released, requests: [], run: run, worksheet: worksheet, job: job.name)
+        }
+        summary.skipped += skipped.filter { claimed.contains($0.id) }.count
+        let sent = await send(mine, context: context)
         var state: [String: String?] = [:]
         for outcome in sent {
             summary.requests += outcome.requests.count

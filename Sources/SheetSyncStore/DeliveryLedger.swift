@@ -40,7 +40,12 @@ public protocol DeliveryLedger: AnyObject, Sendable {
     func pushedHash(job: String, key: String) throws(StoreError) -> String?
     func pushInputs(job: String, worksheet: WorksheetDefinition, recordKeys: [String], condition: String?) throws(StoreError)
         -> [(record: (values: [String: SQLValue], matches: Bool)?, pushedHash: String?)]
-    func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError)
+    /// Freezes and claims the attempts for this process, and marks the skipped ones; returns
+    /// the ids it claimed (of both). Where
+    /// several daemons share the ledger (PostgreSQL), one another node is sending or has
+    /// claimed is neither claimed nor marked skipped here; in SQLite every id is claimed.
+    @discardableResult
+    func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) -> Set<Int64>
     func finishAttempts(_ results: [DeliveryResult], requests: [RequestAttempt], run: Int64, worksheet: WorksheetDefinition,
                         state: [String: String?], job: String) throws(StoreError)
 }

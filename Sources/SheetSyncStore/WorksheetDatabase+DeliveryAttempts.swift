@@ -77,8 +77,9 @@ extension WorksheetDatabase {
     /// transaction before anything is sent: a crash after this re-sends the same bytes
     /// under the same ids. The attempt is counted with its outcome (`finishAttempts`); a
     /// delivery still in flight at the next pass was cut by a crash (`interruptedUnits`).
-    public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) {
-        guard !attempts.isEmpty || !skipped.isEmpty else { return }
+    @discardableResult
+    public func beginAttempts(_ attempts: [DeliveryAttempt], skipped: [(id: Int64, reason: String)]) throws(StoreError) -> Set<Int64> {
+        guard !attempts.isEmpty || !skipped.isEmpty else { return [] }
         try write { db in
             // Bound directly (`BoundStatement`): one statement per delivery, thousands per second.
             let begin = BoundStatement(try db.cachedStatement(sql: """
@@ -96,6 +97,8 @@ extension WorksheetDatabase {
             let skip = BoundStatement(try db.cachedStatement(sql: "UPDATE _sheetsync_deliveries SET state = 'skipped', reason = ? WHERE id = ?"), db)
             for (id, reason) in skipped { try skip.execute([.text(reason), .integer(id)]) }
         }
+        // One daemon per file: every attempt is this process's.
+        return Set(attempts.map(\.id) + skipped.map(\.id))
     }
 
     /// Records how a batch of attempts ended, their requests, and (optionally) state
