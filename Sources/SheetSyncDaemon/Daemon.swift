@@ -22,6 +22,8 @@ public actor Daemon: ScheduleDelegate {
     private let limit: Int
     private var active = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    /// Pull jobs this process is running, on a database several nodes share.
+    private var runningHere: Set<String> = []
     /// Push jobs with a pass in flight: a job never runs two passes at once.
     private var pushing: Set<String> = []
     /// Push jobs with a delivery loop in the push loop (`PushLoop`).
@@ -124,12 +126,20 @@ public actor Daemon: ScheduleDelegate {
         let name = job.name
         let lock = "pull:" + name
         if database.sharesWork {
-            guard (try? database.tryLock(lock)) == true else {
+            // PostgreSQL's advisory locks are re-entrant within a session, so a run of the job
+            // in this process (a takeover beside a scheduled run) is excluded here.
+            guard !runningHere.contains(name), (try? database.tryLock(lock)) == true else {
                 await skipped(job: name, tick: tick)
                 return
             }
+            runningHere.insert(name)
         }
-        defer { if database.sharesWork { try? database.unlock(lock) } }
+        defer {
+            if database.sharesWork {
+                runningHere.remove(name)
+                try? database.unlock(lock)
+            }
+        }
         let runner = self.runner
         logger.info("run started", metadata: ["job": "\(name)", "trigger": "\(trigger.rawValue)", "catch_up": "\(catchUp)"])
         let summary = await runner.run(job, trigger: trigger)
