@@ -231,9 +231,8 @@ public actor Daemon: ScheduleDelegate {
     /// another node delivers the job must not spin), at most `longest` (a lost notification
     /// is found then).
     func quietWait(job: String, shortest: Duration, longest: Duration) -> Duration {
-        guard let next = try? database.nextDueTime(job: job), let due = UTCDateTime(iso: next) else { return longest }
-        let seconds = Double(due.seconds) + Double(due.nanoseconds) / 1e9 - Date().timeIntervalSince1970
-        return min(longest, max(shortest, .milliseconds(Int64(max(0, seconds) * 1000))))
+        guard let next = try? database.nextDueTime(job: job) else { return longest }
+        return min(longest, max(shortest, JobRunner.duration(until: next)))
     }
 
     func setFailureHandler(_ handler: @escaping @Sendable () async -> Void) {

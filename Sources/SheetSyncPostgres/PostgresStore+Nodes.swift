@@ -171,23 +171,10 @@ extension PostgresStore: SharedWork {
     /// As SQLite's `prune`, a chunk of rows per transaction; claimed fires older than a day
     /// go too (they only need to outlive the fires' missed-run window).
     public func prune(_ retention: RetentionSettings, dryRun: Bool) throws(StoreError) -> [PruneResult] {
-        func cutoff(_ duration: Duration?) -> String {
+        let plans = WorksheetDatabase.prunePlans(retention) { duration in
             guard let duration else { return "'-infinity'::timestamptz" }
             return "now() - make_interval(secs => \(duration.components.seconds))"
         }
-        let removedRuns = """
-            SELECT id FROM _sheetsync_runs WHERE status <> 'running' AND started_at < \(cutoff(retention.runs))
-                AND id NOT IN (SELECT max(id) FROM _sheetsync_runs GROUP BY job)
-            """
-        let plans: [(ledger: String, table: String, predicate: String)] = [
-            ("requests", "_sheetsync_requests", "sent_at < \(cutoff(retention.requests)) OR run_id IN (\(removedRuns))"),
-            ("step_failures", "_sheetsync_step_failures", "failed_at < \(cutoff(retention.stepFailures)) OR run_id IN (\(removedRuns))"),
-            ("runs", "_sheetsync_runs", "id IN (\(removedRuns))"),
-            ("rejects", "_sheetsync_rejects", "rejected_at < \(cutoff(retention.rejects))"),
-            ("deliveries", "_sheetsync_deliveries",
-             "state IN ('delivered', 'skipped') AND coalesce(delivered_at, created_at) < \(cutoff(retention.deliveries))"),
-            ("notifications", "_sheetsync_notifications", "state IN ('delivered', 'failed') AND created_at < \(cutoff(retention.notifications))"),
-        ]
         var results: [PruneResult] = []
         for plan in plans {
             let count: Int

@@ -341,7 +341,7 @@ extension JobRunner {
         return try context.builder.rebuild(spec, frozenText: try SecretSeal.unseal(frozen, secrets: context.values.secrets))
     }
 
-    static func duration(until timestamp: String) -> Duration {
+    public static func duration(until timestamp: String) -> Duration {
         guard let due = UTCDateTime(iso: timestamp) else { return .zero }
         let now = Date().timeIntervalSince1970
         let seconds = Double(due.seconds) + Double(due.nanoseconds) / 1e9 - now

@@ -25,17 +25,20 @@ extension WorksheetDatabase {
     /// are counted with their ledger); its rejects stay for their own retention.
     public func prune(_ retention: RetentionSettings, dryRun: Bool) throws(StoreError) -> [PruneResult] {
         var results: [PruneResult] = []
-        let plans = Self.prunePlans(retention)
-        for (ledger, table, predicate, arguments) in plans {
+        let plans = Self.prunePlans(retention) { duration in
+            // Before any date when kept forever: only rows of removed runs match then.
+            guard let duration else { return "'0000'" }
+            return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-\(duration.components.seconds) seconds')"
+        }
+        for (ledger, table, predicate) in plans {
             let count: Int
             if dryRun {
-                count = try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE \(predicate)", arguments: arguments) ?? 0 }
+                count = try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE \(predicate)") ?? 0 }
             } else {
                 var removed = 0
                 while true {
                     let changes = try write { db in
-                        try db.execute(sql: "DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE \(predicate) LIMIT 2000)",
-                                       arguments: arguments)
+                        try db.execute(sql: "DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE \(predicate) LIMIT 2000)")
                         return db.changesCount
                     }
                     removed += changes
@@ -49,26 +52,23 @@ extension WorksheetDatabase {
     }
 
     /// Per ledger, in the order they are pruned (a run's requests and step failures before
-    /// the run): the table and the condition on its rows, with its arguments.
-    static func prunePlans(_ retention: RetentionSettings) -> [(ledger: String, table: String, predicate: String, arguments: StatementArguments)] {
-        func cutoff(_ duration: Duration?) -> String {
-            // Before any date when kept forever: only rows of removed runs match then.
-            guard let duration else { return "'0000'" }
-            return "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-\(duration.components.seconds) seconds')"
-        }
+    /// the run): the table and the condition on its rows, for either store — `cutoff` is
+    /// the store's SQL for "now minus the retention" (a time before any row for nil: kept
+    /// forever).
+    public static func prunePlans(_ retention: RetentionSettings, cutoff: (Duration?) -> String) -> [(ledger: String, table: String, predicate: String)] {
         let removedRuns = """
             SELECT id FROM _sheetsync_runs WHERE status <> 'running' AND started_at < \(cutoff(retention.runs))
                 AND id NOT IN (SELECT max(id) FROM _sheetsync_runs GROUP BY job)
             """
         return [
-            ("requests", "_sheetsync_requests", "sent_at < \(cutoff(retention.requests)) OR run_id IN (\(removedRuns))", []),
-            ("step_failures", "_sheetsync_step_failures", "failed_at < \(cutoff(retention.stepFailures)) OR run_id IN (\(removedRuns))", []),
-            ("runs", "_sheetsync_runs", "id IN (\(removedRuns))", []),
-            ("rejects", "_sheetsync_rejects", "rejected_at < \(cutoff(retention.rejects))", []),
+            ("requests", "_sheetsync_requests", "sent_at < \(cutoff(retention.requests)) OR run_id IN (\(removedRuns))"),
+            ("step_failures", "_sheetsync_step_failures", "failed_at < \(cutoff(retention.stepFailures)) OR run_id IN (\(removedRuns))"),
+            ("runs", "_sheetsync_runs", "id IN (\(removedRuns))"),
+            ("rejects", "_sheetsync_rejects", "rejected_at < \(cutoff(retention.rejects))"),
             ("deliveries", "_sheetsync_deliveries",
-             "state IN ('delivered', 'skipped') AND coalesce(delivered_at, created_at) < \(cutoff(retention.deliveries))", []),
+             "state IN ('delivered', 'skipped') AND coalesce(delivered_at, created_at) < \(cutoff(retention.deliveries))"),
             ("notifications", "_sheetsync_notifications",
-             "state IN ('delivered', 'failed') AND created_at < \(cutoff(retention.notifications))", []),
+             "state IN ('delivered', 'failed') AND created_at < \(cutoff(retention.notifications))"),
         ]
     }
 }

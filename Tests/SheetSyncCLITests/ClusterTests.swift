@@ -71,16 +71,6 @@ struct ClusterTests {
         return node
     }
 
-    /// Polls `condition` every 0.2 s for up to `seconds`; true once it holds.
-    func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        return try condition()
-    }
-
     @Test func threeNodesShareFiresTakeOverAKilledNodesRunAndDeliverEveryChange() throws {
         let (shop, shopURL) = try CrashRecoveryTests().startShop()
         defer { kill(shop.processIdentifier, SIGKILL); shop.waitUntilExit() }
@@ -100,12 +90,12 @@ struct ClusterTests {
 
         let logs = project.url.appendingPathComponent("logs")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        var nodes = try (1...3).map { try startNode(path, environment: env, log: logs.appendingPathComponent("node\($0).log")) }
+        let nodes = try (1...3).map { try startNode(path, environment: env, log: logs.appendingPathComponent("node\($0).log")) }
         defer { for node in nodes where node.isRunning { kill(node.processIdentifier, SIGKILL); node.waitUntilExit() } }
         func logText() -> String {
             (1...3).map { (try? String(contentsOf: logs.appendingPathComponent("node\($0).log"), encoding: .utf8)) ?? "" }.joined(separator: "\n---\n")
         }
-        let joined = eventually(within: 20) { (try? value("SELECT count(*) FROM _sheetsync_nodes")) == "3" }
+        let joined = eventually(within: 20, every: 0.2) { (try? value("SELECT count(*) FROM _sheetsync_nodes")) == "3" }
         let members = try value("SELECT string_agg(id || ' pid ' || pid, '; ') FROM _sheetsync_nodes")
         try #require(joined, "three nodes did not join (\(members)): \(logText())")
         let windowStart = try now() + 2
@@ -118,7 +108,7 @@ struct ClusterTests {
 
         // The node running `slow`, once it has written a few pages; `status` shows who runs what.
         var owner: Int32 = 0
-        let going = try eventually(within: 30) {
+        let going = try eventually(within: 30, every: 0.2) {
             let row = try value("SELECT owner_pid FROM _sheetsync_runs WHERE job = 'slow' AND status = 'running' ORDER BY id DESC LIMIT 1")
             owner = Int32(row) ?? 0
             let items = Int(try value("SELECT count(*) FROM items")) ?? 0
@@ -137,7 +127,7 @@ struct ClusterTests {
         // Another node resumes the run at once (the job's lock went with the dead node's
         // connection), and its heartbeat marks the dead node's run interrupted within 15 s.
         var resumed: [String] = []
-        let finished = try eventually(within: 60) {
+        let finished = try eventually(within: 60, every: 0.2) {
             resumed = try value("""
                 SELECT id || ',' || extract(epoch FROM started_at) || ',' || inserted || ',' || updated || ',' || unchanged || ',' || requests
                 FROM _sheetsync_runs WHERE job = 'slow' AND status = 'succeeded' AND owner_pid <> \(owner) AND id > \(killedRun) ORDER BY id LIMIT 1
@@ -159,14 +149,14 @@ struct ClusterTests {
             #expect(try value("SELECT count(*) || ',' || min(id) || ',' || max(id) FROM items") == "300,1,300")
             #expect(try value("SELECT coalesce(sum(inserted), 0) FROM _sheetsync_runs WHERE job = 'slow' AND id > \(resumed[0])") == "0")
         }
-        let marked = try eventually(within: 15) {
+        let marked = try eventually(within: 15, every: 0.2) {
             try value("SELECT status FROM _sheetsync_runs WHERE id = \(killedRun)") == "interrupted"
         }
         #expect(marked, "the killed node's run was not marked interrupted")
         #expect(try value("SELECT error_message FROM _sheetsync_runs WHERE id = \(killedRun)").contains("stopped heartbeating"))
 
         // Every change delivered by the nodes left, each record under one id.
-        let delivered = try eventually(within: 180) {
+        let delivered = try eventually(within: 180, every: 0.2) {
             try value("SELECT count(*) FROM _sheetsync_deliveries WHERE state = 'delivered'") == String(Self.changes)
         }
         let ledger = try value("SELECT string_agg(state || ' ' || n, ', ') FROM (SELECT state, count(*) AS n FROM _sheetsync_deliveries GROUP BY state) s")

@@ -1,6 +1,31 @@
 import Foundation
 import Testing
 
+/// A push project on a fresh PostgreSQL database, migrated, with the demo receiver running.
+struct PostgresPushSetup {
+    let receiver: Process
+    let url: String
+    let project: ProjectDirectory
+    let env: [String: String]
+    let databaseURL: String
+    let server: TemporaryPostgres
+    var path: String { project.url.path }
+
+    /// `files`: the project (default `PushCLITests.project()`: purchase requests to the ERP).
+    init(files: [String: String]? = nil) throws {
+        let push = PushCLITests()
+        project = try files.map { try ProjectDirectory(files: $0) } ?? push.project()
+        server = try TemporaryPostgres.shared()
+        (receiver, url) = try push.startReceiver(failRate: 0)
+        env = try Backend.postgres.freshDatabase().merging(["ERP_URL": url]) { $1 }
+        databaseURL = env["SHEETSYNC_DB"] ?? ""
+        let migrate = try CLI.run(["migrate", "--project", project.url.path], environment: env)
+        #expect(migrate.status == 0, "\(migrate.stderr)")
+    }
+
+    func stop() { receiver.terminate(); receiver.waitUntilExit() }
+}
+
 /// Push jobs on PostgreSQL, where it differs from SQLite: writers that commit out of
 /// order, capture triggers through schema changes, keys of several typed columns.
 /// (`PushCLITests` runs the common push tests on both stores.)
@@ -12,14 +37,9 @@ struct PostgresPushTests {
     /// capturing writers in `ingestChunk`, the first push moved the job's position past the
     /// open transaction's change and it was never sent.
     @Test func aChangeCommittedAfterALaterOneIsStillDelivered() throws {
-        let (receiver, url) = try push.startReceiver(failRate: 0)
-        defer { receiver.terminate(); receiver.waitUntilExit() }
-        let project = try push.project()
-        let path = project.url.path
-        let env = try Backend.postgres.freshDatabase().merging(["ERP_URL": url]) { $1 }
-        let databaseURL = try #require(env["SHEETSYNC_DB"])
-        let server = try TemporaryPostgres.shared()
-        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        let setup = try PostgresPushSetup()
+        defer { setup.stop() }
+        let (url, path, env, databaseURL, server) = (setup.url, setup.path, setup.env, setup.databaseURL, setup.server)
 
         // A: captures 'late' first, commits 2 s later. B: captures 'early' after it and commits at once.
         let slow = Process()
@@ -50,15 +70,10 @@ struct PostgresPushTests {
     /// which PostgreSQL refuses while a trigger's WHEN reads the column — gets triggers that
     /// watch it, in the same transaction; an update that changes no field captures nothing.
     @Test func captureTriggersFollowSchemaChangesAndAreNotReplacedOtherwise() throws {
-        let (receiver, url) = try push.startReceiver(failRate: 0)
-        defer { receiver.terminate(); receiver.waitUntilExit() }
-        let project = try push.project()
-        let path = project.url.path
-        let env = try Backend.postgres.freshDatabase().merging(["ERP_URL": url]) { $1 }
-        let databaseURL = try #require(env["SHEETSYNC_DB"])
-        let server = try TemporaryPostgres.shared()
+        let setup = try PostgresPushSetup()
+        defer { setup.stop() }
+        let (url, project, path, env, databaseURL, server) = (setup.url, setup.project, setup.path, setup.env, setup.databaseURL, setup.server)
         let triggers = "SELECT string_agg(oid::text, ',' ORDER BY oid) FROM pg_trigger WHERE tgname LIKE '\\_sheetsync\\_capture\\_%'"
-        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
         let before = try server.psql(databaseURL, triggers)
         #expect(before.split(separator: ",").count == 3, "\(before)")
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
@@ -88,9 +103,7 @@ struct PostgresPushTests {
     /// through the key's index, a key change captured as the old key's delete and the new
     /// key's update, a delete as a delete.
     @Test func compositeKeysAndDeletesAreCapturedLikeSQLite() throws {
-        let (receiver, url) = try push.startReceiver(failRate: 0)
-        defer { receiver.terminate(); receiver.waitUntilExit() }
-        let project = try ProjectDirectory(files: [
+        let setup = try PostgresPushSetup(files: [
             "schema/stock.yml": "worksheet: stock\nkey: [warehouse, sku]\nfields:\n  warehouse: text\n  sku: integer\n  quantity: decimal\n",
             "jobs/stock-out.yml": """
                 kind: push
@@ -101,11 +114,8 @@ struct PostgresPushTests {
                 delivery: { attempts: 3, backoff: [0s], concurrency: 2 }
                 """,
         ])
-        let path = project.url.path
-        let env = try Backend.postgres.freshDatabase().merging(["ERP_URL": url]) { $1 }
-        let databaseURL = try #require(env["SHEETSYNC_DB"])
-        let server = try TemporaryPostgres.shared()
-        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        defer { setup.stop() }
+        let (url, path, env, databaseURL, server) = (setup.url, setup.path, setup.env, setup.databaseURL, setup.server)
         _ = try server.psql(databaseURL, "INSERT INTO stock VALUES ('w1', 1, 5.00), ('w1', 2, 7.25)")
         let first = try CLI.run(["push", "stock-out", "--project", path], environment: env)
         #expect(first.stdout.hasPrefix("stock-out: 2 delivered"), "\(first.stdout)\(first.stderr)")
@@ -136,14 +146,9 @@ struct PostgresPushTests {
 struct PostgresListenTests {
     @Test func aCapturedChangeWakesThePushLoopAtOnce() throws {
         let push = PushCLITests()
-        let (receiver, url) = try push.startReceiver(failRate: 0)
-        defer { receiver.terminate(); receiver.waitUntilExit() }
-        let project = try push.project()
-        let path = project.url.path
-        let env = try Backend.postgres.freshDatabase().merging(["ERP_URL": url]) { $1 }
-        let databaseURL = try #require(env["SHEETSYNC_DB"])
-        let server = try TemporaryPostgres.shared()
-        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        let setup = try PostgresPushSetup()
+        defer { setup.stop() }
+        let (url, path, env, databaseURL, server) = (setup.url, setup.path, setup.env, setup.databaseURL, setup.server)
         let serve = ServeTests()
         let (node, lines) = try serve.startServe(path, environment: env)
         defer { node.terminate(); node.waitUntilExit() }

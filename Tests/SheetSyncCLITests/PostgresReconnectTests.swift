@@ -30,15 +30,6 @@ struct PostgresReconnectTests {
         let path = project.url.path
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
         func value(_ sql: String) throws -> String { try server.psql(url, sql).trimmingCharacters(in: .whitespacesAndNewlines) }
-        func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline {
-                if try condition() { return true }
-                Thread.sleep(forTimeInterval: 0.2)
-            }
-            return try condition()
-        }
-
         let serve = ServeTests()
         let (node, lines) = try serve.startServe(path, environment: env)
         defer {
@@ -49,7 +40,7 @@ struct PostgresReconnectTests {
             if node.isRunning { kill(node.processIdentifier, SIGKILL) }
             node.waitUntilExit()
         }
-        let running = try eventually(20) { try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded'") != "0" }
+        let running = try eventually(within: 20, every: 0.2) { try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded'") != "0" }
         try #require(running, "\(lines.all)")
 
         // Every connection of the node ends (its main one, its coordination and LISTEN ones).
@@ -58,14 +49,14 @@ struct PostgresReconnectTests {
         #expect((Int(ended) ?? 0) >= 3, "connections ended: \(ended)")
         let endedAt = try value("SELECT now()")
 
-        let ranAgain = try eventually(15) {
+        let ranAgain = try eventually(within: 15, every: 0.2) {
             try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded' AND started_at > '\(endedAt)'") != "0"
         }
         #expect(ranAgain, "no run succeeded after the connections were ended: \(lines.all)")
-        let beating = try eventually(15) { try value("SELECT count(*) FROM _sheetsync_nodes WHERE heartbeat_at > '\(endedAt)'") == "1" }
+        let beating = try eventually(within: 15, every: 0.2) { try value("SELECT count(*) FROM _sheetsync_nodes WHERE heartbeat_at > '\(endedAt)'") == "1" }
         #expect(beating, "the node did not heartbeat again")
         _ = try value("INSERT INTO purchase_requests (id, title, status) VALUES ('after', 'Desk', 'approved')")
-        let delivered = try eventually(15) {
+        let delivered = try eventually(within: 15, every: 0.2) {
             try PushCLITests().received(shopURL).contains { $0.path == "/hooks/purchase-requests/after" }
         }
         #expect(delivered, "the change made after the reconnect was not delivered: \(lines.all)")

@@ -69,13 +69,14 @@ final class ChildProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
-/// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
-func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+/// Polls `condition` (every 50 ms by default) until it holds or `seconds` pass; returns whether it held.
+/// `every`: seconds between tries (longer where each try starts a process, as `psql`).
+func eventually(within seconds: Double, every interval: Double = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while true {
         if try condition() { return true }
         if Date() >= deadline { return false }
-        Thread.sleep(forTimeInterval: 0.05)
+        Thread.sleep(forTimeInterval: interval)
     }
 }
 
