@@ -7,8 +7,9 @@ import SheetSyncStore
 /// Worksheets and sheetsync's own tables on a PostgreSQL server (issue 19).
 ///
 /// Pull and push jobs, backfills, the run history, state, failure notifications and
-/// `query` work here as on SQLite (push: `+Capture`, `+Deliveries`). Not yet:
-/// `skip_unchanged`, the daemon — each says so when asked for (`StoreError.unsupported`).
+/// `query` work here as on SQLite (push: `+Capture`, `+Deliveries`), and several daemons
+/// share one database (`+Nodes`). Not yet: `skip_unchanged`, which says so when asked for
+/// (`StoreError.unsupported`).
 ///
 /// Types: `decimal` → `numeric`, `datetime` → `timestamptz`, `date` → `date`, `json` →
 /// `jsonb`, `boolean` → `boolean`, `integer` → `bigint`, `number` → `double precision`,
@@ -16,7 +17,6 @@ import SheetSyncStore
 /// each column's cast makes them the column's type.
 public final class PostgresStore: WorksheetStore, @unchecked Sendable {
     public let location: String
-    public var sqlite: WorksheetDatabase? { nil }
     let session: PostgresSession
     /// Where to connect again, for the daemon's second connection (`+Nodes`).
     let server: (location: PostgresLocation, password: String?)

@@ -5,17 +5,15 @@ import SheetSyncCore
 /// `PostgresStore` (SheetSyncPostgres, issue 19). The runner holds `any WorksheetStore`
 /// and never learns which one is in use; the SQL stays behind this interface.
 ///
-/// Push jobs' change capture and delivery ledger are its `DeliveryLedger` part. Not (yet)
-/// here: the daemon's bookkeeping and retention. Those stay on `WorksheetDatabase`; a
-/// caller that needs them asks `sqlite` and says plainly that it needs SQLite for now.
+/// Push jobs' change capture and delivery ledger are its `DeliveryLedger` part; what the
+/// daemon needs (counts, retention, and on a shared database claims, locks, heartbeats and
+/// change notifications) its `SharedWork` part.
 ///
 /// Every method is synchronous and may block its thread (SQLite's calls do; PostgreSQL's
 /// wait for the server's answer), as the store always has.
 public protocol WorksheetStore: DeliveryLedger, SharedWork {
     /// Where the data is, for messages: a file path, or a URL without its password.
     var location: String { get }
-    /// This store as the SQLite one, for the features only it has so far; nil otherwise.
-    var sqlite: WorksheetDatabase? { get }
 
     // MARK: Schema
 

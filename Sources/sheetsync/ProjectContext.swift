@@ -54,9 +54,9 @@ extension GlobalOptions {
     }
 
     /// The database for a command that works on either store: PostgreSQL when the
-    /// project names a `postgres://` URL, else the SQLite file (see `openDatabase`).
+    /// project names a `postgres://` URL, else the SQLite file (see `openSQLite`).
     func openStore(for project: Project) throws -> any WorksheetStore {
-        guard let url = postgresURL(for: project) else { return try openDatabase(for: project) }
+        guard let url = postgresURL(for: project) else { return try openSQLite(for: project) }
         do {
             let location = try PostgresLocation.parse(url, environment: project.environment)
             return try PostgresStore(location, password: try location.password(secret: { project.secrets.value($0) },
@@ -68,14 +68,9 @@ extension GlobalOptions {
     }
 
     /// Opens the project's SQLite database, creating sheetsync's own tables if needed — and
-    /// the directory it goes in (`database: data/shop.db` in a fresh clone). `command`
-    /// names what needs SQLite when the project's database is PostgreSQL.
-    func openDatabase(for project: Project, command: String = "this command") throws -> WorksheetDatabase {
-        if let url = postgresURL(for: project) {
-            let shown = (try? PostgresLocation.parse(url, environment: project.environment).display) ?? "a PostgreSQL URL"
-            Output.err("error: \(command) needs an SQLite database for now; this project's database is \(shown). On PostgreSQL, pull and push jobs, backfills and the other commands work; 'serve', 'status' and 'prune' come with issue 19's next steps. Pass --db FILE to use an SQLite file instead.")
-            throw ExitCode.failure
-        }
+    /// the directory it goes in (`database: data/shop.db` in a fresh clone). Every command
+    /// works on either store (`openStore`); this is its SQLite half.
+    private func openSQLite(for project: Project) throws -> WorksheetDatabase {
         let path = databasePath(for: project)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
         if !FileManager.default.fileExists(atPath: directory.path) {

@@ -65,7 +65,7 @@ struct Serve: AsyncParsableCommand {
         let project = try global.loadProject(blockingOn: isSchemaProblem)
         let database = try global.openStore(for: project)
         // The file the daemon locks; on PostgreSQL, where several nodes share the work, the URL (shown only).
-        let path = database.sqlite == nil ? database.location : global.databasePath(for: project)
+        let path = database.sharesWork ? database.location : global.databasePath(for: project)
         let configuration = DaemonConfiguration(
             projectDirectory: global.projectURL, databasePath: path,
             endpoint: address.map { DaemonConfiguration.Endpoint(host: $0.host, port: $0.port) },
