@@ -40,7 +40,7 @@ struct PostgresReconnectTests {
             if node.isRunning { kill(node.processIdentifier, SIGKILL) }
             node.waitUntilExit()
         }
-        let running = try eventually(within: 20, every: 0.2) { try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded'") != "0" }
+        let running = try eventually(within: 20, every: 0.2) { (Int(try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded'")) ?? 0) > 0 }
         try #require(running, "\(lines.all)")
 
         // Every connection of the node ends (its main one, its coordination and LISTEN ones).
@@ -50,7 +50,7 @@ struct PostgresReconnectTests {
         let endedAt = try value("SELECT now()")
 
         let ranAgain = try eventually(within: 15, every: 0.2) {
-            try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded' AND started_at > '\(endedAt)'") != "0"
+            (Int(try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded' AND started_at > '\(endedAt)'")) ?? 0) > 0
         }
         #expect(ranAgain, "no run succeeded after the connections were ended: \(lines.all)")
         let beating = try eventually(within: 15, every: 0.2) { try value("SELECT count(*) FROM _sheetsync_nodes WHERE heartbeat_at > '\(endedAt)'") == "1" }
