@@ -73,14 +73,21 @@ extension PostgresStore: SharedWork {
                 INSERT INTO _sheetsync_nodes (id, host, pid) VALUES ($1, $2, $3::integer)
                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
                 """, [.text(Self.nodeID), .text(RunOwner.hostName), .integer(Int64(Self.node.pid))])
-            // One statement: of two live nodes, only the one whose UPDATE changed a run gets its job back.
+            // One statement: of two live nodes, only the one whose UPDATE changed a run gets its
+            // job back. The runs are claimed SKIP LOCKED: a heartbeat never waits for a row lock
+            // (a dead node's server process can hold one until it notices its client is gone,
+            // and `lock_timeout` would fail the whole beat); a run skipped now is marked by a
+            // later beat, here or on another node.
             let taken = try db.rows("""
                 UPDATE _sheetsync_runs r SET status = 'interrupted', ended_at = clock_timestamp(), error_code = 'interrupted',
                     error_message = 'the node that ran it (' || n.host || ', pid ' || n.pid || ') stopped heartbeating at '
                         || to_char(n.heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || '; node ' || $1 || ', pid ' || $2
                         || ' runs the job again (a paginated run resumes at its first page not written)'
                 FROM _sheetsync_nodes n
-                WHERE r.status = 'running' AND r.owner || '|' || r.owner_pid = n.id AND n.id <> $3 AND n.heartbeat_at < now() - make_interval(secs => $4::integer)
+                WHERE r.owner || '|' || r.owner_pid = n.id AND r.id IN (
+                    SELECT d.id FROM _sheetsync_runs d JOIN _sheetsync_nodes dn ON d.owner || '|' || d.owner_pid = dn.id
+                    WHERE d.status = 'running' AND dn.id <> $3 AND dn.heartbeat_at < now() - make_interval(secs => $4::integer)
+                    FOR UPDATE OF d SKIP LOCKED)
                 RETURNING r.job
                 """, [.text(RunOwner.hostName), .text(String(Self.node.pid)), .text(Self.nodeID), .integer(Int64(NodeRecord.deadAfterSeconds))])
             // A node gone for a day is forgotten (its runs were taken over long before).

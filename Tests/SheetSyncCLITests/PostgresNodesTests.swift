@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// A node's heartbeat on PostgreSQL takes over the runs of a node that stopped heartbeating,
+/// and never waits for a row lock to do it: a dead node's server process can keep a run's
+/// row locked until it notices its client is gone, and a heartbeat that waited for it would
+/// fail after `lock_timeout` (10 s) with every other run of the dead node unmarked with it.
+struct PostgresNodesTests {
+    @Test func heartbeatMarksADeadNodesRunsAndSkipsOneLockedElsewhere() throws {
+        let server = try TemporaryPostgres.shared()
+        let env = try Backend.postgres.freshDatabase()
+        let url = try #require(env["SHEETSYNC_DB"])
+        let project = try ProjectDirectory(files: [
+            "schema/items.yml": "worksheet: items\nkey: [id]\nfields:\n  id: integer\n",
+        ])
+        let path = project.url.path
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        func value(_ sql: String) throws -> String { try server.psql(url, sql).trimmingCharacters(in: .whitespacesAndNewlines) }
+
+        // A node that stopped heartbeating a minute ago, with two runs still 'running' (of jobs
+        // this project does not have: nothing is run again, only marked).
+        let ids = try value("""
+            INSERT INTO _sheetsync_nodes (id, host, pid, started_at, heartbeat_at) VALUES ('gone-host/boot/1|4242', 'gone-host', 4242, now() - interval '2 minutes', now() - interval '1 minute');
+            INSERT INTO _sheetsync_runs (job, trigger, started_at, status, owner_pid, owner)
+            VALUES ('elsewhere-a', 'schedule', now() - interval '70 seconds', 'running', 4242, 'gone-host/boot/1'),
+                   ('elsewhere-b', 'schedule', now() - interval '70 seconds', 'running', 4242, 'gone-host/boot/1')
+            RETURNING id
+            """).split(separator: "\n").map(String.init)
+        try #require(ids.count == 2, "\(ids)")
+        let (free, locked) = (ids[0], ids[1])
+
+        // Another client holds the second run's row for 20 s.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
+        holder.arguments = ["-X", "-q", "-c", "BEGIN; SELECT 1 FROM _sheetsync_runs WHERE id = \(locked) FOR UPDATE; SELECT pg_sleep(20); COMMIT;",
+                            url.replacingOccurrences(of: "{{secret.PG_PASSWORD}}", with: server.environment["PG_PASSWORD"] ?? "")]
+        holder.standardOutput = FileHandle.nullDevice
+        try holder.run()
+        defer { if holder.isRunning { holder.terminate() }; holder.waitUntilExit() }
+        let holding = try eventually(within: 5, every: 0.1) {
+            try value("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE a.query LIKE '%pg_sleep(20)%' AND l.locktype = 'transactionid'") != "0"
+        }
+        try #require(holding, "the other client did not take the row lock")
+
+        let (node, lines) = try ServeTests().startServe(path, environment: env)
+        defer {
+            node.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while node.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
+            node.waitUntilExit()
+        }
+        // The free run is marked at the node's first beats, while the other is still held.
+        let markedFree = try eventually(within: 10, every: 0.2) {
+            try value("SELECT status FROM _sheetsync_runs WHERE id = \(free)") == "interrupted"
+        }
+        #expect(markedFree, "the dead node's unlocked run was not marked while another was locked: \(lines.all)")
+        #expect(try value("SELECT status FROM _sheetsync_runs WHERE id = \(locked)") == "running")
+        #expect(try value("SELECT error_message FROM _sheetsync_runs WHERE id = \(free)").contains("(gone-host, pid 4242) stopped heartbeating"))
+        // Once the other client lets go, a later beat marks the held run too.
+        holder.waitUntilExit()
+        let markedLocked = try eventually(within: 6, every: 0.2) {
+            try value("SELECT status FROM _sheetsync_runs WHERE id = \(locked)") == "interrupted"
+        }
+        #expect(markedLocked, "the run was not marked once its lock was let go: \(lines.all)")
+        #expect(!lines.all.contains("heartbeat failed"), "\(lines.all)")
+    }
+}
