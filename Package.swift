@@ -157,7 +157,7 @@ let package = Package(
             name: "SheetSyncRunnerTests",
             dependencies: [
                 "SheetSyncRunner", "SheetSyncDemo", "SheetSyncCore", "SheetSyncFiles", "SheetSyncStore", "SheetSyncHTTP",
-                "SheetSyncTransform", "SheetSyncTesting",
+                "SheetSyncTransform", "SheetSyncTesting", "SheetSyncPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -173,6 +173,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "SheetSyncCLITests", dependencies: ["sheetsync"], exclude: ["Fixtures"]),
+        .testTarget(name: "SheetSyncCLITests", dependencies: ["sheetsync", "SheetSyncTesting"], exclude: ["Fixtures"]),
     ]
 )

@@ -159,7 +159,9 @@ public actor Daemon: ScheduleDelegate {
             guard let job = project.job(named: name), case .pull = job.kind, !stopRequest.isRequested else { continue }
             logger.notice("taking over: a node stopped heartbeating during a run of this job", metadata: ["job": "\(name)"])
             Task {
-                await acquire()
+                // First in the queue for a slot: the dead node's run was going already, and a
+                // busy node would otherwise make it wait behind every fire due meanwhile.
+                await acquire(first: true)
                 guard !stopRequest.isRequested else { return release() }
                 await runNow(job, trigger: .takeover, catchUp: false, tick: Date())
                 release()
@@ -256,12 +258,15 @@ public actor Daemon: ScheduleDelegate {
         }
     }
 
-    private func acquire() async {
+    /// A run slot (`--max-concurrent`); waits in line for one, at its front when `first`.
+    private func acquire(first: Bool = false) async {
         if active < limit {
             active += 1
             return
         }
-        await withCheckedContinuation { waiters.append($0) }
+        await withCheckedContinuation { waiter in
+            if first { waiters.insert(waiter, at: 0) } else { waiters.append(waiter) }
+        }
     }
 
     private func release() {

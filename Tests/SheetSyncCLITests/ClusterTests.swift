@@ -64,7 +64,7 @@ struct ClusterTests {
         node.executableURL = CLI.binary
         node.arguments = ["serve", "--http", "off", "--grace", "5s", "--project", path]
         node.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         node.standardError = try FileHandle(forWritingTo: log)
         node.standardOutput = FileHandle.nullDevice
         try node.run()

@@ -25,7 +25,7 @@ struct BackfillTests {
                                  step: .seconds(600))
     }
 
-    @Test func windowsRunResumeAndLeaveTheCursorAlone() async throws {
+    @Test(arguments: Backend.allCases) func windowsRunResumeAndLeaveTheCursorAlone(_ backend: Backend) async throws {
         let failures = WindowFailures(failing: "2024-01-01T00:10:00Z")
         try await withLoopbackServer(PagedAPI.router(failures: failures)) { server in
             try await withHarness(files: ["schema/records.yml": PaginationTests.schema, "jobs/j.yml": Self.job,
@@ -79,7 +79,7 @@ struct BackfillTests {
     /// The same range with other `--param` values is another backfill: it runs every
     /// window (before, it found the first one's windows done and ran nothing); the same
     /// values again are the same backfill. The values are not recorded, only a digest.
-    @Test func otherParametersAreAnotherBackfill() async throws {
+    @Test(arguments: Backend.allCases) func otherParametersAreAnotherBackfill(_ backend: Backend) async throws {
         let failures = WindowFailures()
         let job = Self.job.replacingOccurrences(of: #"query: { from: "{{window.start}}", to: "{{window.end}}" }"#,
                                                 with: #"query: { from: "{{window.start}}", to: "{{window.end}}", region: "{{param.region}}" }"#)

@@ -16,13 +16,13 @@ struct ChildLinkTests {
     ]
 
     /// Runs `body` with the scripted API on 127.0.0.1 and a project whose job `j` is `job`.
-    static func withAPI(job: String, _ body: (Harness, ScriptedResponses) async throws -> Void) async throws {
+    static func withAPI(job: String, backend: Backend = .sqlite, _ body: (Harness, ScriptedResponses) async throws -> Void) async throws {
         let script = ScriptedResponses()
         try await withLoopbackServer(ScriptedAPI.router(script)) { server in
             var files = schemas
             files["sheetsync.yml"] = "env: { API: '\(server.baseURL)' }\n"
             files["jobs/j.yml"] = job
-            try await withHarness(files: files, environment: [:]) { harness in try await body(harness, script) }
+            try await withHarness(files: files, environment: [:], backend: backend) { harness in try await body(harness, script) }
         }
     }
 
@@ -99,10 +99,10 @@ struct ChildLinkTests {
         }
     }
 
-    @Test func parentJSONReadsTheParentRecordAsSent() async throws {
+    @Test(arguments: Backend.allCases) func parentJSONReadsTheParentRecordAsSent(_ backend: Backend) async throws {
         let job = Self.invoiceJob(fields: "{ ref: $.invoice_ref, total: $.total }")
             .replacingOccurrences(of: "amount: $.amount }", with: "amount: $parent_json.totals.net }")
-        try await Self.withAPI(job: job) { harness, script in
+        try await Self.withAPI(job: job, backend: backend) { harness, script in
             await script.set(body: #"{"data": [{"invoice_ref": "INV-1", "totals": {"net": "8.5"}, "lines": [{"no": 1}]}]}"#)
             let summary = await harness.runner.run(try harness.job("j"))
             #expect(summary.status == .succeeded, "\(summary.line)")

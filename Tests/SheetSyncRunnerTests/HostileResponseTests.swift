@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SheetSyncTesting
 import Testing
 import SheetSyncCore
 import SheetSyncDemo
@@ -68,9 +69,9 @@ struct HostileResponseTests {
         }
     }
 
-    @Test func valuesAtTheEdgesLandExactlyOrAreRejectedWithAReason() async throws {
+    @Test(arguments: Backend.allCases) func valuesAtTheEdgesLandExactlyOrAreRejectedWithAReason(_ backend: Backend) async throws {
         let script = ScriptedResponses()
-        try await withScriptedHarness(script, job: PullRunTests.ordersJob) { harness, _ in
+        try await withScriptedHarness(script, job: PullRunTests.ordersJob, backend: backend) { harness, _ in
             let big = String(repeating: "x", count: 10 * 1024 * 1024)
             let hostileValue = "'); DROP TABLE orders; --"
             await script.set(body: """
@@ -117,16 +118,16 @@ struct HostileResponseTests {
 
     /// Runs the orders job against `path` on `server`, then `check` with its summary and
     /// harness; the harness is shut down when `check` returns or throws.
-    func run(_ path: String, server: RawHTTPServer, _ check: (RunSummary, Harness) async throws -> Void) async throws {
+    func run(_ path: String, server: RawHTTPServer, backend: Backend = .sqlite, _ check: (RunSummary, Harness) async throws -> Void) async throws {
         var files = DemoProject.files.filter { $0.key.hasPrefix("schema/") }
         files["sheetsync.yml"] = "env: { API: '\(server.baseURL)\(path)' }\n"
         files["jobs/orders.yml"] = PullRunTests.ordersJob.replacingOccurrences(of: "  retry: { attempts: 1 }", with: "  retry: { attempts: 1 }\n  timeout: 1s")
-        try await withHarness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"]) { harness in
+        try await withHarness(files: files, environment: ["API_TOKEN": "canary-T0KEN-9f2"], backend: backend) { harness in
             try await check(await harness.runner.run(try harness.job("orders")), harness)
         }
     }
 
-    @Test func eachMisbehaviourEndsInAClearErrorAndCommitsNothing() async throws {
+    @Test(arguments: Backend.allCases) func eachMisbehaviourEndsInAClearErrorAndCommitsNothing(_ backend: Backend) async throws {
         let invalidUTF8 = Array(#"{"data": [{"id": "o1", "status": ""#.utf8) + [0xC3, 0x28] + Array(#""}]}"#.utf8)
         let bomb = try Self.gzipOfZeros(megabytes: 64)
         try await withRawHTTPServer([
@@ -148,7 +149,7 @@ struct HostileResponseTests {
                 ("/gzip", "invalid_json", "Content-Encoding: gzip"),
             ]
             for (path, code, words) in expected {
-                try await run(path, server: server) { summary, harness throws in
+                try await run(path, server: server, backend: backend) { summary, harness throws in
                     #expect(summary.status == .failed, "\(path): \(summary.line)")
                     #expect(summary.errorCode == code, "\(path): \(summary.line)")
                     #expect(summary.errorMessage?.contains(words) == true, "\(path): \(summary.errorMessage ?? "")")
@@ -157,7 +158,7 @@ struct HostileResponseTests {
             }
             // A JSON body labelled text/plain, or not labelled at all, is read: many APIs mislabel.
             for path in ["/plain", "/none"] {
-                try await run(path, server: server) { summary, harness throws in
+                try await run(path, server: server, backend: backend) { summary, harness throws in
                     #expect(summary.status == .succeeded, "\(path): \(summary.line)")
                     #expect(try harness.count("orders") == 1)
                 }

@@ -20,7 +20,7 @@ struct IncrementalCursorTests {
         incremental: { cursor: $.updated_at }
         """
 
-    static func withAPI(_ body: (Harness, ScriptedResponses) async throws -> Void) async throws {
+    static func withAPI(backend: Backend = .sqlite, _ body: (Harness, ScriptedResponses) async throws -> Void) async throws {
         let script = ScriptedResponses()
         try await withLoopbackServer(ScriptedAPI.router(script)) { server in
             let files = [
@@ -28,7 +28,7 @@ struct IncrementalCursorTests {
                 "schema/events.yml": "worksheet: events\nkey: [id]\nfields:\n  id: text\n  updated_at: datetime\n",
                 "jobs/events.yml": job,
             ]
-            try await withHarness(files: files, environment: [:]) { harness in try await body(harness, script) }
+            try await withHarness(files: files, environment: [:], backend: backend) { harness in try await body(harness, script) }
         }
     }
 
@@ -40,8 +40,8 @@ struct IncrementalCursorTests {
         try harness.rows("SELECT url FROM _sheetsync_requests ORDER BY id DESC LIMIT 1")[0]["url"]
     }
 
-    @Test func anUnparseableCursorValueIsRejectedAndNeverSaved() async throws {
-        try await Self.withAPI { harness, script in
+    @Test(arguments: Backend.allCases) func anUnparseableCursorValueIsRejectedAndNeverSaved(_ backend: Backend) async throws {
+        try await Self.withAPI(backend: backend) { harness, script in
             let job = try harness.job("events")
             await script.set(body: #"{"data": [{"id": "a", "updated_at": "2024-01-01T00:00:00Z"}, {"id": "b", "updated_at": "garbage-date"}]}"#)
             let first = await harness.runner.run(job)
@@ -63,8 +63,8 @@ struct IncrementalCursorTests {
         }
     }
 
-    @Test func aRecordRejectedForANullKeyDoesNotMoveTheCursor() async throws {
-        try await Self.withAPI { harness, script in
+    @Test(arguments: Backend.allCases) func aRecordRejectedForANullKeyDoesNotMoveTheCursor(_ backend: Backend) async throws {
+        try await Self.withAPI(backend: backend) { harness, script in
             let job = try harness.job("events")
             await script.set(body: #"{"data": [{"id": null, "updated_at": "2030-01-01T00:00:00Z"}, {"id": "a", "updated_at": "2024-01-01T00:00:00Z"}]}"#)
             let first = await harness.runner.run(job)
@@ -78,8 +78,8 @@ struct IncrementalCursorTests {
         }
     }
 
-    @Test func aStaleUnparseableCursorGivesWayToAWrittenRecord() async throws {
-        try await Self.withAPI { harness, script in
+    @Test(arguments: Backend.allCases) func aStaleUnparseableCursorGivesWayToAWrittenRecord(_ backend: Backend) async throws {
+        try await Self.withAPI(backend: backend) { harness, script in
             // A cursor an older version saved from a rejected record.
             try harness.database.saveState(["cursor": "garbage-date"], job: "events")
             await script.set(body: #"{"data": [{"id": "a", "updated_at": "2024-01-01T00:00:00+02:00"}]}"#)

@@ -33,13 +33,13 @@ import SheetSyncTesting
         return try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("sheetsync-body-\(getpid())-") }
     }
 
-    @Test func aSpilledBodyLandsExactlyLikeAnInMemoryOne() async throws {
+    @Test(arguments: Backend.allCases) func aSpilledBodyLandsExactlyLikeAnInMemoryOne(_ backend: Backend) async throws {
         let script = ScriptedResponses()
         await script.set(body: Self.body())
         var results: [[String]] = []
         var summaries: [RunSummary] = []
         for spillBytes in [64 * 1024 * 1024, 4096] {
-            try await withScriptedHarness(script, job: PullRunTests.ordersJob, spillBytes: spillBytes) { harness, _ in
+            try await withScriptedHarness(script, job: PullRunTests.ordersJob, backend: backend, spillBytes: spillBytes) { harness, _ in
                 let first = await harness.runner.run(try harness.job("orders"))
                 #expect(first.status == .partial, "\(first.line)")
                 // A second run with some orders changed and items dropped: updates and deletions.
@@ -62,7 +62,7 @@ import SheetSyncTesting
     /// a spilled one, so a page of very many small records never holds all its rows at once
     /// (bench: one response of 1,000,000 tiny records). It must land exactly like the page
     /// read whole.
-    @Test func aLargeInMemoryBodyIsWrittenInPartsAndLandsTheSame() async throws {
+    @Test(arguments: Backend.allCases) func aLargeInMemoryBodyIsWrittenInPartsAndLandsTheSame(_ backend: Backend) async throws {
         let padding = String(repeating: "x", count: 1_200)
         let padded = Self.body().replacingOccurrences(of: #"{"id":"o"#, with: #"{"note":"\#(padding)","id":"o"#)
         #expect(padded.utf8.count > PullRun.streamBytes && Self.body().utf8.count < PullRun.streamBytes)
@@ -71,7 +71,7 @@ import SheetSyncTesting
         for body in [Self.body(), padded] {
             let script = ScriptedResponses()
             await script.set(body: body)
-            try await withScriptedHarness(script, job: PullRunTests.ordersJob) { harness, _ in
+            try await withScriptedHarness(script, job: PullRunTests.ordersJob, backend: backend) { harness, _ in
                 let run = await harness.runner.run(try harness.job("orders"))
                 #expect(run.status == .partial, "\(run.line)")
                 summaries.append(run)

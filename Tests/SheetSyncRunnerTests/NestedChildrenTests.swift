@@ -40,13 +40,13 @@ struct NestedChildrenTests {
                         fields: { order_id: $parent.order_id, line_no: $parent.line_no, tax: $parent.tax, part: $.id, amount: $.amount }
             """
 
-    static func withAPI(job: String, _ body: (Harness, ScriptedResponses) async throws -> Void) async throws {
+    static func withAPI(job: String, backend: Backend = .sqlite, _ body: (Harness, ScriptedResponses) async throws -> Void) async throws {
         let script = ScriptedResponses()
         try await withLoopbackServer(ScriptedAPI.router(script)) { server in
             var files = schemas
             files["sheetsync.yml"] = "env: { API: '\(server.baseURL)' }\n"
             files["jobs/orders.yml"] = job
-            try await withHarness(files: files, environment: [:]) { harness in try await body(harness, script) }
+            try await withHarness(files: files, environment: [:], backend: backend) { harness in try await body(harness, script) }
         }
     }
 
@@ -58,8 +58,8 @@ struct NestedChildrenTests {
     static let taxLines = "SELECT order_id || '/' || line_no || '/' || tax || '/' || amount FROM tax_lines ORDER BY 1"
     static let taxParts = "SELECT order_id || '/' || line_no || '/' || tax || '/' || part || '/' || amount FROM tax_parts ORDER BY 1"
 
-    @Test func twoLevelsLandAndInnerChildrenAreReplacedPerParent() async throws {
-        try await Self.withAPI(job: Self.twoLevels) { harness, script in
+    @Test(arguments: Backend.allCases) func twoLevelsLandAndInnerChildrenAreReplacedPerParent(_ backend: Backend) async throws {
+        try await Self.withAPI(job: Self.twoLevels, backend: backend) { harness, script in
             let job = try harness.job("orders")
             await script.set(body: """
                 {"data": [
@@ -93,8 +93,8 @@ struct NestedChildrenTests {
         }
     }
 
-    @Test func threeLevelsLandInOnePageAndTheInnermostLevelIsReplaced() async throws {
-        try await Self.withAPI(job: Self.threeLevels) { harness, script in
+    @Test(arguments: Backend.allCases) func threeLevelsLandInOnePageAndTheInnermostLevelIsReplaced(_ backend: Backend) async throws {
+        try await Self.withAPI(job: Self.threeLevels, backend: backend) { harness, script in
             let job = try harness.job("orders")
             await script.set(body: """
                 {"data": [{"order_ref": "A", "status": "new", "lines": [

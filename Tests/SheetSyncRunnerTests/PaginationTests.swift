@@ -96,7 +96,7 @@ struct PaginationTests {
         }
     }
 
-    @Test func aServerRepeatingItsLastPageIsStoppedAndRealPagesKept() async throws {
+    @Test(arguments: Backend.allCases) func aServerRepeatingItsLastPageIsStoppedAndRealPagesKept(_ backend: Backend) async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             try await run(Self.job("url: \"{{env.API}}/repeat\"", paginate: "{ style: page }"), server: server) { summary, harness throws in
                 #expect(summary.status == .failed)
@@ -107,7 +107,7 @@ struct PaginationTests {
         }
     }
 
-    @Test func aRepeatedTokenIsStopped() async throws {
+    @Test(arguments: Backend.allCases) func aRepeatedTokenIsStopped(_ backend: Backend) async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             try await run(Self.job("url: \"{{env.API}}/same-token\"", paginate: "{ style: cursor, param: after, next: $.next }"), server: server) { summary, harness throws in
                 #expect(summary.status == .failed)
@@ -117,7 +117,7 @@ struct PaginationTests {
         }
     }
 
-    @Test func aTotalMismatchIsAWarning() async throws {
+    @Test(arguments: Backend.allCases) func aTotalMismatchIsAWarning(_ backend: Backend) async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             try await run(Self.job("url: \"{{env.API}}/total-mismatch\"", paginate: "{ style: page, total: $.total }"), server: server) { summary, harness in
                 #expect(summary.status == .succeeded)
@@ -130,7 +130,7 @@ struct PaginationTests {
 
     /// Issue 18: a mistyped `has_more` never stopped anything and a mistyped `next` ended
     /// every run after one page, both without a word.
-    @Test func pathsOfThePaginationThatAreNotInTheResponseAreWarnings() async throws {
+    @Test(arguments: Backend.allCases) func pathsOfThePaginationThatAreNotInTheResponseAreWarnings(_ backend: Backend) async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, has_more: $.hasmore }"), server: server) { summary, harness throws in
                 #expect(summary.status == .succeeded)
@@ -146,7 +146,7 @@ struct PaginationTests {
         }
     }
 
-    @Test func maxPagesStopsWithAWarning() async throws {
+    @Test(arguments: Backend.allCases) func maxPagesStopsWithAWarning(_ backend: Backend) async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, max_pages: 2 }"), server: server) { summary, harness throws in
                 #expect(summary.pages == 2)
@@ -156,7 +156,7 @@ struct PaginationTests {
         }
     }
 
-    @Test func delayAndRateLimitSpaceTheRequests() async throws {
+    @Test(arguments: Backend.allCases) func delayAndRateLimitSpaceTheRequests(_ backend: Backend) async throws {
         try await withLoopbackServer(PagedAPI.router()) { server in
             let started = ContinuousClock.now
             try await run(Self.job("url: \"{{env.API}}/page\"", paginate: "{ style: page, size_param: per_page, size: 10, has_more: $.has_more, requests_per_second: 5 }"), server: server) { summary, _ in

@@ -7,14 +7,15 @@ import SheetSyncDemo
 import SheetSyncStore
 import SheetSyncTesting
 
-/// Pull jobs end to end against real servers on loopback and a real SQLite file.
+/// Pull jobs end to end against real servers on loopback, on either store: a real SQLite
+/// file, a real PostgreSQL server.
 struct PullRunTests {
-    @Test func demoShopOrdersAndItemsLandAndASecondRunChangesNothing() async throws {
+    @Test(arguments: Backend.allCases) func demoShopOrdersAndItemsLandAndASecondRunChangesNothing(_ backend: Backend) async throws {
         let shop = DemoShop(.init(seed: 7, orders: 60))
         try await withLoopbackServer(shop.router()) { server in
             var files = DemoProject.files
             files["sheetsync.yml"] = DemoProject.settings(shopURL: server.baseURL)
-            try await withHarness(files: files, environment: ["SHOP_TOKEN": "demo-token"]) { harness in
+            try await withHarness(files: files, environment: ["SHOP_TOKEN": "demo-token"], backend: backend) { harness in
                 let job = try harness.job("shop-orders")
 
                 let first = await harness.runner.run(job)
@@ -74,9 +75,9 @@ struct PullRunTests {
             fields: { order_id: $parent.id, sku: $.sku, quantity: $.qty }
         """
 
-    @Test func childRowsAreReplacedWhenTheParentChanges() async throws {
+    @Test(arguments: Backend.allCases) func childRowsAreReplacedWhenTheParentChanges(_ backend: Backend) async throws {
         let script = ScriptedResponses()
-        try await withScriptedHarness(script, job: Self.ordersJob) { harness, _ in
+        try await withScriptedHarness(script, job: Self.ordersJob, backend: backend) { harness, _ in
             let job = try harness.job("orders")
             await script.set(body: #"{"data": [{"id": "o1", "status": "new", "total": "10.00", "items": [{"sku": "A", "qty": 1}, {"sku": "B", "qty": 2}]},"# +
                                    #"{"id": "o2", "status": "new", "total": "5.00", "items": [{"sku": "A", "qty": 9}]}]}"#)
@@ -98,10 +99,10 @@ struct PullRunTests {
         }
     }
 
-    @Test func turningTLSVerificationOffIsWarnedOncePerRun() async throws {
+    @Test(arguments: Backend.allCases) func turningTLSVerificationOffIsWarnedOncePerRun(_ backend: Backend) async throws {
         let script = ScriptedResponses()
         let job = Self.ordersJob.replacingOccurrences(of: "  retry: { attempts: 1 }", with: "  retry: { attempts: 1 }\n  verify_tls: false")
-        try await withScriptedHarness(script, job: job) { harness, _ in
+        try await withScriptedHarness(script, job: job, backend: backend) { harness, _ in
             await script.set(body: #"{"data": [{"id": "o1", "total": "1.00"}]}"#)
             let summary = await harness.runner.run(try harness.job("orders"))
             #expect(summary.status == .succeeded, "\(summary.line)")
@@ -111,15 +112,15 @@ struct PullRunTests {
             // Verification on (the default): no such warning (and a record with every mapped
             // member, so that no path that found nothing is warned about either).
             await script.set(body: #"{"data": [{"id": "o1", "status": "new", "total": "1.00"}]}"#)
-            try await withScriptedHarness(script, job: Self.ordersJob) { plain, _ throws in
+            try await withScriptedHarness(script, job: Self.ordersJob, backend: backend) { plain, _ throws in
                 #expect(await plain.runner.run(try plain.job("orders")).warnings.isEmpty)
             }
         }
     }
 
-    @Test func unconvertibleRecordsAreRejectedAndTheRunIsPartial() async throws {
+    @Test(arguments: Backend.allCases) func unconvertibleRecordsAreRejectedAndTheRunIsPartial(_ backend: Backend) async throws {
         let script = ScriptedResponses()
-        try await withScriptedHarness(script, job: Self.ordersJob) { harness, _ in
+        try await withScriptedHarness(script, job: Self.ordersJob, backend: backend) { harness, _ in
             await script.set(body: #"{"data": [{"id": "o1", "total": "1.00"}, {"id": "o2", "total": "lots"}, {"id": "o3", "total": "3"}]}"#)
             let summary = await harness.runner.run(try harness.job("orders"))
             #expect(summary.status == .partial)
@@ -135,9 +136,9 @@ struct PullRunTests {
         }
     }
 
-    @Test func terminateFailsTheRunAndRecordsTheRemoteError() async throws {
+    @Test(arguments: Backend.allCases) func terminateFailsTheRunAndRecordsTheRemoteError(_ backend: Backend) async throws {
         let script = ScriptedResponses()
-        try await withScriptedHarness(script, job: Self.ordersJob) { harness, _ in
+        try await withScriptedHarness(script, job: Self.ordersJob, backend: backend) { harness, _ in
             await script.set(status: 403, body: #"{"error": {"code": "forbidden", "message": "token lacks scope orders:read"}}"#)
             let summary = await harness.runner.run(try harness.job("orders"))
             #expect(summary.status == .failed)
@@ -150,10 +151,10 @@ struct PullRunTests {
         }
     }
 
-    @Test func continueRecordsTheFailureAndEndsPartial() async throws {
+    @Test(arguments: Backend.allCases) func continueRecordsTheFailureAndEndsPartial(_ backend: Backend) async throws {
         let script = ScriptedResponses()
         let job = Self.ordersJob.replacingOccurrences(of: "retry: { attempts: 1 }", with: "retry: { attempts: 1 }\n  on_failure: continue")
-        try await withScriptedHarness(script, job: job) { harness, _ in
+        try await withScriptedHarness(script, job: job, backend: backend) { harness, _ in
             await script.set(status: 500, body: #"{"error": {"code": "boom", "message": "database on fire"}}"#)
             let summary = await harness.runner.run(try harness.job("orders"))
             #expect(summary.status == .partial)
@@ -162,10 +163,10 @@ struct PullRunTests {
         }
     }
 
-    @Test func secretsNeverReachLogsHistoryOrErrors() async throws {
+    @Test(arguments: Backend.allCases) func secretsNeverReachLogsHistoryOrErrors(_ backend: Backend) async throws {
         let script = ScriptedResponses()
         let job = Self.ordersJob.replacingOccurrences(of: "url: \"{{env.API}}/orders\"", with: "url: \"{{env.API}}/orders?key={{secret.API_TOKEN}}\"")
-        try await withScriptedHarness(script, job: job) { harness, server in
+        try await withScriptedHarness(script, job: job, backend: backend) { harness, server in
             await script.set(status: 401, body: #"{"error": {"code": "unauthorized", "message": "bad key canary-T0KEN-9f2"}}"#)
             let summary = await harness.runner.run(try harness.job("orders"))
             #expect(summary.status == .failed)
@@ -186,16 +187,16 @@ struct PullRunTests {
         }
     }
 
-    @Test func previewWritesNothing() async throws {
+    @Test(arguments: Backend.allCases) func previewWritesNothing(_ backend: Backend) async throws {
         let script = ScriptedResponses()
-        try await withScriptedHarness(script, job: Self.ordersJob) { harness, _ in
+        try await withScriptedHarness(script, job: Self.ordersJob, backend: backend) { harness, _ in
             await script.set(body: #"{"data": [{"id": "o1", "total": "1.00", "items": [{"sku": "A", "qty": 1}]}]}"#)
             let report = await harness.runner.preview(try harness.job("orders"))
             #expect(report.error == nil)
             #expect(report.page?.rows.rows.count == 1)
             #expect(report.page?.children.first?.rows.rows.count == 1)
             #expect(try harness.count("_sheetsync_runs") == 0)
-            #expect(try harness.rows("SELECT count(*) FROM sqlite_master WHERE name = 'orders'")[0][0] as Int == 0)
+            #expect(try !harness.hasTable("orders"))
         }
     }
 }

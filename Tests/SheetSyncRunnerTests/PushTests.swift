@@ -139,7 +139,7 @@ struct PushTests {
         try await withReceiver(receiver) { harness, _ in
             let sheet = try #require(harness.project.worksheet(named: "requests"))
             // 1. an upsert as a pull job writes
-            _ = try harness.database.upsert(RowBatch(columns: ["id", "title", "status"], rows: [[.text("a"), .text("A"), .text("approved")]]), into: sheet, source: "pull")
+            _ = try harness.sqlite.upsert(RowBatch(columns: ["id", "title", "status"], rows: [[.text("a"), .text("A"), .text("approved")]]), into: sheet, source: "pull")
             // 2. the stock sqlite3 shell in a child process
             let shell = Process()
             shell.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -1,3 +1,4 @@
+import SheetSyncTesting
 import Testing
 import SheetSyncCore
 import SheetSyncHTTP
@@ -71,10 +72,10 @@ struct RunFailureTests {
     }
 
     /// End to end: a page that is not JSON fails the run with `invalid_json`, recorded.
-    @Test func aRunWhoseResponseIsNotJSONRecordsInvalidJSON() async throws {
+    @Test(arguments: Backend.allCases) func aRunWhoseResponseIsNotJSONRecordsInvalidJSON(_ backend: Backend) async throws {
         let script = ScriptedResponses()
         await script.set(body: #"{"data": [{"id": "o1"}"#)
-        try await withScriptedHarness(script, job: PullRunTests.ordersJob) { harness, _ in
+        try await withScriptedHarness(script, job: PullRunTests.ordersJob, backend: backend) { harness, _ in
             let summary = await harness.runner.run(try harness.job("orders"))
             #expect(summary.status == .failed)
             #expect(summary.errorCode == "invalid_json")

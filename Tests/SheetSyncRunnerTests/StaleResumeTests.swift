@@ -82,10 +82,10 @@ struct StaleResumeTests {
 
     /// Before: every later run failed with "HTTP 400 …: [cursor_expired] this cursor has
     /// expired" and nothing more.
-    @Test func aStaleResumePositionNamesItselfAndTheWayOut() async throws {
+    @Test(arguments: Backend.allCases) func aStaleResumePositionNamesItselfAndTheWayOut(_ backend: Backend) async throws {
         let api = ExpiringCursors()
         try await withLoopbackServer(ExpiringCursors.router(api)) { server in
-            try await withHarness(files: files(server.baseURL, jobs: ["orders": Self.job()]), environment: [:]) { harness in
+            try await withHarness(files: files(server.baseURL, jobs: ["orders": Self.job()]), environment: [:], backend: backend) { harness in
                 try await interruptedAtAnExpiredToken(api, harness, job: "orders")
                 for _ in 1...2 {
                     let again = await harness.runner.run(try harness.job("orders"))
@@ -110,11 +110,11 @@ struct StaleResumeTests {
 
     /// `paginate.on_stale_resume: restart`: a 4xx on the resumed page starts the run over
     /// from the first page, says so in the run's warnings, and completes.
-    @Test func aJobMayStartOverByItself() async throws {
+    @Test(arguments: Backend.allCases) func aJobMayStartOverByItself(_ backend: Backend) async throws {
         let api = ExpiringCursors()
         try await withLoopbackServer(ExpiringCursors.router(api)) { server in
             let jobs = ["orders": Self.job(", on_stale_resume: restart")]
-            try await withHarness(files: files(server.baseURL, jobs: jobs), environment: [:]) { harness in
+            try await withHarness(files: files(server.baseURL, jobs: jobs), environment: [:], backend: backend) { harness in
                 try await interruptedAtAnExpiredToken(api, harness, job: "orders")
                 let again = await harness.runner.run(try harness.job("orders"))
                 #expect(again.status == .succeeded, "\(again.errorMessage ?? "")")
@@ -129,11 +129,11 @@ struct StaleResumeTests {
 
     /// A 5xx on the resumed page is not staleness: the position is kept for next time,
     /// even with `restart`.
-    @Test func aServerErrorOnResumeKeepsThePosition() async throws {
+    @Test(arguments: Backend.allCases) func aServerErrorOnResumeKeepsThePosition(_ backend: Backend) async throws {
         let api = ExpiringCursors()
         try await withLoopbackServer(ExpiringCursors.router(api)) { server in
             let jobs = ["orders": Self.job(", on_stale_resume: restart")]
-            try await withHarness(files: files(server.baseURL, jobs: jobs), environment: [:]) { harness in
+            try await withHarness(files: files(server.baseURL, jobs: jobs), environment: [:], backend: backend) { harness in
                 await api.setDown(true)
                 _ = await harness.runner.run(try harness.job("orders"))
                 let again = await harness.runner.run(try harness.job("orders"))

@@ -84,7 +84,7 @@ struct StepTests {
 
     static let schema = "key: [id]\nfields:\n  id: integer\n  name: text\n  shipment_status: text\n  carrier: text\n"
 
-    @Test func logInThenFetchThenEnrichEachRecord() async throws {
+    @Test(arguments: Backend.allCases) func logInThenFetchThenEnrichEachRecord(_ backend: Backend) async throws {
         let backend = StepsBackend()
         try await withLoopbackServer(StepsBackend.router(backend)) { server in
             try await withHarness(files: ["schema/items.yml": Self.schema, "jobs/items.yml": Self.job,
@@ -124,7 +124,7 @@ struct StepTests {
     /// Issue 15, item 8: a setup step that failed with `on_failure: continue` left the run
     /// failing as `invalid_request` ("'{{steps.auth.token}}' has no value") while its real
     /// cause sat only in the warnings. The run's error is now the step's.
-    @Test func aFailedSetupStepIsTheRunsErrorWhenTheRequestNeedsItsValues() async throws {
+    @Test(arguments: Backend.allCases) func aFailedSetupStepIsTheRunsErrorWhenTheRequestNeedsItsValues(_ backend: Backend) async throws {
         let backend = StepsBackend()
         try await withLoopbackServer(StepsBackend.router(backend)) { server in
             let job = Self.job.replacingOccurrences(of: "    values: { token: $.token }",
@@ -145,7 +145,7 @@ struct StepTests {
         }
     }
 
-    @Test func terminateOnAPerRecordStepFailsTheRunWithoutWritingThePage() async throws {
+    @Test(arguments: Backend.allCases) func terminateOnAPerRecordStepFailsTheRunWithoutWritingThePage(_ backend: Backend) async throws {
         let backend = StepsBackend()
         await backend.set(version: 1, failing: [5])
         try await withLoopbackServer(StepsBackend.router(backend)) { server in
@@ -221,7 +221,7 @@ struct InheritedHeaderTests {
         return keys["detail"] ?? []
     }
 
-    @Test func aPerRecordStepSendsTheJobsHeadersOnItsOrigin() async throws {
+    @Test(arguments: Backend.allCases) func aPerRecordStepSendsTheJobsHeadersOnItsOrigin(_ backend: Backend) async throws {
         #expect(try await detailKeys(Self.job(stepURL: "{{env.API}}")) == ["k-123", "k-123"])
         #expect(try await detailKeys(Self.job(stepURL: "{{env.API}}", extra: "inherit_headers: false")) == ["-", "-"])
         // Another origin (localhost is not 127.0.0.1): the key does not go there.
