@@ -13,8 +13,8 @@ import SheetSyncStore
 /// The store's methods are synchronous (as SQLite's are), so each statement waits for its
 /// answer on the caller's thread: `EventLoopFuture.wait()` is safe there, because the
 /// answer arrives on NIO's own threads, never on the caller's. A transaction holds the
-/// connection from `BEGIN` to `COMMIT`; other callers wait for it (one page at a time,
-/// as SQLite's single writer does).
+/// connection from `BEGIN` to `COMMIT`; other callers wait for it. The store's statements
+/// go through a few of these (`PostgresPool`).
 final class PostgresSession: @unchecked Sendable {
     /// Replaced when it was closed under the session (the server restarted, the network
     /// dropped, an administrator ended it): the next statement connects again.

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import SheetSyncCore
 import SheetSyncStore
 
@@ -22,9 +23,14 @@ extension PostgresStore: SharedWork {
 
     /// The coordination connection, opened on first use.
     func coordinating<T>(_ body: (PostgresSession.Connection) throws -> T) throws(StoreError) -> T {
+        try on(coordination, body)
+    }
+
+    /// `body` on the connection in `box`, opened on first use.
+    private func on<T>(_ box: NIOLockedValueBox<PostgresSession?>, _ body: (PostgresSession.Connection) throws -> T) throws(StoreError) -> T {
         let session: PostgresSession
         do {
-            session = try coordination.withLockedValue { current throws(StoreError) -> PostgresSession in
+            session = try box.withLockedValue { current throws(StoreError) -> PostgresSession in
                 if let current { return current }
                 let opened = try PostgresSession(server.location, password: server.password)
                 current = opened
@@ -68,7 +74,7 @@ extension PostgresStore: SharedWork {
     }
 
     public func heartbeat() throws(StoreError) -> [String] {
-        try coordinating { db in
+        try on(beating) { db in
             try db.execute("""
                 INSERT INTO _sheetsync_nodes (id, host, pid) VALUES ($1, $2, $3::integer)
                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()

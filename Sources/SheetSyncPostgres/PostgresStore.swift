@@ -17,18 +17,26 @@ import SheetSyncStore
 /// each column's cast makes them the column's type.
 public final class PostgresStore: WorksheetStore, @unchecked Sendable {
     public let location: String
-    let session: PostgresSession
-    /// Where to connect again, for the daemon's second connection (`+Nodes`).
+    /// The connections for the store's statements (`PostgresPool`).
+    let session: PostgresPool
+    /// Where to connect again, for the daemon's connections of their own (`+Nodes`).
     let server: (location: PostgresLocation, password: String?)
-    /// The daemon's connection for heartbeats, fire claims and job locks, opened on first
-    /// use: a heartbeat must not wait behind a page being written on `session`.
+    /// The daemon's connection for fire claims and job locks (session advisory locks live
+    /// on one connection), opened on first use.
     let coordination = NIOLockedValueBox<PostgresSession?>(nil)
+    /// The heartbeat's connection, opened on first use: a node's liveness must not wait
+    /// behind its own claims, pages or deliveries.
+    let beating = NIOLockedValueBox<PostgresSession?>(nil)
+
+    /// Connections for statements at most: a daemon's runs (`--max-concurrent`, 4 by
+    /// default), a push pass and the bookkeeping beside them.
+    public static let connectionLimit = 6
 
     /// Connects and brings sheetsync's own tables up to date.
     public init(_ location: PostgresLocation, password: String?) throws(StoreError) {
         self.location = location.display
         server = (location, password)
-        session = try PostgresSession(location, password: password)
+        session = try PostgresPool(location, password: password, limit: Self.connectionLimit)
         do {
             try session.transaction { db in try PostgresMigrations.run(db) }
         } catch {
@@ -42,6 +50,7 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
 
     public func close() throws(StoreError) {
         coordination.withLockedValue { $0?.close() }
+        beating.withLockedValue { $0?.close() }
         session.close()
     }
 
