@@ -56,22 +56,22 @@ struct PushDeliveryTests {
 
     /// A project with the `notes` worksheet and `jobs`, its `HOOK` pointing at `server`; shut down however `body` ends.
     func withNotes<Value>(_ server: LoopbackServer, jobs: [String: String], schema: String = PushDeliveryTests.schema,
-                            _ body: (Harness) async throws -> Value) async throws -> Value {
+                            backend: Backend = .sqlite, _ body: (Harness) async throws -> Value) async throws -> Value {
         var files = ["schema/notes.yml": schema, "sheetsync.yml": "env: { HOOK: '\(server.baseURL)' }\n"]
         for (name, text) in jobs { files["jobs/\(name).yml"] = text }
-        return try await withHarness(files: files, environment: [:]) { harness in
+        return try await withHarness(files: files, environment: [:], backend: backend) { harness in
             try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
             return try await body(harness)
         }
     }
 
     func sql(_ harness: Harness, _ statement: String) throws {
-        try DatabaseQueue(path: harness.project.databaseURL().path).write { try $0.execute(sql: statement) }
+        try harness.execute(statement)
     }
 
     // MARK: - Batches
 
-    @Test func batchesAreJSONArraysUnderOneIdRetriedWhole() async throws {
+    @Test(arguments: Backend.allCases) func batchesAreJSONArraysUnderOneIdRetriedWhole(_ backend: Backend) async throws {
         let receiver = Receiver()
         await receiver.script([503])
         try await withLoopbackServer(Receiver.router(receiver)) { server in
@@ -81,7 +81,7 @@ struct PushDeliveryTests {
                 on: [insert, update, delete]
                 request: { url: "{{env.HOOK}}/hooks/notes" }
                 delivery: { batch_size: 2, concurrency: 1, backoff: [0s, 20ms] }
-                """]) { harness in
+                """], backend: backend) { harness in
                 try sql(harness, "INSERT INTO notes (id, note) VALUES ('a', 'one'), ('b', 'two'), ('c', 'three')")
                 let summary = await harness.runner.push(try harness.job("batch"), wait: .seconds(30))
                 #expect(summary.delivered == 3 && summary.failed == 0, "\(summary.line)")
@@ -109,7 +109,7 @@ struct PushDeliveryTests {
         }
     }
 
-    @Test func aDeleteInABatchCarriesItsMarker() async throws {
+    @Test(arguments: Backend.allCases) func aDeleteInABatchCarriesItsMarker(_ backend: Backend) async throws {
         let receiver = Receiver()
         try await withLoopbackServer(Receiver.router(receiver)) { server in
             try await withNotes(server, jobs: ["batch": """
@@ -118,7 +118,7 @@ struct PushDeliveryTests {
                 on: [insert, update, delete]
                 request: { url: "{{env.HOOK}}/hooks/notes" }
                 delivery: { batch_size: 10 }
-                """]) { harness in
+                """], backend: backend) { harness in
                 try sql(harness, "INSERT INTO notes (id, note) VALUES ('a', 'one'), ('b', 'two')")
                 _ = await harness.runner.push(try harness.job("batch"))
                 try sql(harness, "DELETE FROM notes WHERE id = 'a'; UPDATE notes SET note = 'TWO' WHERE id = 'b'")
@@ -132,7 +132,7 @@ struct PushDeliveryTests {
 
     // MARK: - Run records
 
-    @Test func aPassWithDeliveriesFailedForGoodSaysSoInItsRun() async throws {
+    @Test(arguments: Backend.allCases) func aPassWithDeliveriesFailedForGoodSaysSoInItsRun(_ backend: Backend) async throws {
         let receiver = Receiver()
         await receiver.script([500])
         try await withLoopbackServer(Receiver.router(receiver)) { server in
@@ -141,7 +141,7 @@ struct PushDeliveryTests {
                 worksheet: notes
                 request: { url: "{{env.HOOK}}/hooks" }
                 delivery: { attempts: 1 }
-                """]) { harness in
+                """], backend: backend) { harness in
                 try sql(harness, "INSERT INTO notes (id, note) VALUES ('a', 'x')")
                 let summary = await harness.runner.push(try harness.job("to-erp"))
                 #expect(summary.failed == 1 && summary.exitCode == 2, "\(summary.line)")
@@ -187,7 +187,7 @@ struct PushDeliveryTests {
 
     // MARK: - Scope
 
-    @Test func writeBackDoesNotQueueADeliveryForItsOwnJob() async throws {
+    @Test(arguments: Backend.allCases) func writeBackDoesNotQueueADeliveryForItsOwnJob(_ backend: Backend) async throws {
         let receiver = Receiver()
         try await withLoopbackServer(Router().post("/**") { _, _ in #"{"erp": "E-1"}"# }) { server in
             _ = receiver
@@ -210,7 +210,7 @@ struct PushDeliveryTests {
                     worksheet: notes
                     request: { url: "{{env.HOOK}}/mirror" }
                     """,
-            ], schema: schema) { harness in
+            ], schema: schema, backend: backend) { harness in
                 try sql(harness, "INSERT INTO notes (id, note) VALUES ('a', 'x')")
                 let first = await harness.runner.push(try harness.job("to-erp"))
                 #expect(first.delivered == 1, "\(first.line)")
@@ -229,7 +229,7 @@ struct PushDeliveryTests {
 
     // MARK: - Schema changes
 
-    @Test func aKeyChangeNeverTurnsAPendingUpdateIntoADelete() async throws {
+    @Test(arguments: Backend.allCases) func aKeyChangeNeverTurnsAPendingUpdateIntoADelete(_ backend: Backend) async throws {
         let receiver = Receiver()
         try await withLoopbackServer(Receiver.router(receiver)) { server in
             let schema = """
@@ -245,7 +245,7 @@ struct PushDeliveryTests {
                 on: [insert, update, delete]
                 request: { url: "{{env.HOOK}}/hooks" }
                 """
-            try await withNotes(server, jobs: ["to-erp": job], schema: schema) { harness in
+            try await withNotes(server, jobs: ["to-erp": job], schema: schema, backend: backend) { harness in
                 try sql(harness, "INSERT INTO notes (id, region, note) VALUES ('a', 'eu', 'first')")
                 #expect(await harness.runner.push(try harness.job("to-erp")).delivered == 1)
                 try sql(harness, "UPDATE notes SET note = 'second' WHERE id = 'a'")
@@ -282,14 +282,14 @@ struct PushDeliveryTests {
         }
     }
 
-    @Test func droppingPendingChangesIsOnPurposeAndLetsTheKeyChange() async throws {
+    @Test(arguments: Backend.allCases) func droppingPendingChangesIsOnPurposeAndLetsTheKeyChange(_ backend: Backend) async throws {
         let receiver = Receiver()
         try await withLoopbackServer(Receiver.router(receiver)) { server in
             try await withNotes(server, jobs: ["to-erp": """
                 kind: push
                 worksheet: notes
                 request: { url: "{{env.HOOK}}/hooks" }
-                """]) { harness in
+                """], backend: backend) { harness in
                 try sql(harness, "INSERT INTO notes (id, note) VALUES ('a', 'x'), ('b', 'y')")
                 #expect(try harness.runner.dropPending(try harness.job("to-erp")) == 2)
                 let ledger = try harness.database.deliveries(job: "to-erp", state: nil, limit: 10)

@@ -87,12 +87,12 @@ struct PushTests {
 
     /// Runs `test` with `receiver` on 127.0.0.1 and a migrated harness for `job`; the server
     /// and the harness are stopped when `test` returns or throws.
-    func withReceiver(_ receiver: ScriptedReceiver, job: String = PushTests.job(),
+    func withReceiver(_ receiver: ScriptedReceiver, job: String = PushTests.job(), backend: Backend = .sqlite,
                       _ test: (Harness, LoopbackServer) async throws -> Void) async throws {
         try await withLoopbackServer(ScriptedReceiver.router(receiver)) { server in
             try await withHarness(files: ["schema/requests.yml": Self.schema, "jobs/push.yml": job,
                                           "sheetsync.yml": "env: { ERP: '\(server.baseURL)' }\n"],
-                                  environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()]) { harness in
+                                  environment: ["SIGNING": "whsec_" + Data("test-secret".utf8).base64EncodedString()], backend: backend) { harness in
                 try harness.database.migrate(harness.project.worksheets, captured: harness.project.capturedWorksheets, pushJobs: harness.project.pushJobWorksheets)
                 try await test(harness, server)
             }
@@ -100,15 +100,15 @@ struct PushTests {
     }
 
     func sql(_ harness: Harness, _ statement: String) throws {
-        try DatabaseQueue(path: harness.project.databaseURL().path).write { try $0.execute(sql: statement) }
+        try harness.execute(statement)
     }
 
-    @Test func sendsTheRecordWithTypesIdsAndSignatureThenWritesBack() async throws {
+    @Test(arguments: Backend.allCases) func sendsTheRecordWithTypesIdsAndSignatureThenWritesBack(_ backend: Backend) async throws {
         let receiver = ScriptedReceiver()
-        try await withReceiver(receiver) { harness, _ in
+        try await withReceiver(receiver, backend: backend) { harness, _ in
             try sql(harness, """
                 INSERT INTO requests (id, title, amount, qty, rate, urgent, approved_at, status, note, extra)
-                VALUES ('pr-1', 'Laptops', '123456789012345678.905', 3, 0.25, 1, '2024-03-10T12:00:00Z', 'approved', 'internal', '{"a":[1,2]}');
+                VALUES ('pr-1', 'Laptops', '123456789012345678.905', 3, 0.25, true, '2024-03-10T12:00:00Z', 'approved', 'internal', '{"a":[1,2]}');
                 INSERT INTO requests (id, title, status) VALUES ('pr-2', 'Chairs', 'draft');
                 """)
             let summary = await harness.runner.push(try harness.job("push"))
@@ -163,10 +163,10 @@ struct PushTests {
         }
     }
 
-    @Test func retriesWithTheSameIdAtGrowingDelays() async throws {
+    @Test(arguments: Backend.allCases) func retriesWithTheSameIdAtGrowingDelays(_ backend: Backend) async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([500, 500, 500, 200])
-        try await withReceiver(receiver, job: Self.job(backoff: "[0s, 200ms, 1s, 2s]")) { harness, _ in
+        try await withReceiver(receiver, job: Self.job(backoff: "[0s, 200ms, 1s, 2s]"), backend: backend) { harness, _ in
             try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('r', 'R', 'approved')")
             // `wait` only bounds the pass (it returns once delivered); generous for loaded machines.
             let summary = await harness.runner.push(try harness.job("push"), wait: .seconds(30))
@@ -183,10 +183,10 @@ struct PushTests {
         }
     }
 
-    @Test func aSlowReceiverFailsAndTenFailuresAreFinalUntilReplayed() async throws {
+    @Test(arguments: Backend.allCases) func aSlowReceiverFailsAndTenFailuresAreFinalUntilReplayed(_ backend: Backend) async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([500, 500, 500, 500, 500, 500, 500, 500, 500], delay: .zero)
-        try await withReceiver(receiver, job: Self.job(backoff: "[0s, 10ms]", timeout: "300ms")) { harness, _ in
+        try await withReceiver(receiver, job: Self.job(backoff: "[0s, 10ms]", timeout: "300ms"), backend: backend) { harness, _ in
             try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('s', 'S', 'approved')")
             // The 10th answer comes after the 300 ms timeout.
             // `wait` only bounds the pass (it returns once the delivery has failed for good).
@@ -223,9 +223,9 @@ struct PushTests {
         return summary
     }
 
-    @Test func coalescesUpdatesAndSkipsUnchangedContent() async throws {
+    @Test(arguments: Backend.allCases) func coalescesUpdatesAndSkipsUnchangedContent(_ backend: Backend) async throws {
         let receiver = ScriptedReceiver()
-        try await withReceiver(receiver) { harness, _ in
+        try await withReceiver(receiver, backend: backend) { harness, _ in
             try sql(harness, "INSERT INTO requests (id, title, qty, status) VALUES ('c', 'C', 0, 'approved')")
             for n in 1...5 { try sql(harness, "UPDATE requests SET qty = \(n) WHERE id = 'c'") }
             let first = await harness.runner.push(try harness.job("push"))
@@ -243,10 +243,10 @@ struct PushTests {
         }
     }
 
-    @Test func goneStopsTheJobUntilReplay() async throws {
+    @Test(arguments: Backend.allCases) func goneStopsTheJobUntilReplay(_ backend: Backend) async throws {
         let receiver = ScriptedReceiver()
         await receiver.script([410])
-        try await withReceiver(receiver, job: Self.job().replacingOccurrences(of: "delivery: {", with: "delivery: { concurrency: 1,")) { harness, _ in
+        try await withReceiver(receiver, job: Self.job().replacingOccurrences(of: "delivery: {", with: "delivery: { concurrency: 1,"), backend: backend) { harness, _ in
             try sql(harness, "INSERT INTO requests (id, status) VALUES ('g1', 'approved'), ('g2', 'approved')")
             let summary = await harness.runner.push(try harness.job("push"))
             #expect(summary.disabled?.contains("410 Gone") == true)
@@ -266,9 +266,9 @@ struct PushTests {
 
     /// Issue 12: `/hooks/requests/{{record.id}}` with the id `..` would post to
     /// `/hooks/requests/..`, which servers and proxies read as `/hooks`.
-    @Test func anIdOfDotDotFailsItsDeliveryAndSendsNothing() async throws {
+    @Test(arguments: Backend.allCases) func anIdOfDotDotFailsItsDeliveryAndSendsNothing(_ backend: Backend) async throws {
         let receiver = ScriptedReceiver()
-        try await withReceiver(receiver) { harness, _ in
+        try await withReceiver(receiver, backend: backend) { harness, _ in
             try sql(harness, "INSERT INTO requests (id, title, status) VALUES ('..', 'Dots', 'approved'), ('pr-7', 'Desks', 'approved')")
             let summary = await harness.runner.push(try harness.job("push"))
             #expect(summary.failed == 1, "\(summary.line)")

@@ -47,6 +47,8 @@ final class Harness {
     let project: Project
     let backend: Backend
     let database: any WorksheetStore
+    /// The database's URL on the test server (PostgreSQL only).
+    private(set) var postgresURL: String?
     let transport: HTTPTransport
     let logs = LogCapture()
     var runner: JobRunner { JobRunner(project: project, database: database, transport: transport, logger: logs.logger()) }
@@ -64,7 +66,9 @@ final class Harness {
             database = try WorksheetDatabase(path: project.databaseURL().path)
         case .postgres:
             let server = try TemporaryPostgres.shared()
-            database = try PostgresStore(try PostgresLocation.parse(try server.newDatabase()), password: TemporaryPostgres.password)
+            let url = try server.newDatabase()
+            postgresURL = url
+            database = try PostgresStore(try PostgresLocation.parse(url), password: TemporaryPostgres.password)
         }
         // Last: a transport must be shut down, and a throwing init never gets to that.
         transport = HTTPTransport(spillBytes: spillBytes, sleep: { _ in })
@@ -92,6 +96,16 @@ final class Harness {
     func rows(_ sql: String) throws -> [StoredRow] {
         let result = try database.query(sql: sql, allowWrite: false)
         return result.rows.map { StoredRow(columns: result.columns, values: $0) }
+    }
+
+    /// Runs `script` (statements separated by semicolons) in one transaction as another
+    /// program would: GRDB on the file, `psql` on the server.
+    func execute(_ script: String) throws {
+        if let postgresURL {
+            _ = try TemporaryPostgres.shared().psql(postgresURL, script)
+        } else {
+            try DatabaseQueue(path: project.databaseURL().path).write { try $0.execute(sql: script) }
+        }
     }
 
     /// Writes as a user's own SQL does (`sheetsync query --write`): one statement.

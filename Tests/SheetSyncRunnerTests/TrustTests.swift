@@ -145,6 +145,8 @@ struct NextPageOriginTests {
 struct PushDataIsNotATemplateTests {
     static let secrets = ["ERP_TOKEN": "tok-CANARY-123456", "ERP_SIGNING": "whsec-sign-CANARY-abcdef", "PROXY_PW": "proxy-CANARY-pw"]
 
+    /// The timeout is not what these tests are about: a loaded machine (the suites run in
+    /// parallel) must not turn a slow answer of the in-process receiver into a retry.
     static func job(body: String) -> String {
         """
         kind: push
@@ -152,7 +154,7 @@ struct PushDataIsNotATemplateTests {
         request:
           url: "{{env.HOOK}}/hooks/{{record.id}}"
           headers: { Authorization: "Bearer {{secret.ERP_TOKEN}}" }
-          timeout: 2s
+          timeout: 5s
         \(body)
         delivery: { signing_secret: "{{secret.ERP_SIGNING}}", backoff: [0s, 10ms] }
         """
