@@ -47,7 +47,7 @@ public final class DaemonSession: Sendable {
             // Several nodes share a PostgreSQL database's work (`SharedWork`): no file lock.
             lock = nil
             do {
-                _ = try database.heartbeat()
+                _ = try database.heartbeat(takingOver: true)
             } catch {
                 throw DaemonError(.schema, "cannot join the nodes of \(database.location): \(error.message)", underlying: error)
             }

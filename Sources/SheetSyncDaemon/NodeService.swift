@@ -30,40 +30,60 @@ struct NodeService: Service {
     }
 }
 
-/// The heartbeat's thread: beats until stopped.
-final class Heartbeat: @unchecked Sendable {
+/// The heartbeat's thread: beats until stopped. Also run by `sheetsync push` on a shared
+/// database, without taking over (`takingOver: false`): a pass run by hand is then a node
+/// while it runs, so the daemons leave the deliveries it has in flight alone.
+public final class Heartbeat: @unchecked Sendable {
     private let database: any WorksheetStore
     private let interval: Duration
+    private let takingOver: Bool
     private let logger: Logger
     private let tookOver: @Sendable ([String]) -> Void
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var stopped = false
+    /// Whether no beat is going on or will: before `start`, and once the thread ends.
+    private var finished = true
 
-    init(database: any WorksheetStore, interval: Duration, logger: Logger, tookOver: @escaping @Sendable ([String]) -> Void) {
+    public init(database: any WorksheetStore, interval: Duration, takingOver: Bool = true, logger: Logger,
+                tookOver: @escaping @Sendable ([String]) -> Void = { _ in }) {
         self.database = database
         self.interval = interval
+        self.takingOver = takingOver
         self.logger = logger
         self.tookOver = tookOver
     }
 
-    private var isStopped: Bool { lock.withLock { stopped } }
-
-    func start() {
+    public func start() {
+        condition.withLock { finished = false }
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
         let thread = Thread { [self] in
-            while !isStopped {
+            while true {
                 do {
-                    let taken = try database.heartbeat()
+                    let taken = try database.heartbeat(takingOver: takingOver)
                     if !taken.isEmpty { tookOver(taken) }
                 } catch {
                     logger.error("heartbeat failed: \((error as? StoreError)?.message ?? "\(error)")")
                 }
-                Thread.sleep(forTimeInterval: seconds)
+                condition.lock()
+                if !stopped { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+                let stop = stopped
+                condition.unlock()
+                if stop { break }
             }
+            condition.withLock { finished = true }
+            condition.broadcast()
         }
         thread.name = "sheetsync-heartbeat"
         thread.start()
     }
 
-    func stop() { lock.withLock { stopped = true } }
+    /// Stops the beats, and returns once the last one is over (so a `leave()` after it is
+    /// not undone by a late beat).
+    public func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !finished { condition.wait() }
+        condition.unlock()
+    }
 }

@@ -73,12 +73,13 @@ extension PostgresStore: SharedWork {
         }
     }
 
-    public func heartbeat() throws(StoreError) -> [String] {
+    public func heartbeat(takingOver: Bool) throws(StoreError) -> [String] {
         try on(beating) { db in
             try db.execute("""
                 INSERT INTO _sheetsync_nodes (id, host, pid) VALUES ($1, $2, $3::integer)
                 ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
                 """, [.text(Self.nodeID), .text(RunOwner.hostName), .integer(Int64(Self.node.pid))])
+            guard takingOver else { return [] }
             // One statement: of two live nodes, only the one whose UPDATE changed a run gets its
             // job back. The runs are claimed SKIP LOCKED: a heartbeat never waits for a row lock
             // (a dead node's server process can hold one until it notices its client is gone,

@@ -28,10 +28,11 @@ public protocol SharedWork: AnyObject, Sendable {
     /// dies loses its locks at once (its connection closes).
     func tryLock(_ name: String) throws(StoreError) -> Bool
     func unlock(_ name: String) throws(StoreError)
-    /// Says this node is alive, and marks `interrupted` the runs of nodes that stopped
-    /// heartbeating (`NodeRecord.deadAfterSeconds`); returns the jobs of the runs this call marked,
-    /// for this node to run again (a paginated run resumes at its first page not written).
-    func heartbeat() throws(StoreError) -> [String]
+    /// Says this node is alive, and, `takingOver`, marks `interrupted` the runs of nodes that
+    /// stopped heartbeating (`NodeRecord.deadAfterSeconds`); returns the jobs of the runs this
+    /// call marked, for this node to run again (a paginated run resumes at its first page not
+    /// written). A `sheetsync push` by hand beats without taking over: it runs no jobs again.
+    func heartbeat(takingOver: Bool) throws(StoreError) -> [String]
     /// The nodes that share the database, and what each runs.
     func nodes() throws(StoreError) -> [NodeRecord]
     /// This node stops (a graceful shutdown): its row goes.

@@ -14,7 +14,7 @@ extension WorksheetDatabase: SharedWork {
     public func claimFire(job: String, tick: String) throws(StoreError) -> Bool { true }
     public func tryLock(_ name: String) throws(StoreError) -> Bool { true }
     public func unlock(_ name: String) throws(StoreError) {}
-    public func heartbeat() throws(StoreError) -> [String] { [] }
+    public func heartbeat(takingOver: Bool) throws(StoreError) -> [String] { [] }
     public func nodes() throws(StoreError) -> [NodeRecord] { [] }
     public func leave() throws(StoreError) {}
     public func changeNotifications() -> AsyncThrowingStream<String, any Error>? { nil }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SheetSyncCore
+import SheetSyncDaemon
 import SheetSyncRunner
 import SheetSyncStore
 
@@ -48,7 +49,17 @@ struct Push: AsyncParsableCommand {
                 Output.out("\(job): \(dropped) pending deliver\(dropped == 1 ? "y" : "ies") dropped (marked skipped; 'sheetsync replay \(job) --since TIME' sends them again)")
                 return
             }
+            // On a database several `serve` nodes share, this pass is a node while it runs:
+            // it heartbeats (taking over nothing), so the nodes leave the deliveries it has in
+            // flight alone, and leaves when it is done.
+            let shared = dryRun ? nil : context.runner.database.flatMap { $0.sharesWork ? $0 : nil }
+            let beat = shared.map { Heartbeat(database: $0, interval: .seconds(NodeRecord.heartbeatSeconds), takingOver: false, logger: global.makeLogger()) }
+            beat?.start()
             let summary = await context.runner.push(context.job, wait: wait.duration, dryRun: dryRun)
+            if let beat, let shared {
+                beat.stop()
+                try? shared.leave()
+            }
             if dryRun {
                 Output.out("# dry run: nothing is sent or changed; \(summary.previews.count) request(s) would be sent")
                 for preview in summary.previews {

@@ -66,3 +66,70 @@ struct PostgresNodesTests {
         #expect(!lines.all.contains("heartbeat failed"), "\(lines.all)")
     }
 }
+
+/// A `sheetsync push` run by hand beside `serve` nodes is a node while it runs: the nodes
+/// see its deliveries in flight as a live node's and leave them alone (they took them for
+/// abandoned and sent them again), and it leaves the node list when it is done.
+struct HandRunPushBesideNodesTests {
+    @Test func theNodesLeaveAHandRunPushsDeliveriesInFlightAlone() throws {
+        let server = try TemporaryPostgres.shared()
+        let database = try Backend.postgres.freshDatabase()
+        let url = try #require(database["SHEETSYNC_DB"])
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("sheetsync-received-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slow_receiver.py")
+        let receiver = Process()
+        receiver.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        receiver.arguments = ["python3", script.path, log.path, "6"]
+        let out = Pipe()
+        receiver.standardOutput = out
+        try receiver.run()
+        defer { kill(receiver.processIdentifier, SIGKILL); receiver.waitUntilExit() }
+        let erp = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(erp.hasPrefix("http://127.0.0.1:"))
+
+        let env = database.merging(["ERP_URL": erp]) { $1 }
+        let project = try ProjectDirectory(files: [
+            "schema/purchase_requests.yml": try String(contentsOf: DemoAndRunTests.root.appendingPathComponent("schema/purchase_requests.yml"), encoding: .utf8),
+            "jobs/to-erp.yml": PushCLITests.job,
+        ])
+        let path = project.url.path
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        func value(_ sql: String) throws -> String { try server.psql(url, sql).trimmingCharacters(in: .whitespacesAndNewlines) }
+        _ = try value("INSERT INTO purchase_requests (id, title, status) VALUES ('p1', 'Desk', 'approved')")
+        func received() -> [String] {
+            ((try? String(contentsOf: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+        // The pass by hand: its request is in flight at the receiver for 6 s.
+        let push = Process()
+        push.executableURL = CLI.binary
+        push.arguments = ["push", "to-erp", "--project", path]
+        push.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        push.standardOutput = FileHandle.nullDevice
+        push.standardError = FileHandle.nullDevice
+        try push.run()
+        defer { if push.isRunning { kill(push.processIdentifier, SIGKILL) }; push.waitUntilExit() }
+        try #require(eventually(within: 10, every: 0.1) { received().count == 1 }, "the pass by hand sent nothing")
+        #expect(try value("SELECT count(*) FROM _sheetsync_nodes") == "1", "the pass by hand is not a node while it runs")
+
+        // A node starts meanwhile, and takes in and delivers what is due.
+        let (node, lines) = try ServeTests().startServe(path, environment: env)
+        defer {
+            node.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while node.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
+            node.waitUntilExit()
+        }
+        push.waitUntilExit()
+        #expect(push.terminationStatus == 0)
+        // The change arrived once: the node did not send what the pass had in flight.
+        Thread.sleep(forTimeInterval: 2)
+        #expect(received().count == 1, "sent \(received().count) times: \(received()) \(lines.all)")
+        #expect(try value("SELECT state || ' ' || claimed_by FROM _sheetsync_deliveries").hasPrefix("delivered "))
+        // The pass left the node list; the node is in it.
+        #expect(try value("SELECT count(*) FROM _sheetsync_nodes WHERE pid = \(push.processIdentifier)") == "0")
+        #expect(try value("SELECT count(*) FROM _sheetsync_nodes WHERE pid = \(node.processIdentifier)") == "1")
+    }
+}
