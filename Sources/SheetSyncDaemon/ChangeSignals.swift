@@ -11,7 +11,17 @@ public actor ChangeSignals {
     /// Whether notifications arrive (LISTEN is connected); when false, loops poll.
     public private(set) var isListening = false
     private var generations: [String: Int] = [:]
-    private var waiters: [UUID: (worksheet: String, continuation: CheckedContinuation<Bool, Never>)] = [:]
+    private var waiters: [UUID: (worksheet: String, continuation: CheckedContinuation<Wake, Never>)] = [:]
+
+    /// What ended a wait (`sheetsync_push_wakeups_total{cause}`).
+    public enum Wake: String, Sendable {
+        /// A change of the worksheet was captured.
+        case change
+        /// Listening started or stopped.
+        case listening
+        /// The time ran out (a retry is due, or the quiet fallback).
+        case timer
+    }
 
     public init() {}
 
@@ -21,7 +31,7 @@ public actor ChangeSignals {
     public func notify(_ worksheet: String) {
         generations[worksheet, default: 0] += 1
         for (id, waiter) in waiters where waiter.worksheet == worksheet {
-            waiters.removeValue(forKey: id)?.continuation.resume(returning: true)
+            waiters.removeValue(forKey: id)?.continuation.resume(returning: .change)
         }
     }
 
@@ -29,13 +39,13 @@ public actor ChangeSignals {
     /// changed before the notifications began).
     public func setListening(_ listening: Bool) {
         isListening = listening
-        for id in Array(waiters.keys) { waiters.removeValue(forKey: id)?.continuation.resume(returning: true) }
+        for id in Array(waiters.keys) { waiters.removeValue(forKey: id)?.continuation.resume(returning: .listening) }
     }
 
     /// Waits until `worksheet` changes after generation `seen`, or `timeout` passes, or the
-    /// task is cancelled. Returns true when a change (not the time) ended the wait.
-    public func wait(for worksheet: String, after seen: Int, timeout: Duration) async -> Bool {
-        guard generations[worksheet, default: 0] == seen else { return true }
+    /// task is cancelled (then `.timer`).
+    public func wait(for worksheet: String, after seen: Int, timeout: Duration) async -> Wake {
+        guard generations[worksheet, default: 0] == seen else { return .change }
         let id = UUID()
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
@@ -44,7 +54,7 @@ public actor ChangeSignals {
         defer { timer.cancel() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                if Task.isCancelled { return continuation.resume(returning: false) }
+                if Task.isCancelled { return continuation.resume(returning: .timer) }
                 waiters[id] = (worksheet, continuation)
             }
         } onCancel: {
@@ -53,6 +63,6 @@ public actor ChangeSignals {
     }
 
     private func end(_ id: UUID) {
-        waiters.removeValue(forKey: id)?.continuation.resume(returning: false)
+        waiters.removeValue(forKey: id)?.continuation.resume(returning: .timer)
     }
 }

@@ -47,8 +47,8 @@ struct PushLoop: Service {
             guard await daemon.push(job: job) else { break }
             if await daemon.signals.isListening {
                 let wait = await daemon.quietWait(job: job, shortest: interval, longest: Self.quietLongest)
-                let woken = await daemon.signals.wait(for: worksheet, after: seen, timeout: wait)
-                daemon.metrics.pushWakeup(cause: woken ? "change" : "timer")
+                let wake = await daemon.signals.wait(for: worksheet, after: seen, timeout: wait)
+                daemon.metrics.pushWakeup(cause: wake.rawValue)
             } else {
                 try? await clock.sleep(for: interval)
             }
