@@ -117,6 +117,21 @@ extension PostgresStore: SharedWork {
         }
     }
 
+    /// Removes the node rows of this host's processes that are gone (killed, crashed), as
+    /// `markInterruptedRuns` does for runs: a `sheetsync push` killed mid-pass heartbeated a
+    /// moment before, and its deliveries in flight would look like a live node's for 10 s —
+    /// the next pass, started at once, sent nothing. Other hosts' nodes are judged by their
+    /// heartbeats only.
+    func forgetGoneNodes() throws(StoreError) {
+        try write { db in
+            for row in try db.rows("SELECT id FROM _sheetsync_nodes WHERE host = $1", [.text(RunOwner.hostName)]) {
+                guard let id = row[0], let bar = id.lastIndex(of: "|"), let pid = Int32(id[id.index(after: bar)...]) else { continue }
+                guard RunOwner(pid: pid, token: String(id[..<bar])).liveness == .gone else { continue }
+                try db.execute("DELETE FROM _sheetsync_nodes WHERE id = $1", [.text(id)])
+            }
+        }
+    }
+
     public func leave() throws(StoreError) {
         try coordinating { db in try db.execute("DELETE FROM _sheetsync_nodes WHERE id = $1", [.text(Self.nodeID)]) }
     }

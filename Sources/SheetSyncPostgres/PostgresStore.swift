@@ -46,6 +46,7 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
         // As every process that opens an SQLite database does: runs whose process is gone
         // are marked interrupted (this host's processes only).
         try markInterruptedRuns()
+        try forgetGoneNodes()
     }
 
     public func close() throws(StoreError) {
