@@ -102,7 +102,9 @@ import Testing
         let orders = heavy ? 63_000 : Self.orders, pageSize = heavy ? 500 : Self.pageSize
         let (shop, url) = try await startShop(orders: orders)
         defer { shop.terminate() }
-        let project = try project(job: Self.job(pageSize: pageSize, delay: heavy ? "0s" : "30ms"))
+        // 100 ms between pages (30 at 30 ms made a run of about a second, and a loaded CI run
+        // had its readers start only as it ended: 4 reads), so readers overlap the sync.
+        let project = try project(job: Self.job(pageSize: pageSize, delay: heavy ? "0s" : "100ms"))
         let database = project.url.appendingPathComponent("sheetsync.db").path
         #expect(try CLI.run(["migrate", "--project", project.url.path]).status == 0)
 
