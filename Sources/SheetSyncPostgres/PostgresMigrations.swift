@@ -246,6 +246,72 @@ enum PostgresMigrations {
         (4, "v4-delivery-claims", """
         ALTER TABLE _sheetsync_deliveries ADD COLUMN claimed_by text;
         """),
+        // `skip_unchanged` (`PostgresStore+Digests`): digests of records and pages as SQLite's
+        // v11–v14 keep them (hex text); a page's digest goes when one of its records' digests
+        // goes or moves; the guards delete a row's digest when anything but a page's own
+        // transaction writes the row or its children.
+        (5, "v5-record-digests", """
+        CREATE TABLE _sheetsync_digests (
+            worksheet text NOT NULL,
+            key text NOT NULL,
+            digest text NOT NULL,
+            cursor text,
+            child_rows text,
+            page text,
+            PRIMARY KEY (worksheet, key)
+        );
+        CREATE TABLE _sheetsync_page_digests (
+            worksheet text NOT NULL,
+            digest text NOT NULL,
+            records integer NOT NULL,
+            cursor text,
+            child_rows text,
+            outline text NOT NULL,
+            PRIMARY KEY (worksheet, digest)
+        );
+        CREATE FUNCTION _sheetsync_page_digest_gone() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF OLD.page IS NOT NULL AND (TG_OP = 'DELETE' OR OLD.page IS DISTINCT FROM NEW.page OR OLD.digest IS DISTINCT FROM NEW.digest) THEN
+                DELETE FROM _sheetsync_page_digests WHERE worksheet = OLD.worksheet AND digest = OLD.page;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER _sheetsync_page_digest_gone AFTER UPDATE OR DELETE ON _sheetsync_digests
+            FOR EACH ROW EXECUTE FUNCTION _sheetsync_page_digest_gone();
+        CREATE FUNCTION _sheetsync_digest_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            parent text := TG_ARGV[0];
+            width integer;
+            key_columns text;
+            matches text;
+            statement text;
+        BEGIN
+            IF coalesce(current_setting('sheetsync.writing', true), '') = 'page' THEN
+                RETURN NULL;
+            END IF;
+            IF TG_ARGV[1] = 'key' THEN
+                SELECT string_agg(format('($1).%I', TG_ARGV[i]), ', ' ORDER BY i) INTO key_columns
+                    FROM generate_series(2, TG_NARGS - 1) i;
+                EXECUTE format('DELETE FROM _sheetsync_digests WHERE worksheet = $2 AND key = jsonb_build_array(%s)::text', key_columns)
+                    USING OLD, parent;
+                RETURN NULL;
+            END IF;
+            width := TG_ARGV[2]::integer;
+            SELECT string_agg(format('p.%I', TG_ARGV[i]), ', ' ORDER BY i) INTO key_columns
+                FROM generate_series(3, 2 + width) i;
+            SELECT string_agg(format('p.%I::text = (($1).%I)::text', TG_ARGV[i + 1], TG_ARGV[i]), ' AND ' ORDER BY i) INTO matches
+                FROM generate_series(3 + width, TG_NARGS - 1, 2) i;
+            statement := format('DELETE FROM _sheetsync_digests WHERE worksheet = $2 AND key IN (SELECT jsonb_build_array(%s)::text FROM %I p WHERE %s)',
+                                key_columns, parent, matches);
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                EXECUTE statement USING OLD, parent;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                EXECUTE statement USING NEW, parent;
+            END IF;
+            RETURN NULL;
+        END $$;
+        """),
     ]
 
     /// Applies the migrations this database lacks; refuses one made by a newer sheetsync.

@@ -30,6 +30,8 @@ extension PostgresStore {
         do {
             return try session.transaction { db in
                 if let run { try Self.recordRequests(requests, run: run, db) }
+                // Marks the page's own writes for the digest guards (ends with the transaction).
+                try db.execute("SELECT set_config('sheetsync.writing', 'page', true)")
                 let writer = PostgresPageWriter(db: db, worksheet: worksheet, job: job, run: run, halfway: halfway, mode: mode)
                 let state: [String: String?]
                 do {
@@ -38,6 +40,9 @@ extension PostgresStore {
                     bodyError = error
                     throw error
                 }
+                try writer.storeDigests()
+                try writer.storePageDigest()
+                try db.execute("SELECT set_config('sheetsync.writing', '', true)")
                 try Self.saveState(state, job: job, db)
                 return writer.counts
             }
@@ -62,10 +67,18 @@ final class PostgresPageWriter: PageWriter {
     let run: Int64?
     let mode: WriteMode
     private var halfway: (() -> Void)?
-    private(set) var counts = WriteCounts()
+    var counts = WriteCounts()
     var page: PageDigest?
     /// Keys of the job's rows `write: update` skipped, until their children are written.
     private var skippedKeys: [[SQLValue]] = []
+    /// `skip_unchanged` (`PostgresStore+Digests`): the digests to store once the page's
+    /// rows and children are written, and what the page's own digest needs (as `PageSink`).
+    var pendingDigests: [(key: [SQLValue], digest: RecordDigest)] = []
+    var pageKeys = Set<[SQLValue]>()
+    var pageChildRows: [Int] = []
+    var pageMovedKeys: [[SQLValue]] = []
+    var pageWroteRecords = false
+    var pageRejected = false
 
     init(db: PostgresSession.Connection, worksheet: WorksheetDefinition, job: String, run: Int64?, halfway: (() -> Void)?, mode: WriteMode) {
         self.db = db
@@ -85,6 +98,7 @@ final class PostgresPageWriter: PageWriter {
             try writeChildren(children, skippedParents: skippedKeys)
             skippedKeys = []
         }
+        if !rejects.isEmpty { pageRejected = true }
         for reject in rejects {
             try db.execute("INSERT INTO _sheetsync_rejects (job, run_id, worksheet, reason, raw) VALUES ($1, $2::bigint, $3, $4, $5)",
                            [.text(job), run.map(SQLValue.integer) ?? .null, .text(reject.worksheet), .text(reject.reason), .text(reject.raw)])
@@ -100,11 +114,6 @@ final class PostgresPageWriter: PageWriter {
         }
     }
 
-    func confirmUnchanged(_ records: (keys: [[SQLValue]], digests: [[UInt8]]), children: [String]) throws -> [Int] {
-        throw PostgresStore.unsupported("skip_unchanged (skipping unchanged records by digest)")
-    }
-
-    func confirmUnchangedPage(children: [String]) throws -> Bool { false }
 
     // MARK: Rows
 
@@ -156,6 +165,8 @@ final class PostgresPageWriter: PageWriter {
         var result = UpsertCounts()
         guard !given.rows.isEmpty else { return result }
         let batch = try storable(given, in: worksheet, rejectedKeys: &skippedKeys)
+        if batch.rows.count < given.rows.count { pageRejected = true }
+        keepDigests(of: batch)
         guard !batch.rows.isEmpty else { return result }
         let keyIndexes = worksheet.key.compactMap { batch.columns.firstIndex(of: $0) }
         guard keyIndexes.count == worksheet.key.count else {

@@ -130,6 +130,9 @@ extension PostgresStore {
             let captured = captured.union(pushJobs.values)
             try plan.refuseStrandingChanges(captured: captured, pushJobs: pushJobs) { try Self.undelivered(worksheet: $0, jobs: $1, db) }
             try Self.dropCapture(on: Set(plan.changes.filter { !$0.statements.isEmpty }.map(\.worksheet)), db)
+            // A schema change drops every digest and guard (as on SQLite): the next run of a
+            // job makes its guards again.
+            if !plan.changes.isEmpty { try Self.dropDigestGuards(db) }
             for change in plan.changes {
                 for statement in change.statements { try db.execute(statement) }
                 if !change.statements.isEmpty {

@@ -8,8 +8,8 @@ import SheetSyncStore
 ///
 /// Pull and push jobs, backfills, the run history, state, failure notifications and
 /// `query` work here as on SQLite (push: `+Capture`, `+Deliveries`), and several daemons
-/// share one database (`+Nodes`). Not yet: `skip_unchanged`, which says so when asked for
-/// (`StoreError.unsupported`).
+/// share one database (`+Nodes`); `skip_unchanged` skips unchanged records by digest
+/// (`+Digests`).
 ///
 /// Types: `decimal` → `numeric`, `datetime` → `timestamptz`, `date` → `date`, `json` →
 /// `jsonb`, `boolean` → `boolean`, `integer` → `bigint`, `number` → `double precision`,
@@ -207,20 +207,6 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
                     """, [.text(job), .text(name), .text(value)])
             }
         }
-    }
-
-    // MARK: Record digests: not yet
-
-    public func guardDigests(_ family: WorksheetDatabase.DigestFamily) throws(StoreError) {
-        throw Self.unsupported("skip_unchanged (skipping unchanged records by digest)")
-    }
-
-    public func storedDigests(keys: [[SQLValue]], worksheet: String) throws(StoreError) -> [RecordDigest?] {
-        throw Self.unsupported("skip_unchanged (skipping unchanged records by digest)")
-    }
-
-    public func storedPage(_ digest: [UInt8], worksheet: String) throws(StoreError) -> PageDigest? {
-        throw Self.unsupported("skip_unchanged (skipping unchanged records by digest)")
     }
 
     // MARK: Backfills
