@@ -73,9 +73,6 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
         try session.withConnection(body)
     }
 
-    static func unsupported(_ what: String) -> StoreError {
-        StoreError(.unsupported, "\(what) is not available on PostgreSQL yet (issue 19 brings it); use an SQLite file as the project's database for this job")
-    }
 
     // MARK: Runs
 

@@ -66,18 +66,9 @@ public final class TemporaryPostgres: Sendable {
     /// Reads its output on the calling thread (small outputs only): readers that run
     /// beside a sync must not need a second dispatch thread each, which 2 cores do not give.
     public func psql(_ url: String, _ sql: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql, plain(url)]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw PostgresUnavailable(reason: "psql: \(String(decoding: errors, as: UTF8.self))") }
-        return String(decoding: output, as: UTF8.self)
+        let result = try Self.run(URL(fileURLWithPath: "/usr/bin/psql"), ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql, plain(url)])
+        guard result.status == 0 else { throw PostgresUnavailable(reason: "psql: \(result.stderr)") }
+        return result.stdout
     }
 
     public static func serverBin() throws -> String {
