@@ -124,7 +124,7 @@ public actor Daemon: ScheduleDelegate {
     /// another node makes this fire a skipped one (the overlap rule, across nodes).
     private func runNow(_ job: JobDefinition, trigger: RunTrigger, catchUp: Bool, tick: Date) async {
         let name = job.name
-        let lock = "pull:" + name
+        let lock = WorkLock.pull(name)
         if database.sharesWork {
             // PostgreSQL's advisory locks are re-entrant within a session, so a run of the job
             // in this process (a takeover beside a scheduled run) is excluded here.

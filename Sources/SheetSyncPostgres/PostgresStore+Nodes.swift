@@ -63,13 +63,35 @@ extension PostgresStore: SharedWork {
 
     public func tryLock(_ name: String) throws(StoreError) -> Bool {
         try coordinating { db in
-            try db.firstValue("SELECT pg_try_advisory_lock($1::integer, hashtext($2))", [.integer(Self.lockClass), .text(name)]) == "1"
+            let row = try db.rows("SELECT pg_try_advisory_lock($1::integer, hashtext($2)), pg_backend_pid()",
+                                  [.integer(Self.lockClass), .text(name)]).first
+            guard row?[0] == "1", let holder = row?[1] ?? nil else { return false }
+            heldLocks.withLockedValue { $0[name] = holder }
+            return true
         }
     }
 
     public func unlock(_ name: String) throws(StoreError) {
         _ = try coordinating { db in
-            try db.firstValue("SELECT pg_advisory_unlock($1::integer, hashtext($2))", [.integer(Self.lockClass), .text(name)])
+            heldLocks.withLockedValue { _ = $0.removeValue(forKey: name) }
+            // False (and a warning) when the connection that took it was lost: nothing to undo.
+            return try db.firstValue("SELECT pg_advisory_unlock($1::integer, hashtext($2))", [.integer(Self.lockClass), .text(name)])
+        }
+    }
+
+    /// What a fenced run's page checks before it commits: that the server process which
+    /// took the job's lock still holds it. A coordination connection that dropped (a
+    /// network cut, a server restart, `pg_terminate_backend`) took the lock with it, and
+    /// another node may be running the job already: the page is rolled back and the run
+    /// stops; its next run resumes at this page. (Taking the lock again after reconnecting
+    /// would not do: someone else may hold it by then, or have held it meanwhile.)
+    static func checkFence(_ fence: (lock: String, holder: String), job: String, _ db: PostgresSession.Connection) throws {
+        let held = try db.firstValue("""
+            SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1::integer::oid
+                AND objid = hashtext($2)::oid AND objsubid = 2 AND pid = $3::integer AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """, [.integer(lockClass), .text(fence.lock), .text(fence.holder)])
+        guard held == "1" else {
+            throw StoreError(.lostClaim, "this node no longer holds job '\(job)' (its connection to PostgreSQL that held the job's lock was lost, so another node may be running the job now): the page was not kept and the run stops here; the job's next run resumes at this page")
         }
     }
 

@@ -43,6 +43,8 @@ extension PostgresStore {
                 try writer.storeDigests()
                 try writer.storePageDigest()
                 try db.execute("SELECT set_config('sheetsync.writing', '', true)")
+                // Last before the commit: a page commits only while its run still holds the job.
+                if let run, let fence = fences.withLockedValue({ $0[run] }) { try Self.checkFence(fence, job: job, db) }
                 try Self.saveState(state, job: job, db)
                 return writer.counts
             }

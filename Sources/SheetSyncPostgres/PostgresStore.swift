@@ -27,6 +27,12 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
     /// The heartbeat's connection, opened on first use: a node's liveness must not wait
     /// behind its own claims, pages or deliveries.
     let beating = NIOLockedValueBox<PostgresSession?>(nil)
+    /// The locks this process holds (`tryLock`), each with the server process id of the
+    /// coordination connection that took it: a lock lives as long as that server process.
+    let heldLocks = NIOLockedValueBox<[String: String]>([:])
+    /// Runs begun while their job's lock (`WorkLock.pull`) was held, with that lock: each
+    /// of their pages commits only while it is still held (`+Pages`).
+    let fences = NIOLockedValueBox<[Int64: (lock: String, holder: String)]>([:])
 
     /// Connections for statements at most: a daemon's runs (`--max-concurrent`, 4 by
     /// default), a push pass and the bookkeeping beside them.
@@ -77,17 +83,22 @@ public final class PostgresStore: WorksheetStore, @unchecked Sendable {
     // MARK: Runs
 
     public func beginRun(job: String, trigger: RunTrigger) throws(StoreError) -> Int64 {
-        try write { db in
+        let run = try write { db in
             let id = try db.firstValue("""
                 INSERT INTO _sheetsync_runs (job, trigger, started_at, status, owner_pid, owner)
                 VALUES ($1, $2, clock_timestamp(), 'running', $3::integer, $4) RETURNING id
                 """, [.text(job), .text(trigger.rawValue), .integer(Int64(RunOwner.current.pid)), .text(RunOwner.current.token)])
             return Int64(id ?? "") ?? 0
         }
+        if let holder = heldLocks.withLockedValue({ $0[WorkLock.pull(job)] }) {
+            fences.withLockedValue { $0[run] = (WorkLock.pull(job), holder) }
+        }
+        return run
     }
 
     public func finishRun(_ id: Int64, status: RunStatus, counts: WriteCounts, requests: Int,
                           errorCode: String?, errorMessage: String?, details: JSONValue?) throws(StoreError) {
+        _ = fences.withLockedValue { $0.removeValue(forKey: id) }
         try write { db in
             try db.execute("""
                 UPDATE _sheetsync_runs SET ended_at = clock_timestamp(), status = $1, requests = $2::integer, inserted = $3::integer,

@@ -1,4 +1,5 @@
 import SheetSyncHTTP
+import SheetSyncStore
 import SheetSyncTransform
 
 extension JobRunner {
@@ -75,6 +76,9 @@ extension JobRunner {
         init(wrapping error: any Error) {
             if let failure = error as? RunFailure {
                 self = failure
+            } else if let error = error as? StoreError, error.code == .lostClaim {
+                // Not a failure of the job: another node may run it now; the next run resumes.
+                self.init(.interrupted, error.message, underlying: error)
             } else {
                 self.init(.unclassified, "\(error)", underlying: error)
             }

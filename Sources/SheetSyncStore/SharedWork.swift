@@ -25,7 +25,10 @@ public protocol SharedWork: AnyObject, Sendable {
     /// process; false when another node claimed it first.
     func claimFire(job: String, tick: String) throws(StoreError) -> Bool
     /// Takes the lock named `name` for this process unless another holds it; a process that
-    /// dies loses its locks at once (its connection closes).
+    /// dies loses its locks at once (its connection closes). A run of a job whose lock
+    /// (`WorkLock.pull`) this process holds when it begins is fenced by it: should the lock
+    /// be lost (the connection holding it dropped), the run's next page is refused with
+    /// `StoreError.Code.lostClaim` and the run stops, as another node may now run the job.
     func tryLock(_ name: String) throws(StoreError) -> Bool
     func unlock(_ name: String) throws(StoreError)
     /// Says this node is alive, and, `takingOver`, marks `interrupted` the runs of nodes that
@@ -43,6 +46,14 @@ public protocol SharedWork: AnyObject, Sendable {
     /// before it are not announced). The sequence ends, or throws, when that connection is
     /// lost: listen again.
     func changeNotifications() -> AsyncThrowingStream<String, any Error>?
+}
+
+/// The names of the locks nodes take (`SharedWork.tryLock`).
+public enum WorkLock {
+    /// Held by the node running a pull job, for the whole run: one run of a job at a time
+    /// across the nodes. On PostgreSQL each page of the run commits only while the lock is
+    /// still held (`PostgresStore.writeInParts`).
+    public static func pull(_ job: String) -> String { "pull:" + job }
 }
 
 /// One `sheetsync serve` sharing a database, as `_sheetsync_nodes` records it.

@@ -16,6 +16,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case unsupported = "unsupported"
         /// The database server cannot be reached, or refused the connection.
         case cannotConnect = "cannot_connect"
+        /// A run lost what kept it the only run of its job on a shared database (its
+        /// node's lock on the job): its page is not kept, and the run stops (`interrupted`).
+        case lostClaim = "lost_claim"
     }
 
     public var code: Code

@@ -80,7 +80,7 @@ public final class TemporaryPostgres: Sendable {
     }
 
     /// Runs a program to its end; its output (small: the server's port, an error).
-    static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ executable: URL, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -133,3 +133,85 @@ struct HandRunPushBesideNodesTests {
         #expect(try value("SELECT count(*) FROM _sheetsync_nodes WHERE pid = \(node.processIdentifier)") == "1")
     }
 }
+
+/// A node whose connection holding a job's lock is lost (a network cut, a server restart,
+/// an administrator's `pg_terminate_backend`) no longer runs that job alone: another node
+/// may take the lock at the job's next fire. Its run stops at its next page, which is not
+/// kept; the job's next run resumes there, with no gap and no duplicate.
+struct LostJobLockTests {
+    @Test func aRunWhoseLockIsLostWritesNoFurtherPageAndTheNextRunResumes() throws {
+        let server = try TemporaryPostgres.shared()
+        let database = try Backend.postgres.freshDatabase()
+        let url = try #require(database["SHEETSYNC_DB"])
+        let (api, apiURL) = try ClusterTests().startSlowAPI()
+        defer { kill(api.processIdentifier, SIGKILL); api.waitUntilExit() }
+        try #require(apiURL.hasPrefix("http://127.0.0.1:"))
+        let env = database.merging(["SLOW_URL": apiURL]) { $1 }
+        let project = try ProjectDirectory(files: [
+            "schema/items.yml": "worksheet: items\nkey: [id]\nfields:\n  id: integer\n  name: text\n",
+            "jobs/slow.yml": """
+                kind: pull
+                worksheet: items
+                schedule: "@every 1s"
+                request: { url: "{{env.SLOW_URL}}/items" }
+                paginate: { style: page, size_param: per_page, size: 10, has_more: $.has_more }
+                records: $.data
+                fields: { id: $.id, name: $.name }
+                """,
+        ])
+        let path = project.url.path
+        #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
+        func value(_ sql: String) throws -> String { try server.psql(url, sql).trimmingCharacters(in: .whitespacesAndNewlines) }
+        let (node, lines) = try ServeTests().startServe(path, environment: env)
+        defer {
+            node.terminate()
+            let deadline = Date().addingTimeInterval(10)
+            while node.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
+            node.waitUntilExit()
+        }
+        // A run a few pages in (30 pages of 0.3 s each).
+        var run = ""
+        let going = try eventually(within: 20, every: 0.2) {
+            run = try value("""
+                SELECT r.id FROM _sheetsync_runs r WHERE r.job = 'slow' AND r.status = 'running'
+                AND (SELECT count(*) FROM _sheetsync_requests q WHERE q.run_id = r.id) >= 3
+                """)
+            return !run.isEmpty
+        }
+        try #require(going, "no run of 'slow' got going: \(lines.all)")
+
+        // "Another node": ends the connection that holds the job's lock, takes the lock, and
+        // counts the rows as it takes it and 4 s later (13 pages' time).
+        let lockFilter = "locktype = 'advisory' AND objid = hashtext('pull:slow')::oid AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        let other = try TemporaryPostgres.run(URL(fileURLWithPath: "/usr/bin/psql"), [
+            "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+            "-c", "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_locks WHERE \(lockFilter)",
+            "-c", "SELECT pg_advisory_lock(\(0x7368_6565), hashtext('pull:slow'))",
+            "-c", "SELECT count(*) FROM items",
+            "-c", "SELECT pg_sleep(4)",
+            "-c", "SELECT count(*) FROM items",
+            server.plain(url),
+        ])
+        try #require(other.status == 0, "\(other.stderr)")
+        let counts = other.stdout.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        try #require(counts.count == 3, "\(other.stdout)")
+        #expect(counts[0] == "1", "connections holding the lock ended: \(counts[0])")
+        #expect(counts[1] == counts[2], "rows were written while another session held the job's lock: \(counts[1]) then \(counts[2]); \(lines.all)")
+
+        let stopped = try eventually(within: 10, every: 0.2) { try value("SELECT status FROM _sheetsync_runs WHERE id = \(run)") != "running" }
+        #expect(stopped, "\(lines.all)")
+        #expect(try value("SELECT status || ' ' || coalesce(error_code, '') FROM _sheetsync_runs WHERE id = \(run)") == "interrupted interrupted")
+        #expect(try value("SELECT error_message FROM _sheetsync_runs WHERE id = \(run)").contains("no longer holds job 'slow'"))
+
+        // Once the lock is free, a later fire runs the job: it resumes, and every item is there once.
+        let finished = try eventually(within: 30, every: 0.2) {
+            try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'slow' AND status = 'succeeded' AND id > \(run)") != "0"
+        }
+        #expect(finished, "\(lines.all)")
+        #expect(try value("SELECT count(*) || ' ' || min(id) || ' ' || max(id) FROM items") == "300 1 300")
+        let resumed = try value("SELECT requests FROM _sheetsync_runs WHERE job = 'slow' AND status = 'succeeded' AND id > \(run) ORDER BY id LIMIT 1")
+        #expect((Int(resumed) ?? 30) < 30, "the run after the lost lock did not resume: \(resumed) requests")
+        #expect(node.isRunning)
+    }
+}
