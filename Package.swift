@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "SheetSyncFilesTests", dependencies: ["SheetSyncFiles", "SheetSyncCore"]),
         .testTarget(
             name: "SheetSyncStoreTests",
-            dependencies: ["SheetSyncStore", "SheetSyncCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["SheetSyncStore", "SheetSyncCore", "SheetSyncPostgres", "SheetSyncTesting", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "SheetSyncTransformTests", dependencies: ["SheetSyncTransform", "SheetSyncCore"]),
         .testTarget(name: "SheetSyncPushTests", dependencies: ["SheetSyncPush", "SheetSyncCore"]),

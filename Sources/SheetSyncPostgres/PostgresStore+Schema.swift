@@ -38,11 +38,18 @@ extension PostgresStore {
         "\(quote(field.name)) \(columnType(field.type))" + (isKey ? " NOT NULL" : "")
     }
 
+    /// Fields a worksheet may have here: PostgreSQL's 1,600 columns a table, less the 4
+    /// system columns (SQLite holds more: `WorksheetDefinition.maxFields`).
+    public static let maxFields = 1_596
+
     public func plan(for worksheets: [WorksheetDefinition]) throws(StoreError) -> SchemaPlan {
         try read { db in try Self.plan(worksheets, db) }
     }
 
     static func plan(_ worksheets: [WorksheetDefinition], _ db: PostgresSession.Connection) throws -> SchemaPlan {
+        for worksheet in worksheets where worksheet.fields.count > maxFields {
+            throw StoreError(.migrationFailed, "worksheet '\(worksheet.name)' has \(worksheet.fields.count) fields; on PostgreSQL a worksheet holds at most \(maxFields) (its limit of 1,600 columns less sheetsync's 4 system columns): split it into worksheets that share the key")
+        }
         for worksheet in worksheets {
             for name in [worksheet.name] + worksheet.fields.map(\.name) where name.utf8.count > longestName {
                 throw StoreError(.migrationFailed, "'\(name)' in worksheet '\(worksheet.name)' is longer than PostgreSQL's \(longestName)-byte limit for names (it would be cut short, and two names could become one); give it a shorter name in schema/")
@@ -75,13 +82,18 @@ extension PostgresStore {
                 changes.append(SchemaChange(worksheet: worksheet.name, kind: .createTable, statements: [createSQL(worksheet)]))
                 continue
             }
+            // A table sheetsync did not make is not taken over, as on SQLite: it has no key
+            // of the worksheet's (upserts need one), and its rows are someone else's.
+            guard recordedKeys[worksheet.name] != nil else {
+                throw StoreError(.migrationFailed, "Unable to create worksheet '\(worksheet.name)', a table of that name already exists and was not made by sheetsync. Rename the table, or give the worksheet another name in schema/.")
+            }
             let columns = columnsByTable[worksheet.name] ?? []
             let recorded = recordedFields[worksheet.name] ?? [:]
             for field in worksheet.fields {
                 let column = quote(field.name)
                 if let old = recorded[field.name], columns.contains(field.name) {
                     guard old != field.type else { continue }
-                    changes.append(SchemaChange(worksheet: worksheet.name, kind: .retypeField(field.name, from: old, to: field.type), statements: [
+                    changes.append(SchemaChange(worksheet: worksheet.name, kind: .retypeField(field.name, from: old, to: field.type, convertingAll: true), statements: [
                         "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE \(columnType(field.type)) USING \(column)::text::\(columnType(field.type))",
                     ]))
                 } else if columns.contains(field.name) {

@@ -8,7 +8,9 @@ public struct SchemaChange: Sendable, CustomStringConvertible {
         /// A column a user added by hand with the same name: recorded, not altered.
         case adoptColumn(String, FieldType)
         case removeField(String)
-        case retypeField(String, from: FieldType, to: FieldType)
+        /// `convertingAll`: a value that does not convert stops the migration (nothing changes)
+        /// instead of becoming NULL (PostgreSQL's casts; SQLite's conversion makes it NULL).
+        case retypeField(String, from: FieldType, to: FieldType, convertingAll: Bool = false)
         case changeKey(from: [String], to: [String])
     }
 
@@ -39,8 +41,9 @@ public struct SchemaChange: Sendable, CustomStringConvertible {
         case .addField(let name, let type): "add field '\(name)' (\(type.rawValue)) to '\(worksheet)'"
         case .adoptColumn(let name, let type): "adopt existing column '\(name)' (\(type.rawValue)) of '\(worksheet)'"
         case .removeField(let name): "remove field '\(name)' from '\(worksheet)' (its data is deleted)"
-        case .retypeField(let name, let from, let to):
-            "change field '\(name)' of '\(worksheet)' from \(from.rawValue) to \(to.rawValue) (values that cannot be converted become NULL)"
+        case .retypeField(let name, let from, let to, let convertingAll):
+            "change field '\(name)' of '\(worksheet)' from \(from.rawValue) to \(to.rawValue) "
+                + (convertingAll ? "(a value that cannot be converted stops the migration, which then changes nothing)" : "(values that cannot be converted become NULL)")
         case .changeKey(let from, let to):
             "change the key of '\(worksheet)' from [\(from.joined(separator: ", "))] to [\(to.joined(separator: ", "))]"
         }

@@ -1,13 +1,15 @@
 import Foundation
 import Testing
 import SheetSyncCore
+import SheetSyncTesting
 @testable import SheetSyncStore
 
-/// The failure-notification ledger: failures in a row, and one sender per message.
+/// The failure-notification ledger: failures in a row, and one sender per message. On both stores.
 struct NotificationLedgerTests {
-    @Test func failuresInARowCountBackToTheLastSuccess() throws {
-        let file = TemporaryDatabase()
-        let database = try WorksheetDatabase(path: file.path)
+    @Test(arguments: Backend.allCases)
+    func failuresInARowCountBackToTheLastSuccess(backend: Backend) throws {
+        let file = try StoreFixture(backend)
+        let database = file.store
         try database.migrate([])
         var ids: [Int64] = []
         for status in [RunStatus.failed, .succeeded, .failed, .skipped, .failed, .interrupted, .failed] {
@@ -21,9 +23,10 @@ struct NotificationLedgerTests {
         #expect(try database.failuresInARow(job: "other", upTo: ids[6]) == 0)
     }
 
-    @Test func aDueMessageIsClaimedByOneSender() throws {
-        let file = TemporaryDatabase()
-        let database = try WorksheetDatabase(path: file.path)
+    @Test(arguments: Backend.allCases)
+    func aDueMessageIsClaimedByOneSender(backend: Backend) throws {
+        let file = try StoreFixture(backend)
+        let database = file.store
         try database.migrate([])
         try database.queueNotification(job: "j", event: "failure", run: nil, payload: "{}")
         let now = WorksheetDatabase.timestamp(Date().addingTimeInterval(1))

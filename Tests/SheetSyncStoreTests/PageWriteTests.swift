@@ -1,38 +1,38 @@
 import Foundation
-import GRDB
+import SheetSyncTesting
 import Testing
 @testable import SheetSyncCore
 @testable import SheetSyncStore
 
 /// Child replacement in `writePage`: both statement layouts (the `NOT IN` form for a
 /// child key of link columns plus one column, and the read-and-delete form for the
-/// rest) must delete exactly the children a page no longer lists.
+/// rest) must delete exactly the children a page no longer lists. On both stores.
 struct PageWriteTests {
     static let orders = WorksheetDefinition(name: "orders", key: ["id"], fields: [.init(name: "id", type: .text)])
 
     /// Writes one page of parents `parents` whose children are `children` (parent id, child key parts…).
-    func writePage(_ database: WorksheetDatabase, child: WorksheetDefinition, parents: [String], children: [[SQLValue]]) throws -> WriteCounts {
+    func writePage(_ database: any WorksheetStore, child: WorksheetDefinition, parents: [String], children: [[SQLValue]]) throws -> WriteCounts {
         let rows = RowBatch(columns: ["id"], rows: parents.map { [.text($0)] })
         let childRows = ChildRows(worksheet: child.name, linkColumns: ["order_id"], parentKeys: parents.map { [.text($0)] },
                                   rows: RowBatch(columns: child.fields.map(\.name), rows: children))
-        return try database.writePage(rows: [rows], into: Self.orders, children: [(childRows, child)], rejects: [], job: "j", run: nil)
+        return try database.writeTestPage(rows: [rows], into: Self.orders, children: [(childRows, child)])
     }
 
-    func childKeys(_ file: TemporaryDatabase, _ child: WorksheetDefinition) throws -> [String] {
-        let columns = child.fields.map(\.name).map { "coalesce(\"\($0)\", '')" }.joined(separator: " || '/' || ")
-        return try file.rawConnection().read { try String.fetchAll($0, sql: "SELECT \(columns) FROM \"\(child.name)\" ORDER BY 1") }
+    func childKeys(_ fixture: StoreFixture, _ child: WorksheetDefinition) throws -> [String] {
+        let columns = child.fields.map(\.name).map { "coalesce(CAST(\"\($0)\" AS TEXT), '')" }.joined(separator: " || '/' || ")
+        return try fixture.strings("SELECT \(columns) FROM \"\(child.name)\" ORDER BY 1")
     }
 
-    @Test(arguments: [
+    @Test(arguments: Backend.allCases, [
         // link + one column: the NOT IN statement
         WorksheetDefinition(name: "items", key: ["order_id", "sku"], fields: [.init(name: "order_id", type: .text), .init(name: "sku", type: .text)]),
         // link + two columns: read the keys, delete the missing ones
         WorksheetDefinition(name: "items", key: ["order_id", "sku", "lot"], fields: [
             .init(name: "order_id", type: .text), .init(name: "sku", type: .text), .init(name: "lot", type: .integer)]),
     ])
-    func childrenNoLongerListedAreDeleted(child: WorksheetDefinition) throws {
-        let file = TemporaryDatabase()
-        let database = try WorksheetDatabase(path: file.path)
+    func childrenNoLongerListedAreDeleted(backend: Backend, child: WorksheetDefinition) throws {
+        let file = try StoreFixture(backend)
+        let database = file.store
         try database.migrate([Self.orders, child])
         let extra: [SQLValue] = child.fields.count == 3 ? [.integer(1)] : []
         func item(_ order: String, _ sku: String) -> [SQLValue] { [.text(order), .text(sku)] + extra }
@@ -48,9 +48,10 @@ struct PageWriteTests {
 
     /// The page-level shortcut (count the parents' children, skip the deletes when the
     /// page lists them all) must not be fooled by a child listed twice.
-    @Test func aChildListedTwiceDoesNotHideAStaleOne() throws {
-        let file = TemporaryDatabase()
-        let database = try WorksheetDatabase(path: file.path)
+    @Test(arguments: Backend.allCases)
+    func aChildListedTwiceDoesNotHideAStaleOne(backend: Backend) throws {
+        let file = try StoreFixture(backend)
+        let database = file.store
         let child = WorksheetDefinition(name: "items", key: ["order_id", "sku"], fields: [.init(name: "order_id", type: .text), .init(name: "sku", type: .text)])
         try database.migrate([Self.orders, child])
         _ = try writePage(database, child: child, parents: ["o1"], children: [[.text("o1"), .text("A")], [.text("o1"), .text("B")]])
@@ -66,9 +67,10 @@ struct PageWriteTests {
     /// The first-load shortcut (every listed child was inserted: one count) must still find
     /// children the page no longer lists when all it lists is new, and orphans left by
     /// another writer under a new parent.
-    @Test func childrenAllNewDoNotHideStaleOnes() throws {
-        let file = TemporaryDatabase()
-        let database = try WorksheetDatabase(path: file.path)
+    @Test(arguments: Backend.allCases)
+    func childrenAllNewDoNotHideStaleOnes(backend: Backend) throws {
+        let file = try StoreFixture(backend)
+        let database = file.store
         let child = WorksheetDefinition(name: "items", key: ["order_id", "sku"], fields: [.init(name: "order_id", type: .text), .init(name: "sku", type: .text)])
         try database.migrate([Self.orders, child])
         _ = try writePage(database, child: child, parents: ["o1"], children: [[.text("o1"), .text("A")], [.text("o1"), .text("B")]])
@@ -77,22 +79,20 @@ struct PageWriteTests {
         #expect(counts.deleted["items"] == 2)
         #expect(try childKeys(file, child) == ["o1/C"])
         // An orphan written by someone else, then its parent's first page.
-        try file.rawConnection().write { try $0.execute(sql: "INSERT INTO items (order_id, sku) VALUES ('o9', 'X')") }
+        try file.execute("INSERT INTO items (order_id, sku) VALUES ('o9', 'X')")
         let first = try writePage(database, child: child, parents: ["o9"], children: [[.text("o9"), .text("Y")]])
         #expect(first.deleted["items"] == 1)
         #expect(try childKeys(file, child) == ["o1/C", "o9/Y"])
     }
 
-    @Test func requestsAreLoggedInThePageTransaction() throws {
-        let file = TemporaryDatabase()
-        let database = try WorksheetDatabase(path: file.path)
+    @Test(arguments: Backend.allCases)
+    func requestsAreLoggedInThePageTransaction(backend: Backend) throws {
+        let file = try StoreFixture(backend)
+        let database = file.store
         try database.migrate([Self.orders])
         let run = try database.beginRun(job: "j", trigger: .cli)
         let attempt = RequestAttempt(method: "GET", url: "http://127.0.0.1/x", status: 200, durationMilliseconds: 3, bytes: 10, attempt: 1, error: nil)
-        _ = try database.writePage(rows: [RowBatch(columns: ["id"], rows: [[.text("a")]])], into: Self.orders, children: [],
-                                   rejects: [], job: "j", run: run, requests: [attempt])
-        let logged = try file.rawConnection().read { try Row.fetchAll($0, sql: "SELECT url, status FROM _sheetsync_requests WHERE run_id = ?", arguments: [run]) }
-        #expect(logged.count == 1)
-        #expect(logged.first?["url"] == "http://127.0.0.1/x")
+        _ = try database.writeTestPage(rows: [RowBatch(columns: ["id"], rows: [[.text("a")]])], into: Self.orders, run: run, requests: [attempt])
+        #expect(try file.strings("SELECT url || ' ' || status FROM _sheetsync_requests WHERE run_id = \(run)") == ["http://127.0.0.1/x 200"])
     }
 }

@@ -1,12 +1,12 @@
 import Foundation
-import GRDB
+import SheetSyncTesting
 import Testing
 @testable import SheetSyncCore
 @testable import SheetSyncStore
 
-/// `write: upsert | insert | update` (issue 16, item 8) in a real SQLite file: what each
-/// mode does to existing and unknown keys, to children, to the counts and to the changes
-/// captured for push jobs.
+/// `write: upsert | insert | update` (issue 16, item 8) on both stores: what each mode does
+/// to existing and unknown keys, to children, to the counts and to the changes captured
+/// for push jobs.
 struct WriteModeTests {
     static let orders = WorksheetDefinition(name: "orders", key: ["id"], fields: [
         .init(name: "id", type: .integer), .init(name: "status", type: .text),
@@ -21,10 +21,9 @@ struct WriteModeTests {
     ])
 
     /// A migrated database with change capture on `orders` and `items` (as a push job would).
-    static func database(_ file: TemporaryDatabase) throws -> WorksheetDatabase {
-        let database = try WorksheetDatabase(path: file.path)
-        try database.migrate([orders, items, lots], captured: ["orders", "items"])
-        return database
+    static func database(_ file: StoreFixture) throws -> any WorksheetStore {
+        try file.store.migrate([orders, items, lots], captured: ["orders", "items"])
+        return file.store
     }
 
     static func orderRows(_ rows: [(Int64, String)]) -> RowBatch {
@@ -38,22 +37,22 @@ struct WriteModeTests {
                   write: write)
     }
 
-    static func writePage(_ database: WorksheetDatabase, _ rows: [(Int64, String)], items: ChildRows? = nil,
+    static func writePage(_ database: any WorksheetStore, _ rows: [(Int64, String)], items: ChildRows? = nil,
                           write: WriteMode) throws -> WriteCounts {
-        try database.writePage(rows: [orderRows(rows)], into: orders, children: items.map { [($0, Self.items)] } ?? [],
-                               rejects: [], job: "j", run: nil, write: write)
+        try database.writeTestPage(rows: [orderRows(rows)], into: orders, children: items.map { [($0, Self.items)] } ?? [], write: write)
     }
 
-    func strings(_ file: TemporaryDatabase, _ sql: String) throws -> [String] {
-        try file.rawConnection().read { try String.fetchAll($0, sql: sql) }
+    func strings(_ file: StoreFixture, _ sql: String) throws -> [String] {
+        try file.strings(sql)
     }
 
-    func outbox(_ file: TemporaryDatabase) throws -> [String] {
+    func outbox(_ file: StoreFixture) throws -> [String] {
         try strings(file, "SELECT worksheet || ' ' || operation || ' ' || record_key FROM _sheetsync_outbox ORDER BY seq")
     }
 
-    @Test func insertLeavesAnExistingRowUntouchedEvenWhenTheResponseDiffers() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func insertLeavesAnExistingRowUntouchedEvenWhenTheResponseDiffers(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         _ = try Self.writePage(database, [(1, "new")], write: .upsert)
         let before = try strings(file, "SELECT status || ' ' || _updated_at || ' ' || _synced_at FROM orders WHERE id = 1")
@@ -65,13 +64,16 @@ struct WriteModeTests {
         #expect(try strings(file, "SELECT id || ':' || status FROM orders ORDER BY id") == ["1:new", "2:new"])
         // Only the new row is captured for push jobs.
         #expect(try outbox(file) == captured + ["orders insert [2]"])
-        // The same through the store's one-batch upsert.
-        #expect(try database.upsert(Self.orderRows([(1, "cancelled")]), into: Self.orders, source: "j", mode: .insert) == UpsertCounts(unchanged: 1))
-        #expect(try strings(file, "SELECT status FROM orders WHERE id = 1") == ["new"])
+        // The same through the SQLite store's one-batch upsert.
+        if let sqlite = database as? WorksheetDatabase {
+            #expect(try sqlite.upsert(Self.orderRows([(1, "cancelled")]), into: Self.orders, source: "j", mode: .insert) == UpsertCounts(unchanged: 1))
+            #expect(try strings(file, "SELECT status FROM orders WHERE id = 1") == ["new"])
+        }
     }
 
-    @Test func updateSkipsUnknownKeysAndCountsThem() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func updateSkipsUnknownKeysAndCountsThem(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         _ = try Self.writePage(database, [(1, "new"), (2, "new")], write: .upsert)
         let captured = try outbox(file)
@@ -82,27 +84,33 @@ struct WriteModeTests {
         #expect(try strings(file, "SELECT id || ':' || status FROM orders ORDER BY id") == ["1:paid", "2:new"])
         // Only the row that really changed is captured.
         #expect(try outbox(file) == captured + ["orders update [1]"])
-        // A batch whose first row is unknown too (the order of work is chosen by the first row).
-        #expect(try database.upsert(Self.orderRows([(9, "a"), (2, "b")]), into: Self.orders, source: "j", mode: .update)
-                == UpsertCounts(updated: 1, skipped: 1))
+        // A batch whose first row is unknown too (SQLite chooses the order of work by the first row).
+        if let sqlite = database as? WorksheetDatabase {
+            #expect(try sqlite.upsert(Self.orderRows([(9, "a"), (2, "b")]), into: Self.orders, source: "j", mode: .update)
+                    == UpsertCounts(updated: 1, skipped: 1))
+        }
+        let unknownFirst = try Self.writePage(database, [(8, "a"), (1, "b")], write: .update)
+        #expect(unknownFirst.byWorksheet["orders"] == UpsertCounts(updated: 1, skipped: 1))
     }
 
-    @Test func skippedIsRecordedWithTheRunWhichStillSucceeds() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func skippedIsRecordedWithTheRunWhichStillSucceeds(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         _ = try Self.writePage(database, [(1, "new")], write: .upsert)
         let run = try database.beginRun(job: "j", trigger: .cli)
-        let counts = try database.writePage(rows: [Self.orderRows([(1, "paid"), (5, "new")])], into: Self.orders, children: [],
-                                            rejects: [], job: "j", run: run, write: .update)
+        let counts = try database.writeTestPage(rows: [Self.orderRows([(1, "paid"), (5, "new")])], into: Self.orders, run: run, write: .update)
         try database.finishRun(run, status: .succeeded, counts: counts, requests: 1)
-        let record = try #require(try database.runs(job: "j").first)
+        let record = try #require(try database.runs(job: "j", limit: 10).first)
         #expect(record.status == "succeeded")
         #expect((record.updated, record.skipped, record.rejected) == (1, 1, 0))
-        #expect(try strings(file, "SELECT skipped || ' ' || json_extract(details, '$.orders.skipped') FROM _sheetsync_runs WHERE id = \(run)") == ["1 1"])
+        let detail = backend == .sqlite ? "json_extract(details, '$.orders.skipped')" : "(details::jsonb -> 'orders' ->> 'skipped')"
+        #expect(try strings(file, "SELECT skipped || ' ' || \(detail) FROM _sheetsync_runs WHERE id = \(run)") == ["1 1"])
     }
 
-    @Test func upsertChildrenReplaceAParentsChildren() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func upsertChildrenReplaceAParentsChildren(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         _ = try Self.writePage(database, [(1, "new")], items: Self.itemRows(parents: [1], [(1, "A", 1), (1, "B", 1)], write: .upsert), write: .upsert)
         let counts = try Self.writePage(database, [(1, "new")], items: Self.itemRows(parents: [1], [(1, "A", 2)], write: .upsert), write: .upsert)
@@ -111,8 +119,9 @@ struct WriteModeTests {
         #expect(try strings(file, "SELECT order_id || sku || qty FROM items ORDER BY 1") == ["1A2"])
     }
 
-    @Test func insertChildrenAreOnlyAdded() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func insertChildrenAreOnlyAdded(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         _ = try Self.writePage(database, [(1, "new")], items: Self.itemRows(parents: [1], [(1, "A", 1), (1, "B", 1)], write: .upsert), write: .upsert)
         let captured = try outbox(file)
@@ -126,8 +135,9 @@ struct WriteModeTests {
         #expect(try outbox(file) == captured + ["orders insert [2]", "items insert [\"1\",\"C\"]", "items insert [\"2\",\"X\"]"])
     }
 
-    @Test func updateChildrenAreUpdatedAndThoseOfSkippedParentsSkipped() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func updateChildrenAreUpdatedAndThoseOfSkippedParentsSkipped(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         _ = try Self.writePage(database, [(1, "new")], items: Self.itemRows(parents: [1], [(1, "A", 1), (1, "B", 1)], write: .upsert), write: .upsert)
         let captured = try outbox(file)
@@ -146,11 +156,15 @@ struct WriteModeTests {
     /// The children of a skipped parent are skipped whatever their own mode: an `upsert`
     /// child level under an `update` job neither inserts them nor deletes anything of
     /// theirs, and the level below follows.
-    @Test func childrenOfASkippedParentAreSkippedAtEveryLevel() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func childrenOfASkippedParentAreSkippedAtEveryLevel(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         // A child row under order 9 that exists already (written by hand, say): not deleted.
-        try file.rawConnection().write { try $0.execute(sql: "INSERT INTO items (order_id, sku, qty, _created_at, _updated_at, _synced_at, _source) VALUES ('9', 'OLD', 1, 'x', 'x', 'x', 'sql')") }
+        switch backend {
+        case .sqlite: try file.execute("INSERT INTO items (order_id, sku, qty, _created_at, _updated_at, _synced_at, _source) VALUES ('9', 'OLD', 1, 'x', 'x', 'x', 'sql')")
+        case .postgres: try file.execute("INSERT INTO items (order_id, sku, qty, _source) VALUES ('9', 'OLD', 1, 'sql')")
+        }
         _ = try Self.writePage(database, [(1, "new")], items: Self.itemRows(parents: [1], [(1, "A", 1), (1, "B", 1)], write: .upsert), write: .upsert)
         let items = Self.itemRows(parents: [1, 9], [(1, "A", 1), (1, "C", 1), (9, "Z", 1)], write: .upsert)
         let lots = ChildRows(worksheet: "lots", linkColumns: ["order_id", "sku"],
@@ -158,8 +172,8 @@ struct WriteModeTests {
                              rows: RowBatch(columns: ["order_id", "sku", "lot"], rows: [
                                  [.text("1"), .text("C"), .text("L1")], [.text("9"), .text("Z"), .text("L2")],
                              ]), parent: 0, write: .upsert)
-        let counts = try database.writePage(rows: [Self.orderRows([(1, "new"), (9, "new")])], into: Self.orders,
-                                            children: [(items, Self.items), (lots, Self.lots)], rejects: [], job: "j", run: nil, write: .update)
+        let counts = try database.writeTestPage(rows: [Self.orderRows([(1, "new"), (9, "new")])], into: Self.orders,
+                                                children: [(items, Self.items), (lots, Self.lots)], write: .update)
         #expect(counts.byWorksheet["orders"] == UpsertCounts(unchanged: 1, skipped: 1))
         #expect(counts.byWorksheet["items"] == UpsertCounts(inserted: 1, unchanged: 1, skipped: 1))
         #expect(counts.byWorksheet["lots"] == UpsertCounts(inserted: 1, skipped: 1))
@@ -172,13 +186,14 @@ struct WriteModeTests {
     /// Rows and children come in separate calls when a page has per-record step batches:
     /// the skipped parents of every batch still reach the children (an `upsert` level,
     /// which would insert them otherwise).
-    @Test func skippedParentsReachChildrenWrittenAfterSeveralBatches() throws {
-        let file = TemporaryDatabase()
+    @Test(arguments: Backend.allCases)
+    func skippedParentsReachChildrenWrittenAfterSeveralBatches(backend: Backend) throws {
+        let file = try StoreFixture(backend)
         let database = try Self.database(file)
         _ = try Self.writePage(database, [(1, "new")], write: .upsert)
-        let counts = try database.writePage(rows: [Self.orderRows([(7, "new")]), Self.orderRows([(1, "paid")])], into: Self.orders,
-                                            children: [(Self.itemRows(parents: [7, 1], [(7, "Q", 1), (1, "A", 1)], write: .upsert), Self.items)],
-                                            rejects: [], job: "j", run: nil, write: .update)
+        let counts = try database.writeTestPage(rows: [Self.orderRows([(7, "new")]), Self.orderRows([(1, "paid")])], into: Self.orders,
+                                                children: [(Self.itemRows(parents: [7, 1], [(7, "Q", 1), (1, "A", 1)], write: .upsert), Self.items)],
+                                                write: .update)
         #expect(counts.byWorksheet["orders"] == UpsertCounts(updated: 1, skipped: 1))
         #expect(counts.byWorksheet["items"] == UpsertCounts(inserted: 1, skipped: 1))
         #expect(try strings(file, "SELECT order_id || sku || qty FROM items") == ["1A1"])
