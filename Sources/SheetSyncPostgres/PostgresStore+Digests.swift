@@ -238,25 +238,42 @@ extension PostgresPageWriter {
     }
 
     /// Stores the digests of the records this page wrote, each replacing the one stored for
-    /// its row (an update, so the page-digest trigger sees it). A row the page did not leave
-    /// in the worksheet (`write: update` found none) gets no digest.
+    /// its row (an update, so the page-digest trigger sees it), 2,000 to a statement: the
+    /// values as one array per column (`unnest`, as the rows go in). A key twice in the page
+    /// keeps its later record's digest (`DISTINCT ON … ORDER BY ord DESC`: one statement may
+    /// not change a row twice). A row the page did not leave in the worksheet (`write:
+    /// update` found none) gets no digest.
     func storeDigests() throws {
         guard !pendingDigests.isEmpty else { return }
         let table = PostgresStore.quote(worksheet.name)
-        let replace = "ON CONFLICT (worksheet, key) DO UPDATE SET digest = excluded.digest, cursor = excluded.cursor, child_rows = excluded.child_rows, page = excluded.page"
+        let keyColumns = worksheet.key.indices.map { "k\($0)" }
+        let arrays = ["$3::text[]", "$4::text[]", "$5::text[]"]
+            + worksheet.key.enumerated().map { "$\($0.offset + 6)::\(PostgresPageWriter.cast($0.element, in: worksheet))[]" }
         let key = keysBindAsStored
-            ? PostgresStore.keyExpression(worksheet, from: 6)
+            ? "jsonb_build_array(\(keyColumns.map { "u." + $0 }.joined(separator: ", ")))::text"
             : "(SELECT jsonb_build_array(\(worksheet.key.map { "t." + PostgresStore.quote($0) }.joined(separator: ", ")))::text FROM \(table) t WHERE "
-                + worksheet.key.enumerated().map { "t.\(PostgresStore.quote($0.element)) = $\($0.offset + 6)::\(PostgresPageWriter.cast($0.element, in: worksheet))" }.joined(separator: " AND ") + ")"
+                + worksheet.key.enumerated().map { "t.\(PostgresStore.quote($0.element)) = u.k\($0.offset)" }.joined(separator: " AND ") + ")"
         let sql = """
             INSERT INTO _sheetsync_digests (worksheet, digest, cursor, child_rows, page, key)
-            SELECT $1, $2, $3, $4, $5, k FROM (SELECT \(key) AS k) s WHERE k IS NOT NULL \(replace)
+            SELECT DISTINCT ON (s.key) $1, s.digest, s.cursor, s.child_rows, $2, s.key FROM (
+                SELECT u.digest, u.cursor, u.child_rows, \(key) AS key, u.ord
+                FROM unnest(\(arrays.joined(separator: ", "))) WITH ORDINALITY AS u(digest, cursor, child_rows, \(keyColumns.joined(separator: ", ")), ord)
+            ) s WHERE s.key IS NOT NULL ORDER BY s.key, s.ord DESC
+            ON CONFLICT (worksheet, key) DO UPDATE SET digest = excluded.digest, cursor = excluded.cursor, child_rows = excluded.child_rows, page = excluded.page
             """
         let pageHex: SQLValue = page.map { .text(PostgresStore.hex($0.digest)) } ?? .null
-        for (keyValues, digest) in pendingDigests {
-            try db.execute(sql, [.text(worksheet.name), .text(PostgresStore.hex(digest.digest)), digest.cursor.map(SQLValue.text) ?? .null,
-                                 digest.childRows.isEmpty ? .null : .text(digest.childRows.map(String.init).joined(separator: ",")),
-                                 pageHex] + keyValues)
+        for start in stride(from: 0, to: pendingDigests.count, by: 2_000) {
+            let chunk = pendingDigests[start..<min(start + 2_000, pendingDigests.count)]
+            var values: [SQLValue] = [.text(worksheet.name), pageHex]
+            values.append(.text(PostgresPageWriter.arrayLiteral(chunk.map { .text(PostgresStore.hex($0.digest.digest)) })))
+            values.append(.text(PostgresPageWriter.arrayLiteral(chunk.map { $0.digest.cursor.map(SQLValue.text) ?? .null })))
+            values.append(.text(PostgresPageWriter.arrayLiteral(chunk.map {
+                $0.digest.childRows.isEmpty ? .null : .text($0.digest.childRows.map(String.init).joined(separator: ","))
+            })))
+            for column in worksheet.key.indices {
+                values.append(.text(PostgresPageWriter.arrayLiteral(chunk.map { $0.key[column] })))
+            }
+            try db.execute(sql, values)
         }
         pendingDigests = []
     }
@@ -268,8 +285,16 @@ extension PostgresPageWriter {
         let pageHex = PostgresStore.hex(page.digest)
         if !pageMovedKeys.isEmpty {
             guard !pageWroteRecords else { return }
-            let sql = "UPDATE _sheetsync_digests SET page = $1 WHERE worksheet = $2 AND key = \(PostgresStore.keyExpression(worksheet, from: 3))"
-            for key in pageMovedKeys { try db.execute(sql, [.text(pageHex), .text(worksheet.name)] + key) }
+            // One statement: the keys as one array per key column, as `storeDigests` binds them.
+            let arrays = worksheet.key.enumerated().map { "$\($0.offset + 3)::\(PostgresPageWriter.cast($0.element, in: worksheet))[]" }
+            let columns = worksheet.key.indices.map { "k\($0)" }
+            try db.execute("""
+                UPDATE _sheetsync_digests SET page = $1 WHERE worksheet = $2 AND key IN (
+                    SELECT jsonb_build_array(\(columns.map { "u." + $0 }.joined(separator: ", ")))::text
+                    FROM unnest(\(arrays.joined(separator: ", "))) AS u(\(columns.joined(separator: ", "))))
+                """, [.text(pageHex), .text(worksheet.name)] + worksheet.key.indices.map { column in
+                    .text(PostgresPageWriter.arrayLiteral(pageMovedKeys.map { $0[column] }))
+                })
         }
         try db.execute("""
             INSERT INTO _sheetsync_page_digests (worksheet, digest, records, cursor, child_rows, outline) VALUES ($1, $2, $3::integer, $4, $5, $6)
