@@ -90,18 +90,13 @@ extension PostgresStore {
         return bytes
     }
 
-    /// `jsonb_build_array($first::type, …)::text`: a key of `worksheet` as the guards compute it.
-    static func keyExpression(_ worksheet: WorksheetDefinition, from first: Int) -> String {
-        "jsonb_build_array(" + worksheet.key.enumerated().map { "$\(first + $0.offset)::\(PostgresPageWriter.cast($0.element, in: worksheet))" }.joined(separator: ", ") + ")::text"
-    }
-
     /// The stored digests of `keys` (a hint read outside any page's transaction).
     public func storedDigests(keys: [[SQLValue]], worksheet name: String) throws(StoreError) -> [RecordDigest?] {
         guard !keys.isEmpty else { return [] }
         return try read { db in
             let definition = try Self.definition(of: name, db)
             var found: [RecordDigest?] = []
-            for chunk in stride(from: 0, to: keys.count, by: 500).map({ Array(keys[$0..<min($0 + 500, keys.count)]) }) {
+            for chunk in stride(from: 0, to: keys.count, by: 2_000).map({ Array(keys[$0..<min($0 + 2_000, keys.count)]) }) {
                 let rows = try Self.lookUp(chunk, digests: nil, in: definition, columns: "d.digest, d.cursor, d.child_rows", db)
                 found += rows.map { row in
                     guard let row, let digest = row[0] else { return nil }
@@ -113,29 +108,33 @@ extension PostgresStore {
         }
     }
 
-    /// For each key (and digest, when given), the columns of its stored digest, or nil.
+    /// For each key (and digest, when given), the columns of its stored digest, or nil. One
+    /// statement: the keys as one array per key column (`unnest`), joined on the key text
+    /// the guards compute (a `VALUES` list of 500 cast tuples cost the server more to parse).
     static func lookUp(_ keys: [[SQLValue]], digests: [[UInt8]]?, in worksheet: WorksheetDefinition, columns: String,
                        _ db: PostgresSession.Connection) throws -> [[String?]?] {
         let width = worksheet.key.count
-        var values: [SQLValue] = [.text(worksheet.name)]
-        var tuples: [String] = []
-        for (position, key) in keys.enumerated() where key.count == width {
-            values.append(.integer(Int64(position)))
-            let first = values.count + 1
-            values += key
-            var tuple = "($\(first - 1)::integer, \(keyExpression(worksheet, from: first))"
-            if let digests {
-                values.append(.text(hex(digests[position])))
-                tuple += ", $\(values.count)"
-            }
-            tuples.append(tuple + ")")
-        }
         var found = [[String?]?](repeating: nil, count: keys.count)
-        guard !tuples.isEmpty else { return found }
-        let digestMatch = digests == nil ? "" : " AND d.digest = v.digest"
+        let positions = keys.indices.filter { keys[$0].count == width }
+        guard !positions.isEmpty, width > 0 else { return found }
+        let keyColumns = (0..<width).map { "k\($0)" }
+        var arrays = ["$2::integer[]"]
+        var names = ["pos"]
+        var values: [SQLValue] = [.text(worksheet.name), .text(PostgresPageWriter.arrayLiteral(positions.map { .integer(Int64($0)) }))]
+        if let digests {
+            arrays.append("$3::text[]")
+            names.append("digest")
+            values.append(.text(PostgresPageWriter.arrayLiteral(positions.map { .text(hex(digests[$0])) })))
+        }
+        for (column, name) in worksheet.key.enumerated() {
+            arrays.append("$\(values.count + 1)::\(PostgresPageWriter.cast(name, in: worksheet))[]")
+            names.append("k\(column)")
+            values.append(.text(PostgresPageWriter.arrayLiteral(positions.map { keys[$0][column] })))
+        }
+        let digestMatch = digests == nil ? "" : " AND d.digest = u.digest"
         let rows = try db.rows("""
-            SELECT v.pos, \(columns) FROM (VALUES \(tuples.joined(separator: ", "))) v(pos, key\(digests == nil ? "" : ", digest"))
-            JOIN _sheetsync_digests d ON d.worksheet = $1 AND d.key = v.key\(digestMatch)
+            SELECT u.pos, \(columns) FROM unnest(\(arrays.joined(separator: ", "))) AS u(\(names.joined(separator: ", ")))
+            JOIN _sheetsync_digests d ON d.worksheet = $1 AND d.key = jsonb_build_array(\(keyColumns.map { "u." + $0 }.joined(separator: ", ")))::text\(digestMatch)
             """, values)
         for row in rows {
             guard let position = row[0].flatMap({ Int($0) }), position < found.count else { continue }
@@ -202,8 +201,8 @@ extension PostgresPageWriter {
         try storeDigests()
         var stale: [Int] = []
         var childRows = Array(repeating: 0, count: children.count)
-        for start in stride(from: 0, to: records.keys.count, by: 500) {
-            let end = min(start + 500, records.keys.count)
+        for start in stride(from: 0, to: records.keys.count, by: 2_000) {
+            let end = min(start + 2_000, records.keys.count)
             let found = try PostgresStore.lookUp(Array(records.keys[start..<end]), digests: Array(records.digests[start..<end]),
                                                  in: worksheet, columns: "d.child_rows, d.page", db)
             for (offset, row) in found.enumerated() {
