@@ -47,19 +47,6 @@ struct ClusterTests {
         return try ProjectDirectory(files: files)
     }
 
-    func startSlowAPI() throws -> (Process, String) {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/paged_items.py")
-        let api = Process()
-        api.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        api.arguments = ["python3", script.path]
-        let out = Pipe()
-        api.standardOutput = out
-        api.standardError = FileHandle.nullDevice
-        try api.run()
-        let url = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return (api, url)
-    }
-
     func startNode(_ path: String, environment: [String: String], log: URL) throws -> Process {
         let node = Process()
         node.executableURL = CLI.binary
@@ -75,9 +62,8 @@ struct ClusterTests {
     @Test func threeNodesShareFiresTakeOverAKilledNodesRunAndDeliverEveryChange() throws {
         let (shop, shopURL) = try CrashRecoveryTests().startShop()
         defer { kill(shop.processIdentifier, SIGKILL); shop.waitUntilExit() }
-        let (slowAPI, slowURL) = try startSlowAPI()
-        defer { kill(slowAPI.processIdentifier, SIGKILL); slowAPI.waitUntilExit() }
-        try #require(slowURL.hasPrefix("http://127.0.0.1:"))
+        let (slowAPI, slowURL) = try startFixture("paged_items.py", [])
+        defer { slowAPI.stop() }
         let server = try TemporaryPostgres.shared()
         let database = try Backend.postgres.freshDatabase()
         let url = try #require(database["SHEETSYNC_DB"])

@@ -43,13 +43,7 @@ struct PostgresNodesTests {
         try #require(holding, "the other client did not take the row lock")
 
         let (node, lines) = try ServeTests().startServe(path, environment: env)
-        defer {
-            node.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while node.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
-            node.waitUntilExit()
-        }
+        defer { stopGently(node) }
         // The free run is marked at the node's first beats, while the other is still held.
         let markedFree = try eventually(within: 10, every: 0.2) {
             try value("SELECT status FROM _sheetsync_runs WHERE id = \(free)") == "interrupted"
@@ -115,13 +109,7 @@ struct HandRunPushBesideNodesTests {
 
         // A node starts meanwhile, and takes in and delivers what is due.
         let (node, lines) = try ServeTests().startServe(path, environment: env)
-        defer {
-            node.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while node.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
-            node.waitUntilExit()
-        }
+        defer { stopGently(node) }
         push.waitUntilExit()
         #expect(push.terminationStatus == 0)
         // The change arrived once: the node did not send what the pass had in flight.
@@ -143,9 +131,8 @@ struct LostJobLockTests {
         let server = try TemporaryPostgres.shared()
         let database = try Backend.postgres.freshDatabase()
         let url = try #require(database["SHEETSYNC_DB"])
-        let (api, apiURL) = try ClusterTests().startSlowAPI()
-        defer { kill(api.processIdentifier, SIGKILL); api.waitUntilExit() }
-        try #require(apiURL.hasPrefix("http://127.0.0.1:"))
+        let (api, apiURL) = try startFixture("paged_items.py", [])
+        defer { api.stop() }
         let env = database.merging(["SLOW_URL": apiURL]) { $1 }
         let project = try ProjectDirectory(files: [
             "schema/items.yml": "worksheet: items\nkey: [id]\nfields:\n  id: integer\n  name: text\n",
@@ -163,13 +150,7 @@ struct LostJobLockTests {
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
         func value(_ sql: String) throws -> String { try server.psql(url, sql).trimmingCharacters(in: .whitespacesAndNewlines) }
         let (node, lines) = try ServeTests().startServe(path, environment: env)
-        defer {
-            node.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while node.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
-            node.waitUntilExit()
-        }
+        defer { stopGently(node) }
         // A run a few pages in (30 pages of 0.3 s each).
         var run = ""
         let going = try eventually(within: 20, every: 0.2) {

@@ -32,14 +32,7 @@ struct PostgresReconnectTests {
         func value(_ sql: String) throws -> String { try server.psql(url, sql).trimmingCharacters(in: .whitespacesAndNewlines) }
         let serve = ServeTests()
         let (node, lines) = try serve.startServe(path, environment: env)
-        defer {
-            // SIGTERM, then SIGKILL after 10 s: a failure here must not hang the suite.
-            node.terminate()
-            let deadline = Date().addingTimeInterval(10)
-            while node.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-            if node.isRunning { kill(node.processIdentifier, SIGKILL) }
-            node.waitUntilExit()
-        }
+        defer { stopGently(node) }
         let running = try eventually(within: 20, every: 0.2) { (Int(try value("SELECT count(*) FROM _sheetsync_runs WHERE job = 'fast' AND status = 'succeeded'")) ?? 0) > 0 }
         try #require(running, "\(lines.all)")
 

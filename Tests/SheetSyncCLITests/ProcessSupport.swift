@@ -69,6 +69,17 @@ final class ChildProcess: @unchecked Sendable {
     deinit { stop() }
 }
 
+/// Stops `process` as a user would (SIGTERM), then with SIGKILL if it is still running after
+/// `seconds`, and reaps it: a daemon that hangs on shutdown must not hang the suite.
+func stopGently(_ process: Process, within seconds: Double = 10) {
+    guard process.isRunning else { return process.waitUntilExit() }
+    process.terminate()
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    process.waitUntilExit()
+}
+
 /// Polls `condition` (every 50 ms by default) until it holds or `seconds` pass; returns whether it held.
 /// `every`: seconds between tries (longer where each try starts a process, as `psql`).
 func eventually(within seconds: Double, every interval: Double = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
