@@ -16,6 +16,20 @@ struct ClusterTests {
     /// The project: `fast1…` pull the demo shop's orders every second, each into a worksheet
     /// of its own; `slow` pulls 30 pages of 10 items, 0.3 s a page, every second (one run at
     /// a time across the nodes); `to-erp` pushes purchase requests to the demo receiver.
+    /// `slow`: 30 pages of 10 items from `paged_items.py` at `SLOW_URL`, every second.
+    static let slowFiles = [
+        "schema/items.yml": "worksheet: items\nkey: [id]\nfields:\n  id: integer\n  name: text\n",
+        "jobs/slow.yml": """
+            kind: pull
+            worksheet: items
+            schedule: "@every 1s"
+            request: { url: "{{env.SLOW_URL}}/items" }
+            paginate: { style: page, size_param: per_page, size: 10, has_more: $.has_more }
+            records: $.data
+            fields: { id: $.id, name: $.name }
+            """,
+    ]
+
     func project() throws -> ProjectDirectory {
         var files: [String: String] = [:]
         for index in 1...Self.fastJobs {
@@ -32,16 +46,7 @@ struct ClusterTests {
                 fields: { id: $.id, status: $.status }
                 """
         }
-        files["schema/items.yml"] = "worksheet: items\nkey: [id]\nfields:\n  id: integer\n  name: text\n"
-        files["jobs/slow.yml"] = """
-            kind: pull
-            worksheet: items
-            schedule: "@every 1s"
-            request: { url: "{{env.SLOW_URL}}/items" }
-            paginate: { style: page, size_param: per_page, size: 10, has_more: $.has_more }
-            records: $.data
-            fields: { id: $.id, name: $.name }
-            """
+        files.merge(Self.slowFiles) { $1 }
         files["schema/purchase_requests.yml"] = try String(contentsOf: DemoAndRunTests.root.appendingPathComponent("schema/purchase_requests.yml"), encoding: .utf8)
         files["jobs/to-erp.yml"] = PushCLITests.job
         return try ProjectDirectory(files: files)

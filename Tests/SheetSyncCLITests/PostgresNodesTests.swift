@@ -134,18 +134,7 @@ struct LostJobLockTests {
         let (api, apiURL) = try startFixture("paged_items.py", [])
         defer { api.stop() }
         let env = database.merging(["SLOW_URL": apiURL]) { $1 }
-        let project = try ProjectDirectory(files: [
-            "schema/items.yml": "worksheet: items\nkey: [id]\nfields:\n  id: integer\n  name: text\n",
-            "jobs/slow.yml": """
-                kind: pull
-                worksheet: items
-                schedule: "@every 1s"
-                request: { url: "{{env.SLOW_URL}}/items" }
-                paginate: { style: page, size_param: per_page, size: 10, has_more: $.has_more }
-                records: $.data
-                fields: { id: $.id, name: $.name }
-                """,
-        ])
+        let project = try ProjectDirectory(files: ClusterTests.slowFiles)
         let path = project.url.path
         #expect(try CLI.run(["migrate", "--project", path], environment: env).status == 0)
         func value(_ sql: String) throws -> String { try server.psql(url, sql).trimmingCharacters(in: .whitespacesAndNewlines) }
