@@ -185,7 +185,7 @@ final class PostgresSession: @unchecked Sendable {
                 case .integer(let number): bindings.append(String(number))
                 case .real(let number): bindings.append(number.isFinite ? "\(number)" : nil as String?)
                 case .text(let text): bindings.append(text)
-                case .blob(let bytes): bindings.append("\\x" + bytes.map { String(format: "%02x", $0) }.joined())
+                case .blob(let bytes): bindings.append("\\x" + PostgresStore.hex(bytes))
                 }
             }
             return PostgresQuery(unsafeSQL: sql, binds: bindings)
@@ -252,7 +252,7 @@ final class PostgresSession: @unchecked Sendable {
                 var buffer = bytes
                 guard buffer.readableBytes == 4, let days = buffer.readInteger(as: Int32.self) else { return nil }
                 return String(UTCDateTime(seconds: 946_684_800 + Int64(days) * 86_400).description.prefix(10))
-            case .bytea: return bytes.readableBytesView.map { String(format: "%02x", $0) }.joined()
+            case .bytea: return PostgresStore.hex(bytes.readableBytesView)
             default: return try? cell.decode(String.self)
             }
         }

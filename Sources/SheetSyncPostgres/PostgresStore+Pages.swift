@@ -373,7 +373,7 @@ final class PostgresPageWriter: PageWriter {
             case .integer(let number): bytes += String(number).utf8
             case .real(let number): if number.isFinite { quoted("\(number)".utf8) } else { bytes += "NULL".utf8 }
             case .text(let string): quoted(string.utf8)
-            case .blob(let blob): quoted(("\\x" + blob.map { String(format: "%02x", $0) }.joined()).utf8)
+            case .blob(let blob): quoted(("\\x" + PostgresStore.hex(blob)).utf8)
             }
         }
         bytes.append(UInt8(ascii: "}"))
